@@ -1,0 +1,5 @@
+"""`python -m protiso` runs the CLI."""
+
+from protiso.cli import app
+
+app(prog_name="protiso")

@@ -1,0 +1,64 @@
+"""Render query results for people and files: table, CSV, JSON, Parquet."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from protiso.errors import ProtisoError
+from protiso.warehouse import Warehouse
+
+FORMATS = ("table", "csv", "json")
+
+
+def run_sql(wh: Warehouse, sql: str, fmt: str = "table", output: Path | None = None,
+            max_rows: int = 40) -> str:
+    """Run ``sql``; write Parquet to ``output`` if given (returns a summary), else return text in ``fmt``."""
+    if fmt not in FORMATS:
+        raise ProtisoError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    try:
+        relation = wh.con.sql(sql)
+        if relation is None:
+            return ""
+        if output is None and fmt == "table":
+            return relation.__str__() if max_rows <= 0 else _table(relation, max_rows)
+        result = relation.fetch_arrow_table()
+    except Exception as error:  # duckdb.Error subclasses: parse, binder, catalog, invalid input ...
+        if isinstance(error, ProtisoError):
+            raise
+        raise ProtisoError(str(error).splitlines()[0]) from None
+    if output is not None:
+        if output.suffix != ".parquet":
+            raise ProtisoError(f"{output}: -o writes Parquet; give a file name ending in .parquet")
+        pq.write_table(result, output, compression="zstd")
+        return f"wrote {result.num_rows} rows to {output}"
+    if fmt == "csv":
+        sink = io.BytesIO()
+        pacsv.write_csv(_flatten_for_csv(result), sink)
+        return sink.getvalue().decode()
+    return json.dumps(result.to_pylist(), default=str, indent=1)
+
+
+def _table(relation, max_rows: int) -> str:
+    import contextlib
+
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        relation.show(max_rows=max_rows)
+    return buffer.getvalue().rstrip("\n")
+
+
+def _flatten_for_csv(table: pa.Table) -> pa.Table:
+    """CSV cannot hold lists or structs: write them as JSON text."""
+    columns = []
+    for column in table.columns:
+        if pa.types.is_nested(column.type):
+            columns.append(pa.array([json.dumps(v) for v in column.to_pylist()], pa.string()))
+        else:
+            columns.append(column)
+    return pa.Table.from_arrays(columns, names=table.column_names)

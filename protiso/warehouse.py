@@ -1,0 +1,321 @@
+"""The warehouse: one DuckDB file plus zstd Parquet parts in a directory.
+
+Layout::
+
+    W/protiso.duckdb                 catalog, bookkeeping, materialised results, views
+    W/parquet/<table>/[k=v/]part-<uuid>.parquet
+
+Parquet-backed tables (their column contract is ``sql/tables/<table>.sql``) are views
+over ``read_parquet([absolute paths])``; the ``parts`` table lists the files that belong
+to the warehouse. A part is written to disk first and catalogued in one DuckDB
+transaction, together with whatever else its writer records; files that never made it
+into the catalog (a kill -9 between the two steps) are deleted at the next open. Views
+are re-created on every open, so a moved warehouse repairs itself when protiso opens it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Iterator
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from protiso import resources
+from protiso.errors import ProtisoError
+
+DB_FILE = "protiso.duckdb"
+PARQUET_DIR = "parquet"
+# The DuckDB CLI users install today (duckdb-cli 1.5.x) must read what we write.
+STORAGE_VERSION = "v1.5.0"
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def versions() -> dict[str, str]:
+    """Versions of protiso and of the libraries that shape its numbers."""
+    out = {"python": platform.python_version()}
+    for dist in ("protiso", "duckdb", "pyarrow", "numpy", "torch", "transformers", "biopython", "parasail"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def _safe(value: Any) -> str:
+    """A partition value that is safe as one path component."""
+    text = str(value)
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in text) or "_"
+
+
+@dataclass
+class _PendingPart:
+    part_id: str
+    table: str
+    path: Path
+    rows: int
+
+
+@dataclass
+class Commit:
+    """Collects Parquet parts and statements that become visible together."""
+
+    warehouse: "Warehouse"
+    run_id: str | None
+    parts: list[_PendingPart] = field(default_factory=list)
+    statements: list[tuple[str, Any]] = field(default_factory=list)
+
+    def write_part(self, table: str, data: pa.Table | pa.RecordBatch,
+                   partition: dict[str, Any] | None = None) -> Path | None:
+        """Write ``data`` as a zstd Parquet part of ``table`` (cast to its contract). Empty data writes nothing."""
+        if isinstance(data, pa.RecordBatch):
+            data = pa.Table.from_batches([data])
+        if data.num_rows == 0:
+            return None
+        data = self.warehouse.conform(table, data)
+        part_id = uuid.uuid4().hex
+        folder = self.warehouse.path / PARQUET_DIR / table
+        for key, value in (partition or {}).items():
+            folder = folder / f"{key}={_safe(value)}"
+        folder.mkdir(parents=True, exist_ok=True)
+        final = folder / f"part-{part_id}.parquet"
+        tmp = folder / f".tmp-{part_id}.parquet"
+        pq.write_table(data, tmp, compression="zstd", row_group_size=64 * 1024)
+        with open(tmp, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, final)
+        self.parts.append(_PendingPart(part_id, table, final, data.num_rows))
+        return final
+
+    def execute(self, sql: str, params: Any = None) -> None:
+        """Run ``sql`` in the commit's transaction."""
+        self.statements.append((sql, params))
+
+    def _discard(self) -> None:
+        for part in self.parts:
+            part.path.unlink(missing_ok=True)
+
+
+class Warehouse:
+    """A protiso warehouse directory, open for reading and writing."""
+
+    def __init__(self, path: Path, con: duckdb.DuckDBPyConnection):
+        self.path = path
+        self.con = con
+
+    # -- opening -----------------------------------------------------------------
+
+    @classmethod
+    def create(cls, path: str | Path) -> "Warehouse":
+        """Create a new, empty warehouse at ``path`` (a directory that must not hold one yet)."""
+        path = Path(path).resolve()
+        if (path / DB_FILE).exists():
+            raise ProtisoError(f"{path} already holds a warehouse ({DB_FILE})")
+        if path.exists() and not path.is_dir():
+            raise ProtisoError(f"{path} exists and is not a directory")
+        path.mkdir(parents=True, exist_ok=True)
+        return cls._connect(path)
+
+    @classmethod
+    def open(cls, path: str | Path, create: bool = False) -> "Warehouse":
+        """Open the warehouse at ``path``; with ``create`` make it when missing."""
+        path = Path(path).resolve()
+        if not (path / DB_FILE).exists():
+            if create:
+                return cls.create(path)
+            raise ProtisoError(f"no warehouse at {path} (run `protiso init {path}` first)")
+        return cls._connect(path)
+
+    @classmethod
+    def _connect(cls, path: Path) -> "Warehouse":
+        try:
+            con = duckdb.connect(str(path / DB_FILE), config={"storage_compatibility_version": STORAGE_VERSION})
+        except duckdb.IOException as error:
+            raise ProtisoError(f"cannot open {path / DB_FILE}: {error}".splitlines()[0]) from None
+        wh = cls(path, con)
+        try:
+            from protiso import migrations
+
+            migrations.migrate(con)
+            wh._collect_garbage()
+            wh.refresh_views()
+            from protiso import udfs
+
+            udfs.register(con)
+        except BaseException:
+            con.close()
+            raise
+        return wh
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> "Warehouse":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- reading -----------------------------------------------------------------
+
+    @property
+    def db_file(self) -> Path:
+        return self.path / DB_FILE
+
+    def query(self, sql: str, params: Any = None) -> pa.Table:
+        """Run ``sql`` and return the result as an Arrow table."""
+        return self.con.execute(sql, params).fetch_arrow_table()
+
+    def sql_text(self, name: str) -> str:
+        """The text of ``sql/queries/<name>.sql``."""
+        return resources.sql_text("queries", f"{name}.sql")
+
+    def tables(self) -> list[tuple[str, str, int]]:
+        """(name, kind, rows) for every user-facing table and view."""
+        rows = self.con.execute(resources.sql_text("queries", "list_tables.sql")).fetchall()
+        out = []
+        for name, kind in rows:
+            count = self.con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
+            out.append((name, kind, count))
+        return out
+
+    # -- Parquet-backed tables -------------------------------------------------------
+
+    @staticmethod
+    def parquet_tables() -> list[str]:
+        return sorted(name[:-4] for name in resources.sql_files("tables"))
+
+    def contract(self, table: str) -> pa.Schema:
+        """The Arrow schema of a Parquet-backed table, from ``sql/tables/<table>.sql``."""
+        if table not in self.parquet_tables():
+            raise ProtisoError(f"{table} is not a Parquet-backed table")
+        return self.con.execute(resources.sql_text("tables", f"{table}.sql")).fetch_arrow_table().schema
+
+    def conform(self, table: str, data: pa.Table) -> pa.Table:
+        """Select and cast ``data``'s columns to the contract of ``table``; absent columns become NULL."""
+        schema = self.contract(table)
+        extra = set(data.column_names) - set(schema.names)
+        if extra:
+            raise ProtisoError(f"columns {sorted(extra)} are not part of table {table}")
+        columns = []
+        for fld in schema:
+            if fld.name in data.column_names:
+                columns.append(data.column(fld.name).cast(fld.type))
+            else:
+                columns.append(pa.nulls(data.num_rows, fld.type))
+        return pa.Table.from_arrays(columns, schema=schema)
+
+    def part_paths(self, table: str) -> list[Path]:
+        rows = self.con.execute(
+            "SELECT path FROM parts WHERE table_name = ? ORDER BY committed_at, part_id", [table]
+        ).fetchall()
+        return [self.path / row[0] for row in rows]
+
+    def refresh_views(self) -> None:
+        """(Re)create every view: one per Parquet-backed table, then ``sql/views/*.sql`` in name order."""
+        self.con.execute("BEGIN")
+        try:
+            for table in self.parquet_tables():
+                self.con.execute(self._table_view_sql(table))
+            for name in resources.sql_files("macros"):
+                self.con.execute(resources.sql_text("macros", name))
+            for name in resources.sql_files("views"):
+                self.con.execute(resources.sql_text("views", name))
+            self.con.execute("COMMIT")
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+
+    def _table_view_sql(self, table: str) -> str:
+        paths = [str(p) for p in self.part_paths(table)]
+        shape = resources.sql_text("tables", f"{table}.sql").strip().rstrip(";")
+        if not paths:
+            return f'CREATE OR REPLACE VIEW "{table}" AS {shape}'
+        files = ", ".join("'" + p.replace("'", "''") + "'" for p in paths)
+        columns = ", ".join(
+            f'"{f.name}"' for f in self.con.execute(shape).fetch_arrow_table().schema
+        )
+        # Select the contract's columns explicitly so that the view keeps its shape.
+        return (
+            f'CREATE OR REPLACE VIEW "{table}" AS SELECT {columns} '
+            f"FROM read_parquet([{files}], union_by_name = true)"
+        )
+
+    def _collect_garbage(self) -> None:
+        """Delete Parquet files that no committed part references (left by a killed writer)."""
+        root = self.path / PARQUET_DIR
+        if not root.exists():
+            return
+        known = {str(self.path / row[0]) for row in self.con.execute("SELECT path FROM parts").fetchall()}
+        for file in root.rglob("*.parquet"):
+            if str(file) not in known:
+                file.unlink(missing_ok=True)
+
+    # -- writing -----------------------------------------------------------------
+
+    def start_run(self, kind: str, params: dict[str, Any], model: str | None = None,
+                  revision: str | None = None, layer: str | int | None = None,
+                  pooling: str | None = None) -> str:
+        """Record a new run with all its parameters; returns its id."""
+        run_id = f"{kind}-{_now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+        self.con.execute(
+            "INSERT INTO runs VALUES (?, ?, ?, NULL, 'running', ?, ?, ?, ?, ?, ?)",
+            [run_id, kind, _now(), model, revision, None if layer is None else str(layer), pooling,
+             json.dumps(params, sort_keys=True, default=str), json.dumps(versions(), sort_keys=True)],
+        )
+        return run_id
+
+    def finish_run(self, run_id: str, status: str = "done", params: dict[str, Any] | None = None) -> None:
+        """Mark a run finished (``done`` or ``failed``); ``params`` replaces the recorded options if given."""
+        if params is None:
+            self.con.execute("UPDATE runs SET status = ?, finished_at = ? WHERE run_id = ?",
+                             [status, _now(), run_id])
+        else:
+            self.con.execute("UPDATE runs SET status = ?, finished_at = ?, params = ? WHERE run_id = ?",
+                             [status, _now(), json.dumps(params, sort_keys=True, default=str), run_id])
+
+    @contextmanager
+    def commit(self, run_id: str | None) -> Iterator[Commit]:
+        """Collect parts and statements; make them visible in one transaction on success."""
+        pending = Commit(self, run_id)
+        try:
+            yield pending
+        except BaseException:
+            pending._discard()
+            raise
+        if not pending.parts and not pending.statements:
+            return
+        con = self.con
+        con.execute("BEGIN")
+        try:
+            now = _now()
+            for part in pending.parts:
+                con.execute(
+                    "INSERT INTO parts VALUES (?, ?, ?, ?, ?, ?)",
+                    [part.part_id, part.table, str(part.path.relative_to(self.path)), part.rows, run_id, now],
+                )
+            for sql, params in pending.statements:
+                con.execute(sql, params)
+            touched = sorted({part.table for part in pending.parts})
+            for table in touched:
+                con.execute(self._table_view_sql(table))
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            pending._discard()
+            raise
+        if touched:
+            # Dependent views (sql/views) bind to the table views by name; re-create them for safety.
+            self.refresh_views()

@@ -1,0 +1,11 @@
+-- Per-residue vectors (all proteins, none, or a seeded sample: see `protiso ingest --residues`).
+-- position is 1-based in the stored sequence.
+SELECT
+    NULL::VARCHAR AS accession,
+    NULL::VARCHAR AS model,
+    NULL::INTEGER AS layer,
+    NULL::INTEGER AS position,
+    NULL::VARCHAR AS residue,
+    NULL::FLOAT[] AS vector,
+    NULL::VARCHAR AS run_id
+LIMIT 0
