@@ -21,8 +21,9 @@ from protiso.errors import ProtisoError
 class SequenceOutput:
     """Vectors for one sequence: ``global_[layer]`` is (dim,), ``residues[layer]`` is (L, dim).
 
-    Both are float32 numpy arrays on the CPU. ``residues[layer][i]`` belongs to the
-    i-th residue of the (normalised) input sequence.
+    Both are float32 numpy arrays on the CPU, or float32 torch tensors left on the adapter's
+    device (the stage accepts either and reduces tensors where they are, e.g. on the GPU).
+    ``residues[layer][i]`` belongs to the i-th residue of the (normalised) input sequence.
     """
 
     global_: dict[int, np.ndarray] = field(default_factory=dict)
@@ -36,7 +37,9 @@ class ModelAdapter(ABC):
 
     name         short name recorded in every row (e.g. ``antiberty``, ``Rostlab/prot_bert``)
     revision     what identifies the weights (HF commit, or a hash of the weight file)
-    dim          vector width
+    dim          width of the global vector
+    residue_dim  width of per-residue vectors (class default: ``dim``; ProteinBERT: 128 vs 512)
+    first_layer  lowest selectable layer (0 unless the embedding output is not a layer, e.g. UniRep)
     num_layers   highest layer index (0 is the embedding layer output)
     max_residues longest sequence one forward accepts, or None for unlimited
     pooling      the rule that makes the global vector, in words (recorded per row)
@@ -50,6 +53,15 @@ class ModelAdapter(ABC):
     max_residues: int | None
     pooling: str
     alphabet: frozenset[str]
+    first_layer: int = 0
+
+    @property
+    def residue_dim(self) -> int:
+        return self.__dict__.get("residue_dim", self.dim)
+
+    @residue_dim.setter
+    def residue_dim(self, value: int) -> None:
+        self.__dict__["residue_dim"] = value
 
     def normalise(self, sequence: str) -> str:
         """Map a protein sequence to the model's alphabet (e.g. ``U Z O B -> X``). Default: identity."""
@@ -70,8 +82,10 @@ class ModelAdapter(ABC):
         out = set()
         for layer in layers:
             index = layer if layer >= 0 else self.num_layers + 1 + layer
-            if not 0 <= index <= self.num_layers:
-                raise ProtisoError(f"{self.name} has layers 0..{self.num_layers}; {layer} is out of range")
+            if not self.first_layer <= index <= self.num_layers:
+                raise ProtisoError(
+                    f"{self.name} has layers {self.first_layer}..{self.num_layers}; {layer} is out of range"
+                )
             out.add(index)
         return sorted(out)
 

