@@ -27,7 +27,7 @@ def run_sql(wh: Warehouse, sql: str, fmt: str = "table", output: Path | None = N
             return ""
         if output is None and fmt == "table":
             return relation.__str__() if max_rows <= 0 else _table(relation, max_rows)
-        result = relation.fetch_arrow_table()
+        result = relation.to_arrow_table()
     except Exception as error:  # duckdb.Error subclasses: parse, binder, catalog, invalid input ...
         if isinstance(error, ProtisoError):
             raise

@@ -144,6 +144,8 @@ class Warehouse:
             con = duckdb.connect(str(path / DB_FILE), config={"storage_compatibility_version": STORAGE_VERSION})
         except duckdb.IOException as error:
             raise ProtisoError(f"cannot open {path / DB_FILE}: {error}".splitlines()[0]) from None
+        # DuckDB's own progress bar would interleave with our output (and corrupt CSV on stdout).
+        con.execute("SET enable_progress_bar = false")
         wh = cls(path, con)
         try:
             from protiso import migrations
@@ -176,7 +178,9 @@ class Warehouse:
 
     def query(self, sql: str, params: Any = None) -> pa.Table:
         """Run ``sql`` and return the result as an Arrow table."""
-        return self.con.execute(sql, params).fetch_arrow_table()
+        # DuckDB 2 has Arrow export on relations only (con.execute results lost fetch_arrow_table).
+        relation = self.con.sql(sql, params=params)
+        return relation.to_arrow_table() if relation is not None else pa.table({})
 
     def sql_text(self, name: str) -> str:
         """The text of ``sql/queries/<name>.sql``."""
@@ -201,7 +205,7 @@ class Warehouse:
         """The Arrow schema of a Parquet-backed table, from ``sql/tables/<table>.sql``."""
         if table not in self.parquet_tables():
             raise ProtisoError(f"{table} is not a Parquet-backed table")
-        return self.con.execute(resources.sql_text("tables", f"{table}.sql")).fetch_arrow_table().schema
+        return self.con.sql(resources.sql_text("tables", f"{table}.sql")).to_arrow_table().schema
 
     def conform(self, table: str, data: pa.Table) -> pa.Table:
         """Select and cast ``data``'s columns to the contract of ``table``; absent columns become NULL."""
@@ -245,7 +249,7 @@ class Warehouse:
             return f'CREATE OR REPLACE VIEW "{table}" AS {shape}'
         files = ", ".join("'" + p.replace("'", "''") + "'" for p in paths)
         columns = ", ".join(
-            f'"{f.name}"' for f in self.con.execute(shape).fetch_arrow_table().schema
+            f'"{f.name}"' for f in self.con.sql(shape).to_arrow_table().schema
         )
         # Select the contract's columns explicitly so that the view keeps its shape.
         return (
