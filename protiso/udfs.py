@@ -1,0 +1,97 @@
+"""Every Python SQL function, registered in one place on every connection protiso opens.
+
+Isotropy functions take ``vectors``, a list of equal-length float vectors such as
+``list(embedding)`` in a GROUP BY, and compute in float64::
+
+    isoscore(vectors)               DOUBLE    IsoScore (Rudman et al. 2022), = reference IsoScore==2.0.1
+    isoscore_star(vectors, zeta)    DOUBLE    IsoScore* with (1 - zeta) C + zeta I shrinkage
+    effective_dims(vectors)         DOUBLE    participation ratio = IsoScore * (dim - 1) + 1
+    mean_pairwise_cosine(vectors)   DOUBLE    mean cosine over all pairs i != j, exact in O(N dim)
+    eigen_spectrum(vectors)         DOUBLE[]  covariance eigenvalues, descending, summing to 1 (length dim)
+
+    SELECT model, layer, isoscore(list(embedding)) FROM embeddings GROUP BY ALL;
+
+They are vectorised Arrow UDFs: each call receives a batch of groups and reads the nested lists
+through their Arrow offsets as one (N, dim) numpy array per group (zero-copy when the vectors are
+contiguous; see protiso.vectors), so no Python code runs per vector. FLOAT and DOUBLE vectors are both accepted as
+they are (``vectors`` is declared ANY, because a DOUBLE[][] parameter would make DuckDB copy every
+FLOAT[][] group into doubles first); anything else is rejected with an error.
+
+NULL rules (the same for every function):
+
+* ``vectors`` NULL, empty, or with fewer than 2 non-NULL vectors -> NULL.
+* NULL vectors inside the list are skipped, as SQL aggregates skip NULLs.
+* Zero variance -> NULL (IsoScore undefined); ``isoscore_star`` is NULL only if the shrunk covariance
+  is zero. ``mean_pairwise_cosine`` needs no variance but a zero vector is an error.
+* ``zeta`` NULL -> NULL; zeta outside [0, 1] -> error.
+* Errors (the query fails with a one-line message): vectors of different lengths in one group,
+  NULL, NaN or infinite components, vectors of length 0, non-numeric input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from protiso.errors import ProtisoError
+from protiso.metrics.cosine import mean_pairwise_cosine
+from protiso.metrics.isotropy import effective_dims, eigen_spectrum, isoscore, isoscore_star
+from protiso.vectors import chunks, group_points
+
+DOUBLE = duckdb.sqltypes.DOUBLE
+DOUBLE_LIST = duckdb.sqltypes.DuckDBPyType("DOUBLE[]")
+
+
+def _vectors_udf(name: str, metric: Callable[[np.ndarray], object], result: pa.DataType) -> Callable:
+    def udf(vectors: pa.ChunkedArray) -> pa.Array:
+        out = []
+        for chunk in chunks(vectors):
+            for points in group_points(chunk, name):
+                out.append(None if points is None else metric(points))
+        return pa.array(out, type=result)
+
+    udf.__name__ = name
+    return udf
+
+
+def _spectrum(points: np.ndarray) -> list[float] | None:
+    values = eigen_spectrum(points)
+    return None if values is None else values.tolist()
+
+
+def _isoscore_star_udf(vectors: pa.ChunkedArray, zeta: pa.ChunkedArray) -> pa.Array:
+    try:
+        zetas = pc.cast(zeta, pa.float64()).to_pylist()
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        raise ProtisoError(f"isoscore_star: zeta must be a number, got {zeta.type}") from None
+    out = []
+    row = 0
+    for chunk in chunks(vectors):
+        for points in group_points(chunk, "isoscore_star"):
+            z = zetas[row]
+            row += 1
+            out.append(None if points is None or z is None else isoscore_star(points, z))
+    return pa.array(out, type=pa.float64())
+
+
+def register(con: duckdb.DuckDBPyConnection) -> None:
+    """Register protiso's Python UDFs on ``con`` (idempotent: existing ones are replaced)."""
+    functions: list[tuple[str, Callable, object]] = [
+        ("isoscore", _vectors_udf("isoscore", isoscore, pa.float64()), DOUBLE),
+        ("effective_dims", _vectors_udf("effective_dims", effective_dims, pa.float64()), DOUBLE),
+        ("mean_pairwise_cosine", _vectors_udf("mean_pairwise_cosine", mean_pairwise_cosine, pa.float64()), DOUBLE),
+        ("eigen_spectrum", _vectors_udf("eigen_spectrum", _spectrum, pa.list_(pa.float64())), DOUBLE_LIST),
+        ("isoscore_star", _isoscore_star_udf, DOUBLE),
+    ]
+    for name, function, returns in functions:
+        try:
+            con.remove_function(name)
+        except (duckdb.InvalidInputException, duckdb.CatalogException):
+            pass
+        # parameters=None declares every argument ANY (see the module docstring); zeta is cast in Python.
+        con.create_function(name, function, None, returns, type="arrow", null_handling="special",
+                            side_effects=False)

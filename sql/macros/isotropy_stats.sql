@@ -1,0 +1,88 @@
+-- Isotropy from float64 sufficient statistics, in plain SQL (the DuckDB CLI has no Python UDFs).
+--
+-- A statistics row holds n (vectors seen), dim, sum_x (dim values) and sum_xxt (dim*dim values,
+-- row-major), as in `residue_stats`. Rows of the same model and layer merge by addition:
+--
+--   SELECT model, layer, n, stats_isoscore(n, dim, sum_x, sum_xxt) AS isoscore
+--   FROM residue_stats_merged();                       -- one merged row per model and layer
+--
+-- For other groupings merge in a subquery FIRST, then apply the scalar macros to its columns (a macro
+-- argument is inlined, so passing `stats_sum_lists(list(...))` straight in would recompute it per
+-- element):
+--
+--   SELECT stats_isoscore(n, dim, sx, sxx) FROM (
+--       SELECT sum(n) AS n, any_value(dim) AS dim, stats_sum_lists(list(sum_x)) AS sx,
+--              stats_sum_lists(list(sum_xxt)) AS sxx
+--       FROM residue_stats WHERE model = 'antiberty' GROUP BY layer);
+--
+-- With S = sum_xxt - sum_x sum_x^T / n (the centred scatter), PR = tr(S)^2 / ||S||_F^2 is the effective
+-- dimension and IsoScore = (PR - 1) / (dim - 1), exactly as protiso.metrics.stats.SufficientStats.
+-- NULL rules: n < 2, zero variance (tr S <= 1e-10 * tr sum_xxt, i.e. below rounding), or dim < 2 for
+-- IsoScore -> NULL. Lists whose lengths do not match dim -> error.
+
+-- Element-wise sum of equal-length lists, e.g. stats_sum_lists(list(sum_xxt)) in a GROUP BY.
+CREATE OR REPLACE MACRO stats_sum_lists(lists) AS
+    list_reduce(lists, lambda acc, x: list_transform(range(1, len(acc) + 1), lambda i: acc[i] + x[i]));
+
+-- tr(S): sum_i (sum_xxt[i,i] - sum_x[i]^2 / n).
+CREATE OR REPLACE MACRO stats_trace(n, dim, sum_x, sum_xxt) AS
+    CASE
+        WHEN len(sum_x) != dim OR len(sum_xxt) != dim * dim
+            THEN error('sufficient statistics: sum_x must have dim and sum_xxt dim*dim values')
+        ELSE list_sum(list_transform(range(dim),
+            lambda i: sum_xxt[i * dim + i + 1] - sum_x[i + 1] * sum_x[i + 1] / n))
+    END;
+
+-- ||S||_F^2: sum over all (i, j) of (sum_xxt[i,j] - sum_x[i] sum_x[j] / n)^2.
+CREATE OR REPLACE MACRO stats_frobenius2(n, dim, sum_x, sum_xxt) AS
+    list_sum(list_transform(range(dim * dim),
+        lambda k: pow(sum_xxt[k + 1] - sum_x[k // dim + 1] * sum_x[k % dim + 1] / n, 2)));
+
+-- True when the centred variance is distinguishable from the rounding of the raw sums.
+CREATE OR REPLACE MACRO stats_has_variance(n, dim, sum_x, sum_xxt) AS
+    n >= 2 AND stats_trace(n, dim, sum_x, sum_xxt)
+        > 1e-10 * list_sum(list_transform(range(dim), lambda i: sum_xxt[i * dim + i + 1]));
+
+-- Effective dimensions = participation ratio of the covariance.
+CREATE OR REPLACE MACRO stats_effective_dims(n, dim, sum_x, sum_xxt) AS
+    CASE WHEN stats_has_variance(n, dim, sum_x, sum_xxt)
+        THEN pow(stats_trace(n, dim, sum_x, sum_xxt), 2) / stats_frobenius2(n, dim, sum_x, sum_xxt)
+    END;
+
+-- Rounded up as the study reports it (rounding noise below 1e-9 relative ignored).
+CREATE OR REPLACE MACRO stats_effective_dims_rounded(n, dim, sum_x, sum_xxt) AS
+    ceil(stats_effective_dims(n, dim, sum_x, sum_xxt) * (1 - 1e-9))::INTEGER;
+
+CREATE OR REPLACE MACRO stats_isoscore(n, dim, sum_x, sum_xxt) AS
+    CASE WHEN dim >= 2 THEN (stats_effective_dims(n, dim, sum_x, sum_xxt) - 1) / (dim - 1) END;
+
+-- IsoScore* with C0 = identity: PR of (1 - zeta) C + zeta I, C = S / (n - 1) (unbiased, as torch.cov).
+CREATE OR REPLACE MACRO stats_isoscore_star(n, dim, sum_x, sum_xxt, zeta) AS
+    CASE
+        WHEN zeta < 0 OR zeta > 1 THEN error('stats_isoscore_star: zeta must be in [0, 1]')
+        WHEN n < 2 OR dim < 2 THEN NULL
+        ELSE (
+            SELECT CASE WHEN fr > 0 THEN (tr * tr / fr - 1) / (dim - 1) END
+            FROM (
+                SELECT (1 - zeta) * c_tr + zeta * dim AS tr,
+                       pow(1 - zeta, 2) * c_fr + 2 * zeta * (1 - zeta) * c_tr + zeta * zeta * dim AS fr
+                FROM (
+                    SELECT CASE WHEN stats_has_variance(n, dim, sum_x, sum_xxt)
+                                THEN stats_trace(n, dim, sum_x, sum_xxt) / (n - 1) ELSE 0 END AS c_tr,
+                           CASE WHEN stats_has_variance(n, dim, sum_x, sum_xxt)
+                                THEN stats_frobenius2(n, dim, sum_x, sum_xxt) / pow(n - 1, 2) ELSE 0 END AS c_fr
+                )
+            )
+        )
+    END;
+
+-- residue_stats summed over runs: one row per (model, layer) with the merged statistics.
+CREATE OR REPLACE MACRO residue_stats_merged() AS TABLE
+    SELECT model, layer, sum(n)::BIGINT AS n,
+           CASE WHEN count(DISTINCT dim) = 1 THEN any_value(dim)
+                ELSE error('residue_stats: runs of one model and layer disagree on dim') END AS dim,
+           stats_sum_lists(list(sum_x)) AS sum_x,
+           stats_sum_lists(list(sum_xxt)) AS sum_xxt,
+           count(*) AS runs
+    FROM residue_stats
+    GROUP BY model, layer;

@@ -1,0 +1,6 @@
+-- Rows of one source set (model, layer, pooling) to fit on and transform.
+SELECT accession, seq_hash, model, layer, pooling, length_policy, embedding
+FROM embeddings
+WHERE model = $model AND layer = $layer AND embedding_set = $source
+  AND pooling IS NOT DISTINCT FROM $pooling
+ORDER BY accession
