@@ -1,0 +1,83 @@
+"""Options, results and small rules of the embedding stage (shared by stage.py and stage_output.py)."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from protiso.errors import ProtisoError
+
+
+@dataclass(frozen=True)
+class StageOptions:
+    """What to embed. ``layers`` are resolved indices; ``residues`` is the kept fraction (0..1)."""
+
+    layers: tuple[int, ...]
+    residues: float = 0.0
+    length_policy: str = "truncate"
+    batch_tokens: int = 8192
+    seed: int = 0
+    run_id: str | None = None
+    embedding_set: str = "raw"
+
+
+@dataclass
+class ResidueStats:
+    """Float64 sufficient statistics of residue vectors; they merge by addition."""
+
+    n: int
+    sum_x: np.ndarray
+    sum_xxt: np.ndarray
+
+    @classmethod
+    def zeros(cls, dim: int) -> ResidueStats:
+        return cls(0, np.zeros(dim), np.zeros((dim, dim)))
+
+    def add_vectors(self, vectors: np.ndarray, weights: np.ndarray) -> None:
+        """Add each row of ``vectors`` ``weights[row]`` times."""
+        x = vectors.astype(np.float64)
+        w = weights.astype(np.float64)
+        self.n += int(w.sum())
+        self.sum_x += w @ x
+        self.sum_xxt += (x * w[:, None]).T @ x
+
+    def merge(self, other: ResidueStats) -> ResidueStats:
+        return ResidueStats(self.n + other.n, self.sum_x + other.sum_x, self.sum_xxt + other.sum_xxt)
+
+
+@dataclass
+class StageResult:
+    embeddings: pa.RecordBatch
+    residues: pa.RecordBatch
+    stats: dict[int, ResidueStats]
+    residues_embedded: int = 0  # residue positions run through the model (distinct sequences)
+    residues_total: int = 0  # residues over all input rows (what the job's progress counts)
+
+
+def parse_residues(value: str | float) -> float:
+    """``all`` -> 1, ``none`` -> 0, else a fraction in [0, 1] (e.g. ``0.01``)."""
+    text = str(value).strip().lower()
+    if text == "all":
+        return 1.0
+    if text == "none":
+        return 0.0
+    try:
+        fraction = float(text)
+    except ValueError:
+        fraction = -1.0
+    if not 0.0 <= fraction <= 1.0:
+        raise ProtisoError(f"--residues must be all, none or a fraction in [0, 1]; got {value!r}")
+    return fraction
+
+
+def keeps_residues(accession: str, fraction: float, seed: int) -> bool:
+    """Seeded, stable choice of proteins whose residue vectors are stored."""
+    if fraction >= 1.0:
+        return True
+    if fraction <= 0.0:
+        return False
+    digest = hashlib.blake2b(f"{seed}:{accession}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2.0**64 < fraction

@@ -1,0 +1,29 @@
+-- Proteins that still lack a raw embedding for some requested layer of a model, with the layers
+-- they lack. Proteins whose sequence the model rejected in an earlier run (rejects, source
+-- 'embed:<model>') are left out. Ordered by seq_hash so identical sequences are neighbours.
+-- $model VARCHAR, $pooling VARCHAR, $layers INTEGER[]
+WITH wanted AS (
+    SELECT unnest($layers::INTEGER[]) AS layer
+),
+done AS (
+    SELECT DISTINCT accession, layer
+    FROM embeddings
+    WHERE model = $model AND pooling = $pooling AND embedding_set = 'raw'
+),
+rejected AS (
+    SELECT DISTINCT accession FROM rejects WHERE source = 'embed:' || $model AND accession IS NOT NULL
+),
+candidates AS (
+    SELECT accession, any_value(seq_hash) AS seq_hash, any_value(sequence) AS sequence
+    FROM proteins
+    WHERE sequence IS NOT NULL AND accession NOT IN (SELECT accession FROM rejected)
+    GROUP BY accession
+)
+SELECT c.accession, coalesce(c.seq_hash, md5(c.sequence)) AS seq_hash, c.sequence,
+       list(w.layer ORDER BY w.layer) AS missing
+FROM candidates c
+CROSS JOIN wanted w
+LEFT JOIN done d ON d.accession = c.accession AND d.layer = w.layer
+WHERE d.accession IS NULL
+GROUP BY c.accession, c.seq_hash, c.sequence
+ORDER BY seq_hash, c.accession

@@ -1,0 +1,2 @@
+-- How many proteins with a sequence the warehouse holds.
+SELECT count(*) FROM proteins WHERE sequence IS NOT NULL

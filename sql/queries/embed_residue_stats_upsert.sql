@@ -1,0 +1,3 @@
+-- One cumulative row of residue-vector statistics per (run, model, layer), replaced at each commit.
+-- Parameters: run_id, model, layer, n, dim, sum_x DOUBLE[], sum_xxt DOUBLE[] (row-major d*d).
+INSERT OR REPLACE INTO residue_stats VALUES (?, ?, ?, ?, ?, ?, ?)
