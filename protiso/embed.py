@@ -162,15 +162,15 @@ def embed_proteins(
     done_proteins = done_residues = 0
     started = time.perf_counter()
     try:
-        for group_layers, rows in _groups(pending):
+        for group_layers, rows in pending_groups(pending):
             options = StageOptions(layers=tuple(group_layers), residues=fraction, length_policy=length_policy,
                                    batch_tokens=batch_tokens, seed=seed, run_id=run_id)
             target = chunk_residues or 4000
-            for chunk, chunk_residues in _chunks(rows, lambda: target):
+            for chunk, chunk_size in chunks(rows, lambda: target):
                 tick = time.perf_counter()
                 result = embed_record_batch(adapter, chunk, options, progress=bar.update)
-                bar.update(chunk_residues - result.residues_total)  # residues a truncation dropped
-                _commit_chunk(wh, run_id, adapter.name, result, cumulative)
+                bar.update(chunk_size - result.residues_total)  # residues a truncation dropped
+                commit_chunk(wh, run_id, adapter.name, result, cumulative)
                 done_proteins += chunk.num_rows
                 done_residues += result.residues_total
                 rate = result.residues_total / max(time.perf_counter() - tick, 1e-6)
@@ -192,7 +192,7 @@ def embed_proteins(
     return summary
 
 
-def _groups(pending: pa.Table):
+def pending_groups(pending: pa.Table):
     """Split pending proteins by the set of layers they lack (normally one group: all requested)."""
     if pending.num_rows == 0:
         return []
@@ -204,7 +204,7 @@ def _groups(pending: pa.Table):
     return out
 
 
-def _chunks(rows: pa.Table, target):
+def chunks(rows: pa.Table, target):
     """(slice, residues) of about ``target()`` residues that never split a run of identical seq_hash."""
     lengths = np.asarray(pc.utf8_length(rows.column("sequence")).to_numpy(zero_copy_only=False), dtype=np.int64)
     hashes = rows.column("seq_hash").to_pylist()
@@ -217,7 +217,7 @@ def _chunks(rows: pa.Table, target):
             start, size = index + 1, 0
 
 
-def _commit_chunk(wh: Warehouse, run_id: str, model: str, result, cumulative: dict) -> None:
+def commit_chunk(wh: Warehouse, run_id: str, model: str, result, cumulative: dict) -> None:
     """Write one chunk's parts and the run's cumulative statistics in one transaction."""
     merged = {layer: cumulative[layer].merge(stats) if layer in cumulative else stats
               for layer, stats in result.stats.items()}

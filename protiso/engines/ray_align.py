@@ -1,0 +1,150 @@
+"""Alignment pair blocks on Ray: the same engines and blocks as the local process pool.
+
+``RayBlockRunner`` has the interface of ``protiso.align.worker.BlockRunner`` (``self_scores``,
+``run``, ``close``): Ray Data ``map_batches`` over a fixed actor pool, each actor holding the
+encoded sample and one alignment engine (parasail or Biopython, built by
+``protiso.align.engines.make_engine`` exactly as a local worker builds it), one block per call.
+Scores are therefore identical to the local engine's. The driver (``protiso.align.run``) commits
+each finished block as one ``alignments`` part (``run=<id>/block=<n>``), and skips blocks already
+committed, so a killed worker costs a retry and a killed driver costs a rerun of the missing blocks.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from types import ModuleType
+
+import numpy as np
+import pyarrow as pa
+
+from protiso.align.engines import PairStats, SequenceSet, make_engine
+from protiso.align.sampling import PairPlan
+from protiso.align.scoring import Scoring
+from protiso.engines.ray_session import original_error, ray_session, worker_count
+
+TASKS = pa.schema([
+    ("block", pa.int64()),
+    ("start", pa.int64()),
+    ("stop", pa.int64()),
+    ("a", pa.list_(pa.int64())),  # explicit pairs (random-pairs runs); else null: all pairs start..stop
+    ("b", pa.list_(pa.int64())),
+])
+INT_FIELDS = ("identities", "positives", "length", "gaps")
+RESULTS = pa.schema([
+    ("block", pa.int64()),
+    ("a", pa.list_(pa.int64())),
+    ("b", pa.list_(pa.int64())),
+    ("score", pa.list_(pa.float64())),
+    *[(name, pa.list_(pa.int64())) for name in INT_FIELDS],
+    ("fallbacks", pa.int64()),
+    ("cells", pa.int64()),
+])
+
+
+class AlignWorker:
+    """A Ray Data actor: one alignment engine over the run's encoded sample."""
+
+    def __init__(self, scoring: dict, engine: str, texts: list[str], codes: np.ndarray, offsets: np.ndarray,
+                 n_proteins: int) -> None:
+        self.engine = make_engine(engine, Scoring(**scoring), SequenceSet(texts, codes, offsets))
+        self.plan = PairPlan(n_proteins)
+
+    def __call__(self, batch: pa.Table) -> pa.Table:
+        rows = []
+        for task in batch.to_pylist():
+            if task["a"] is None:
+                a, b = self.plan.pairs(task["start"], task["stop"])
+            else:
+                a, b = np.asarray(task["a"], np.int64), np.asarray(task["b"], np.int64)
+            stats = self.engine.align_pairs(a, b)
+            rows.append({
+                "block": task["block"], "a": a, "b": b, "score": np.asarray(stats.score, np.float64),
+                **{name: np.asarray(getattr(stats, name), np.int64) for name in INT_FIELDS},
+                "fallbacks": int(stats.fallbacks), "cells": int(stats.cells),
+            })
+        return pa.Table.from_pylist(rows, schema=RESULTS)
+
+
+class RayBlockRunner:
+    """``BlockRunner`` on Ray (the caller holds a Ray connection, see ``ray_session``)."""
+
+    def __init__(self, ray: ModuleType, scoring: Scoring, engine: str, seqs: SequenceSet, n_proteins: int,
+                 workers: int, cpus_per_worker: float = 1.0) -> None:
+        self.ray, self.workers, self.cpus = ray, max(1, workers), cpus_per_worker
+        self.init = {
+            "scoring": {"matrix": scoring.matrix, "mode": scoring.mode, "open_score": scoring.open_score,
+                        "extend_score": scoring.extend_score},
+            "engine": engine, "texts": seqs.texts, "codes": seqs.codes, "offsets": seqs.offsets,
+            "n_proteins": n_proteins,
+        }
+
+    def _results(self, tasks: list[dict]) -> Iterator[dict]:
+        if not tasks:
+            return
+        dataset = self.ray.data.from_arrow([pa.Table.from_pylist([t], schema=TASKS) for t in tasks])
+        dataset = dataset.map_batches(
+            AlignWorker, batch_size=1, batch_format="pyarrow", num_cpus=self.cpus,
+            compute=self.ray.data.ActorPoolStrategy(size=min(self.workers, len(tasks))),
+            fn_constructor_kwargs=self.init,
+        )
+        try:
+            for block in dataset.iter_batches(batch_size=None, batch_format="pyarrow", prefetch_batches=0):
+                yield from block.to_pylist()
+        except Exception as error:
+            cause = original_error(error)
+            if cause is not error:
+                raise cause from None
+            raise
+
+    def self_scores(self, n: int, chunk: int = 256) -> tuple[np.ndarray, int]:
+        """(score of each protein aligned with itself, parasail fallbacks), computed here in the driver.
+
+        n self-alignments against n(n-1)/2 pairs: starting an actor pool for them costs more than
+        they do. Same engine, same code as a worker, so the scores are identical.
+        """
+        init = self.init
+        engine = make_engine(init["engine"], Scoring(**init["scoring"]),
+                             SequenceSet(init["texts"], init["codes"], init["offsets"]))
+        scores, fallbacks = np.zeros(n), 0
+        for start in range(0, n, chunk):
+            indices = np.arange(start, min(start + chunk, n), dtype=np.int64)
+            stats = engine.align_pairs(indices, indices)
+            scores[indices] = stats.score
+            fallbacks += stats.fallbacks
+        return scores, fallbacks
+
+    def run(self, tasks: list[tuple]) -> Iterator[tuple[int, np.ndarray, np.ndarray, PairStats]]:
+        """(block, a, b, stats) per finished block, in completion order; each block exactly once."""
+        rows = [{"block": block, "start": start, "stop": stop,
+                 "a": None if a is None else np.asarray(a).tolist(), "b": None if b is None else np.asarray(b).tolist()}
+                for block, start, stop, a, b in tasks]
+        seen: set[int] = set()
+        for row in self._results(rows):
+            if row["block"] in seen:
+                continue
+            seen.add(row["block"])
+            stats = PairStats(np.asarray(row["score"], np.float64),
+                              *(np.asarray(row[name], np.int64) for name in INT_FIELDS),
+                              fallbacks=row["fallbacks"], cells=row["cells"])
+            yield row["block"], np.asarray(row["a"], np.int64), np.asarray(row["b"], np.int64), stats
+
+    def close(self, terminate: bool = False) -> None:
+        """Nothing to release: Ray Data stops the actor pool when a dataset's iteration ends."""
+
+
+def align_ray(wh, *, address: str | None = None, workers: int | None = None, cpus_per_worker: float = 1.0,
+              **options):
+    """``protiso.align.align`` with its pair blocks run on Ray actors; same options, rows and result."""
+    from protiso.align import align
+
+    with ray_session(address) as ray:
+        n_workers = worker_count(ray, workers, cpus_per_worker, 0.0)
+
+        def runner(scoring, engine, seqs, n_proteins, count):
+            return RayBlockRunner(ray, scoring, engine, seqs, n_proteins, count, cpus_per_worker)
+
+        summary = align(wh, workers=n_workers, block_runner=runner, **options)
+    executor = {"executor": "ray", "address": address, "ray_workers": n_workers, "cpus_per_worker": cpus_per_worker}
+    wh.con.execute(wh.sql_text("ray_record_executor"), [json.dumps(executor), summary.run_id])
+    return summary

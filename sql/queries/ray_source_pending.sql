@@ -1,0 +1,29 @@
+-- Like embed_pending.sql, over sequences read from shards (the registered relation `source_rows`:
+-- accession, seq_hash, sequence) instead of the proteins table: the rows that still lack a raw
+-- embedding of $model for some requested layer, one row per accession (first shard row wins),
+-- ordered by seq_hash so identical sequences are neighbours.
+-- $model VARCHAR, $pooling VARCHAR, $layers INTEGER[]
+WITH wanted AS (
+    SELECT unnest($layers::INTEGER[]) AS layer
+),
+done AS (
+    SELECT DISTINCT accession, layer
+    FROM embeddings
+    WHERE model = $model AND pooling = $pooling AND embedding_set = 'raw'
+),
+rejected AS (
+    SELECT DISTINCT accession FROM rejects WHERE source = 'embed:' || $model AND accession IS NOT NULL
+),
+candidates AS (
+    SELECT accession, first(seq_hash ORDER BY ordinal) AS seq_hash, first(sequence ORDER BY ordinal) AS sequence
+    FROM source_rows
+    WHERE sequence IS NOT NULL AND accession NOT IN (SELECT accession FROM rejected)
+    GROUP BY accession
+)
+SELECT c.accession, c.seq_hash, c.sequence, list(w.layer ORDER BY w.layer) AS missing
+FROM candidates c
+CROSS JOIN wanted w
+LEFT JOIN done d ON d.accession = c.accession AND d.layer = w.layer
+WHERE d.accession IS NULL
+GROUP BY c.accession, c.seq_hash, c.sequence
+ORDER BY seq_hash, c.accession
