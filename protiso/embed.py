@@ -59,24 +59,21 @@ class EmbedSummary:
         return "\n".join(lines)
 
 
-def parse_layers(spec: str | Sequence[int] | None, num_layers: int) -> list[int]:
-    """``None``/``last`` -> [last]; ``all`` -> 0..last; ``"4,-1"`` or ``[4, -1]`` -> those (negatives from the end)."""
+def parse_layers(spec: str | Sequence[int] | None, adapter) -> list[int]:
+    """``None``/``last`` -> [last]; ``all`` -> every layer; ``"4,-1"`` or ``[4, -1]`` -> those (negatives from the end).
+
+    Range checks are the adapter's (``ModelAdapter.resolve_layers``).
+    """
     if spec is None or (isinstance(spec, str) and spec.strip().lower() in ("", "last")):
-        return [num_layers]
+        return adapter.resolve_layers(None)
     if isinstance(spec, str) and spec.strip().lower() == "all":
-        return list(range(num_layers + 1))
+        return list(range(adapter.first_layer, adapter.num_layers + 1))
     items = spec.split(",") if isinstance(spec, str) else list(spec)
-    out = set()
-    for item in items:
-        try:
-            layer = int(item)
-        except (TypeError, ValueError):
-            raise ProtisoError(f"--layers takes last, all or integers; got {item!r}") from None
-        index = layer if layer >= 0 else num_layers + 1 + layer
-        if not 0 <= index <= num_layers:
-            raise ProtisoError(f"layer {layer} is out of range: the model has layers 0..{num_layers}")
-        out.add(index)
-    return sorted(out)
+    try:
+        layers = [int(item) for item in items]
+    except (TypeError, ValueError):
+        raise ProtisoError(f"--layers takes last, all or integers; got {spec!r}") from None
+    return adapter.resolve_layers(layers)
 
 
 def embed_proteins(
@@ -122,7 +119,7 @@ def embed_proteins(
         from protiso.models.registry import load_model
 
         adapter = load_model(model, device=device, weights=weights, max_residues=max_residues)
-    chosen = parse_layers(layers, adapter.num_layers)
+    chosen = parse_layers(layers, adapter)
     if batch_tokens is None:
         on_gpu = getattr(getattr(adapter, "device", None), "type", "cpu") == "cuda"
         batch_tokens = GPU_BATCH_TOKENS if on_gpu else CPU_BATCH_TOKENS

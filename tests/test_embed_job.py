@@ -17,6 +17,7 @@ import pytest
 
 from hub_models import FIXTURE_FASTA, protbert, read_fasta
 from protiso.embed import embed_proteins, parse_layers
+from protiso.models.base import ModelAdapter
 from protiso.errors import ProtisoError
 from protiso.warehouse import Warehouse
 
@@ -112,7 +113,7 @@ CRASH = textwrap.dedent("""
     import pyarrow as pa
     import protiso.embed as job
     from protiso.warehouse import Warehouse
-    original = job._commit_chunk
+    original = job.commit_chunk
     calls = []
     def crashing(wh, run_id, model, result, cumulative):
         calls.append(1)
@@ -121,7 +122,7 @@ CRASH = textwrap.dedent("""
                 tx.write_part("embeddings", pa.Table.from_batches([result.embeddings]), {"model": model})
                 os.kill(os.getpid(), signal.SIGKILL)
         original(wh, run_id, model, result, cumulative)
-    job._commit_chunk = crashing
+    job.commit_chunk = crashing
     wh = Warehouse.open(sys.argv[1])
     job.embed_proteins(wh, sys.argv[2], residues="all", device="cpu", chunk_residues=800, progress=False)
 """)
@@ -183,9 +184,25 @@ def test_bad_input_fails_before_anything_is_written(tmp_path, model_dir):
     wh.close()
 
 
+class _Layers(ModelAdapter):
+    """Just enough of an adapter to test layer parsing."""
+
+    name, revision, dim, pooling, max_residues, alphabet = "m", "r", 4, "mean", None, frozenset("A")
+
+    def __init__(self, num_layers: int, first_layer: int = 0):
+        self.num_layers, self.first_layer = num_layers, first_layer
+
+    def embed_batch(self, sequences, layers):  # pragma: no cover - not called
+        raise NotImplementedError
+
+
 def test_parse_layers():
-    assert parse_layers(None, 8) == [8] and parse_layers("last", 8) == [8]
-    assert parse_layers("all", 2) == [0, 1, 2] and parse_layers("0,-1", 8) == [0, 8]
+    eight, two = _Layers(8), _Layers(2)
+    assert parse_layers(None, eight) == [8] and parse_layers("last", eight) == [8]
+    assert parse_layers("all", two) == [0, 1, 2] and parse_layers("0,-1", eight) == [0, 8]
+    assert parse_layers("all", _Layers(4, first_layer=1)) == [1, 2, 3, 4]  # UniRep has no layer 0
     for bad in ("9", "x", [-10]):
         with pytest.raises(ProtisoError):
-            parse_layers(bad, 8)
+            parse_layers(bad, eight)
+    with pytest.raises(ProtisoError, match="layer 0"):
+        parse_layers("0", _Layers(4, first_layer=1))

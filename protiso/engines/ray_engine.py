@@ -127,7 +127,7 @@ def embed_proteins_ray(
 
         # The driver only checks sequences and reads the model's metadata: CPU is enough.
         adapter = load_model(model, device="cpu", weights=weights, max_residues=max_residues)
-    chosen = parse_layers(layers, adapter.num_layers)
+    chosen = parse_layers(layers, adapter)
     worker_device = "cuda" if gpus_per_worker > 0 else device
     if batch_tokens is None:
         batch_tokens = GPU_BATCH_TOKENS if worker_device == "cuda" else CPU_BATCH_TOKENS

@@ -84,7 +84,7 @@ class ModelAdapter(ABC):
             index = layer if layer >= 0 else self.num_layers + 1 + layer
             if not self.first_layer <= index <= self.num_layers:
                 raise ProtisoError(
-                    f"{self.name} has layers {self.first_layer}..{self.num_layers}; {layer} is out of range"
+                    f"{self.name} has layers {self.first_layer}..{self.num_layers}; layer {layer} is out of range"
                 )
             out.add(index)
         return sorted(out)

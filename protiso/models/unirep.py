@@ -173,15 +173,6 @@ class UniRep(ModelAdapter):
         self.alphabet = frozenset(AA_TO_INT)
         self.weights_path = path
 
-    def resolve_layers(self, layers: list[int] | None) -> list[int]:
-        resolved = super().resolve_layers(layers)
-        if 0 in resolved:
-            raise ProtisoError(
-                f"{self.name} has layers 1..{self.num_layers} (one per mLSTM cell); "
-                "layer 0 (the 10-wide embedding lookup) is not available"
-            )
-        return resolved
-
     def tokens(self, sequences: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
         """Right-padded token ids (B, 1 + max L) with the start token, and the validity mask."""
         steps = 1 + max(len(s) for s in sequences)
