@@ -1,0 +1,250 @@
+"""``align(wh, ...)``: a recorded, resumable all-pairs (or random-pairs) alignment run.
+
+Every run writes a ``runs`` row (kind ``align``) and an ``alignment_runs`` row with the full
+scoring (matrix, mode, open/extend gap scores, end-gap rule), the sample specification and
+seed, the engine and the block size, so nothing depends on library defaults. Pairs are aligned
+in blocks of ``block_size``; each block is committed as one ``alignments`` Parquet part (path
+``run=<id>/block=<n>``). The sample and block plan are a deterministic function of the recorded
+parameters and the warehouse's proteins (fingerprinted), so a killed run resumes where it
+stopped: explicitly with ``resume=RUN_ID``, or automatically when an unfinished run has the
+same plan key.
+
+Columns: identity = identical columns / alignment length, similarity = positive-scoring
+columns / alignment length (length = columns incl. gap columns; NULL for an empty local
+alignment), gaps = gap columns, normalized_score = score / ((self_a + self_b) / 2) where
+self_x is x aligned with itself under the same scoring (NULL unless that mean is > 0).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+import warnings
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pyarrow as pa
+
+from protiso.align.engines import PairStats, choose_engine
+from protiso.align.pair_metrics import compute_pair_metrics
+from protiso.align.sampling import SampleSpec
+from protiso.align.sample_load import Sample, load_sample
+from protiso.align.scoring import Scoring
+from protiso.align.worker import BlockRunner
+from protiso.errors import ProtisoError
+
+if TYPE_CHECKING:
+    from protiso.warehouse import Warehouse
+
+PLAN_VERSION = 1
+DEFAULT_FRACTION = 0.01
+DEFAULT_BLOCK_SIZE = 20_000
+
+
+class AlignmentEngineWarning(UserWarning):
+    """The requested scoring cannot run on the fast engine."""
+
+
+@dataclass
+class AlignSummary:
+    run_id: str
+    engine: str
+    n_proteins: int
+    n_pairs: int
+    pairs_aligned: int          # by this call
+    pairs_resumed: int          # committed earlier by a killed run
+    seconds: float
+    cells: int
+    fallbacks: int
+    resumed: bool
+    warnings: list[str] = field(default_factory=list)
+    pair_metrics: list[dict] = field(default_factory=list)
+
+    @property
+    def pairs_per_second(self) -> float:
+        return self.pairs_aligned / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def gcups(self) -> float:
+        return self.cells / self.seconds / 1e9 if self.seconds > 0 else 0.0
+
+    def render(self) -> str:
+        lines = [f"alignment run {self.run_id} ({'resumed, ' if self.resumed else ''}engine {self.engine}): "
+                 f"{self.n_proteins:,} proteins, {self.n_pairs:,} pairs",
+                 f"aligned {self.pairs_aligned:,} pairs in {self.seconds:.1f} s ({self.pairs_per_second:,.0f} pairs/s, "
+                 f"{self.gcups:.2f} GCUPS)" + (f"; {self.pairs_resumed:,} were already committed" if self.pairs_resumed else "")]
+        if self.fallbacks:
+            lines.append(f"{self.fallbacks} pair(s) re-aligned with Biopython (parasail traceback rejected)")
+        lines += [f"warning: {w}" for w in self.warnings]
+        lines += [f"pair metrics: {g['model']} layer {g['layer']} {g['embedding_set']}: {g['pairs']:,} pairs"
+                  for g in self.pair_metrics]
+        return "\n".join(lines)
+
+
+def _plan_params(scoring: Scoring, spec: SampleSpec, engine: str, block_size: int, sample: Sample) -> dict:
+    params = {
+        "plan_version": PLAN_VERSION,
+        "scoring": scoring.params(),
+        "sample": asdict(spec) | {"kind": spec.kind},
+        "engine": engine,
+        "block_size": block_size,
+        "n_candidates": sample.n_candidates,
+        "n_proteins": len(sample.accessions),
+        "n_pairs": sample.plan.n_pairs,
+        "sample_fingerprint": sample.fingerprint,
+        "residues_mapped_to_X": sample.mapped,
+        "definitions": {
+            "identity": "identical aligned columns / alignment length (columns incl. gaps)",
+            "similarity": "columns with substitution score > 0 / alignment length",
+            "gaps": "gap columns",
+            "normalized_score": "score / ((self_a + self_b) / 2); self = protein aligned with itself",
+            "tie_breaking": ("co-optimal alignments: parasail keeps diagonal > gap in its 1st sequence > gap in its "
+                             "2nd, extending a gap on ties; global aligns (a, b), local (b, a) so the end cell is "
+                             "the first in a like Biopython's; see protiso.align.engines"),
+        },
+    }
+    key = json.dumps(params, sort_keys=True, default=str)
+    return params | {"plan_key": hashlib.sha256(key.encode()).hexdigest()}
+
+
+def _recorded(wh: Warehouse, run_id: str) -> dict:
+    rows = wh.con.execute(wh.sql_text("align_run"), {"run_id": run_id}).fetchall()
+    if not rows:
+        raise ProtisoError(f"no alignment run {run_id!r} in the warehouse")
+    params, status = json.loads(rows[0][0]), rows[0][1]
+    if status == "done":
+        raise ProtisoError(f"alignment run {run_id} is already complete")
+    return params
+
+
+def _block_table(sample: Sample, self_scores: np.ndarray, a: np.ndarray, b: np.ndarray,
+                 stats: PairStats, run_id: str) -> pa.Table:
+    length = stats.length.astype(np.float64)
+    empty = stats.length == 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        identity = stats.identities / length
+        similarity = stats.positives / length
+        mean_self = (self_scores[a] + self_scores[b]) / 2
+        normalized = stats.score / mean_self
+    return pa.table({
+        "accession_a": sample.accessions.take(pa.array(a)),
+        "accession_b": sample.accessions.take(pa.array(b)),
+        "score": stats.score,
+        "identity": pa.array(identity, mask=empty),
+        "similarity": pa.array(similarity, mask=empty),
+        "alignment_length": stats.length.astype(np.int32),
+        "gaps": stats.gaps.astype(np.int32),
+        "normalized_score": pa.array(normalized, mask=~(mean_self > 0)),
+        "run_id": pa.array([run_id] * len(a)),
+    })
+
+
+def align(wh: Warehouse, *, fraction: float | None = None, proteins: int | None = None, pairs: int | None = None,
+          seed: int = 0, matrix: str = "PAM250", mode: str = "global", open_score: float = -10.0,
+          extend_score: float = -1.0, min_length: int | None = None, max_length: int | None = None,
+          where: str | None = None, workers: int | None = None, block_size: int = DEFAULT_BLOCK_SIZE,
+          engine: str = "auto", resume: str | None = None, progress: bool = True,
+          pair_metrics: bool = True, block_runner=None) -> AlignSummary:
+    """Align a seeded sample of the warehouse's proteins; see the module docstring.
+
+    ``block_runner``: where blocks run, a callable with ``BlockRunner``'s constructor signature
+    (default: ``BlockRunner``, a local process pool; the Ray engine passes its own).
+    """
+    if resume is not None:
+        recorded = _recorded(wh, resume)
+        sc, sp = recorded["scoring"], recorded["sample"]
+        scoring = Scoring(sc["matrix"], sc["mode"], sc["open_score"], sc["extend_score"])
+        spec = SampleSpec(**{k: v for k, v in sp.items() if k != "kind"})
+        block_size, engine = recorded["block_size"], recorded["engine"]
+    else:
+        scoring = Scoring(matrix, mode, float(open_score), float(extend_score))
+        if fraction is None and proteins is None and pairs is None:
+            fraction = DEFAULT_FRACTION
+        spec = SampleSpec(fraction, proteins, pairs, int(seed), min_length, max_length, where)
+    spec.validate()
+    if block_size < 1:
+        raise ProtisoError(f"block size must be at least 1, not {block_size}")
+    engine_name, warning = choose_engine(engine, scoring)
+    notes = []
+    if warning:
+        warnings.warn(warning, AlignmentEngineWarning, stacklevel=2)
+        notes.append(warning)
+    sample = load_sample(wh, spec, scoring)
+    params = _plan_params(scoring, spec, engine_name, block_size, sample)
+    if resume is not None and params["plan_key"] != recorded["plan_key"]:
+        if params["sample_fingerprint"] != recorded.get("sample_fingerprint"):
+            raise ProtisoError(f"cannot resume {resume}: the proteins it sampled changed or are missing from the "
+                               f"warehouse ({recorded['n_candidates']} candidates then, {sample.n_candidates} now)")
+        raise ProtisoError(f"cannot resume {resume}: it was planned by another protiso version "
+                           f"(plan {recorded.get('plan_version')}, now {PLAN_VERSION}); start a new run")
+    run_id = resume or _unfinished(wh, params["plan_key"])
+    workers = max(1, workers or os.cpu_count() or 1)
+    if run_id is None:
+        run_id = wh.start_run("align", params | {"workers": workers})
+        wh.con.execute(wh.sql_text("align_insert_run"), {
+            "run_id": run_id, "matrix": scoring.substitution_name, "mode": scoring.mode,
+            "open_score": scoring.open_score, "extend_score": scoring.extend_score, "engine": engine_name,
+            "n_proteins": len(sample.accessions), "n_pairs": sample.plan.n_pairs, "seed": spec.seed,
+            "params": json.dumps(params, sort_keys=True, default=str)})
+        resumed = False
+    else:
+        wh.con.execute(wh.sql_text("align_set_status"), {"run_id": run_id, "status": "running"})
+        resumed = True
+    summary = _execute(wh, run_id, sample, scoring, engine_name, block_size, workers, progress,
+                       block_runner or BlockRunner)
+    summary.resumed, summary.warnings = resumed, notes
+    wh.finish_run(run_id, "done", params=params | {"workers": workers, "seconds": round(summary.seconds, 3),
+                                                   "fallbacks": summary.fallbacks, "resumed": resumed})
+    if pair_metrics:
+        summary.pair_metrics = compute_pair_metrics(wh, run_id).groups
+    return summary
+
+
+def _unfinished(wh: Warehouse, plan_key: str) -> str | None:
+    rows = wh.con.execute(wh.sql_text("align_unfinished_run"), {"plan_key": plan_key}).fetchall()
+    return rows[0][0] if rows else None
+
+
+def _execute(wh: Warehouse, run_id: str, sample: Sample, scoring: Scoring, engine: str, block_size: int,
+             workers: int, progress: bool, block_runner=BlockRunner) -> AlignSummary:
+    from tqdm import tqdm
+
+    plan = sample.plan
+    blocks = plan.blocks(block_size)
+    done = {int(b): int(n) for b, n in wh.con.execute(wh.sql_text("align_done_blocks"), {"run_id": run_id}).fetchall()}
+    todo = [k for k in range(len(blocks)) if k not in done]
+    pairs_resumed = sum(done.values())
+    tasks = []
+    for k in todo:
+        start, stop = blocks[k]
+        if plan.explicit_a is None:
+            tasks.append((k, start, stop, None, None))
+        else:
+            tasks.append((k, start, stop, *plan.pairs(start, stop)))
+    summary = AlignSummary(run_id, engine, len(sample.accessions), plan.n_pairs, 0, pairs_resumed, 0.0, 0, 0, False)
+    started = time.perf_counter()
+    runner = block_runner(scoring, engine, sample.seqs, plan.n_proteins, min(workers, max(1, len(tasks))))
+    try:
+        self_scores, summary.fallbacks = runner.self_scores(len(sample.accessions)) if tasks else (None, 0)
+        with tqdm(total=plan.n_pairs, initial=pairs_resumed, unit="pair", unit_scale=True, disable=not progress,
+                  desc=f"align {run_id}", smoothing=0.1) as bar:
+            for block, a, b, stats in runner.run(tasks):
+                with wh.commit(run_id) as tx:
+                    tx.write_part("alignments", _block_table(sample, self_scores, a, b, stats, run_id),
+                                  partition={"run": run_id, "block": f"{block:06d}"})
+                summary.pairs_aligned += len(a)
+                summary.cells += stats.cells
+                summary.fallbacks += stats.fallbacks
+                elapsed = time.perf_counter() - started
+                bar.set_postfix_str(f"{summary.cells / max(elapsed, 1e-9) / 1e9:.2f} GCUPS")
+                bar.update(len(a))
+    except BaseException:
+        runner.close(terminate=True)
+        wh.finish_run(run_id, "failed")
+        raise
+    runner.close()
+    summary.seconds = time.perf_counter() - started
+    return summary

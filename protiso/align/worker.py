@@ -1,0 +1,99 @@
+"""Process-pool side of an alignment run: one engine per worker, one block of pairs per task.
+
+parasail's ctypes calls release the GIL, but the CIGAR bookkeeping is Python, so protiso
+uses processes (``spawn``, so no DuckDB state is forked) and sends each worker the encoded
+sample once; a task is ``(block, start, stop, a, b)`` with explicit pair arrays only in
+``--pairs`` mode (all-pairs blocks are recomputed from ``start, stop``).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from typing import Any, Callable, Iterator
+
+import numpy as np
+
+from protiso.align.engines import PairStats, SequenceSet, make_engine
+from protiso.align.sampling import PairPlan
+from protiso.align.scoring import Scoring
+
+_STATE: dict[str, Any] = {}
+
+
+def _init(scoring: dict, engine: str, texts: list[str], codes: np.ndarray, offsets: np.ndarray,
+          n_proteins: int) -> None:
+    scoring_obj = Scoring(**scoring)
+    seqs = SequenceSet(texts, codes, offsets)
+    _STATE["engine"] = make_engine(engine, scoring_obj, seqs)
+    _STATE["plan"] = PairPlan(n_proteins)
+
+
+def _block(task: tuple) -> tuple[int, np.ndarray, np.ndarray, PairStats]:
+    block, start, stop, a, b = task
+    if a is None:
+        a, b = _STATE["plan"].pairs(start, stop)
+    return block, a, b, _STATE["engine"].align_pairs(a, b)
+
+
+def _self(indices: np.ndarray) -> tuple[np.ndarray, PairStats]:
+    return indices, _STATE["engine"].align_pairs(indices, indices)
+
+
+class BlockRunner:
+    """Runs blocks and self-alignments in-process (``workers == 1``) or on a spawn process pool.
+
+    A ``ProcessPoolExecutor`` (not ``multiprocessing.Pool``) so that a worker that dies raises
+    ``BrokenProcessPool`` instead of being replaced forever; at most ``2 * workers`` tasks are in flight.
+    """
+
+    def __init__(self, scoring: Scoring, engine: str, seqs: SequenceSet, n_proteins: int, workers: int):
+        args = ({"matrix": scoring.matrix, "mode": scoring.mode, "open_score": scoring.open_score,
+                 "extend_score": scoring.extend_score}, engine, seqs.texts, seqs.codes, seqs.offsets, n_proteins)
+        self.workers = workers
+        self.pool: ProcessPoolExecutor | None = None
+        if workers <= 1:
+            _init(*args)
+        else:
+            self.pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                            initializer=_init, initargs=args)
+
+    def _map(self, function: Callable, items: list) -> Iterator:
+        """``function`` over ``items``, results in completion order."""
+        if self.pool is None:
+            yield from map(function, items)
+            return
+        pending: set = set()
+        queue = iter(items)
+        for item in queue:
+            pending.add(self.pool.submit(function, item))
+            if len(pending) >= 2 * self.workers:
+                break
+        while pending:
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in finished:
+                nxt = next(queue, None)
+                if nxt is not None:
+                    pending.add(self.pool.submit(function, nxt))
+                yield future.result()
+
+    def self_scores(self, n: int, chunk: int = 256) -> tuple[np.ndarray, int]:
+        """(score of each protein aligned with itself, parasail fallbacks)."""
+        chunks = [np.arange(s, min(s + chunk, n)) for s in range(0, n, chunk)]
+        scores = np.zeros(n)
+        fallbacks = 0
+        for idx, stats in self._map(_self, chunks):
+            scores[idx] = stats.score
+            fallbacks += stats.fallbacks
+        return scores, fallbacks
+
+    def run(self, tasks: list[tuple]) -> Iterator[tuple[int, np.ndarray, np.ndarray, PairStats]]:
+        yield from self._map(_block, tasks)
+
+    def close(self, terminate: bool = False) -> None:
+        if self.pool is not None:
+            if terminate:
+                for process in list(getattr(self.pool, "_processes", {}).values()):
+                    process.terminate()
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None

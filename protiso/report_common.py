@@ -1,0 +1,98 @@
+"""Shared pieces of the HTML report: running report queries, "missing" notes, number formatting.
+
+Every number the report shows is written twice: as text (``format_number``) and at full precision in a
+``data-value`` attribute (``number_attr``), beside ``data-*`` keys that identify it, so that tests can
+compare each one with the warehouse's SQL answer.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from protiso.warehouse import Warehouse
+
+# The command that produces each kind of data, named in "missing" notes.
+COMMANDS = {
+    "proteins": "protiso ingest FASTA -w W",
+    "embeddings": "protiso ingest FASTA -w W --model MODEL",
+    "layers": "protiso ingest FASTA -w W --model MODEL --layers all",
+    "isotropy": "protiso isotropy -w W",
+    "groups": "protiso isotropy -w W --by organism --by go_term",
+    "alignments": "protiso align -w W",
+    "pair_metrics": "protiso pair-metrics -w W",
+    "postprocess": "protiso postprocess -w W --method whiten",
+}
+SECTIONS = ("summary", "isotropy", "spectra", "layers", "correlations", "groups", "postprocess")
+RUNS_SHOWN = 100
+GROUPS_SHOWN = 8
+
+
+@dataclass
+class Missing:
+    """Something a section needs that the warehouse lacks, and the commands that produce it, in order."""
+
+    what: str
+    commands: list[str]
+
+    @classmethod
+    def of(cls, what: str, *steps: str) -> "Missing":
+        """``steps`` are COMMANDS keys (or literal commands)."""
+        return cls(what, [COMMANDS.get(step, step) for step in steps])
+
+
+def rows(wh: Warehouse, name: str, **params: Any) -> list[dict[str, Any]]:
+    """Run ``sql/queries/<name>.sql`` with the ``$name`` parameters it uses; rows as dicts."""
+    sql = wh.sql_text(name)
+    used = set(re.findall(r"\$([A-Za-z_]\w*)", sql))
+    return wh.query(sql, {k: v for k, v in params.items() if k in used}).to_pylist()
+
+
+def _scalar(wh: Warehouse, sql: str, params: list[Any]) -> Any:
+    # fetchall: DuckDB 2 keeps a connection busy until an execute() result is read to the end.
+    return wh.con.execute(sql, params).fetchall()[0][0]
+
+
+def has_relation(wh: Warehouse, name: str) -> bool:
+    return bool(_scalar(wh, "SELECT count(*) FROM information_schema.tables "
+                            "WHERE table_schema = 'main' AND table_name = ?", [name]))
+
+
+def has_function(wh: Warehouse, name: str) -> bool:
+    return bool(_scalar(wh, "SELECT count(*) FROM duckdb_functions() WHERE function_name = ?", [name]))
+
+
+def grouped(data: list[dict[str, Any]], keys: tuple[str, ...]) -> dict[tuple, list[dict[str, Any]]]:
+    """Rows grouped by ``keys`` in first-seen order (queries already sort them)."""
+    out: dict[tuple, list[dict[str, Any]]] = {}
+    for row in data:
+        out.setdefault(tuple(row[k] for k in keys), []).append(row)
+    return out
+
+
+def iso_keys(row: dict[str, Any]) -> dict[str, Any]:
+    """What identifies an isotropy row, as written in ``data-*`` attributes."""
+    return {"model": row["model"], "layer": row["layer"], "set": row["embedding_set"], "scope": row["scope"],
+            "group-by": row["group_by"], "group": row["group_value"]}
+
+
+def number_attr(value: Any) -> str:
+    """A number as written in ``data-value``: full precision, ``null`` for NULL."""
+    if value is None:
+        return "null"
+    return repr(float(value)) if isinstance(value, float) else str(value)
+
+
+def format_number(value: Any, style: str = "sig4") -> str:
+    """How numbers are shown: ``count`` (1,234), ``sig4`` (4 significant digits), ``fixedN`` (N decimals)."""
+    if value is None:
+        return "–"
+    if style == "count":
+        return f"{int(value):,}"
+    if style.startswith("fixed"):
+        return f"{float(value):.{int(style[5:])}f}"
+    if style.startswith("sig"):
+        text = f"{float(value):.{int(style[3:])}g}"
+        return text.replace("e-0", "e-").replace("e+0", "e+")
+    raise ValueError(style)

@@ -1,0 +1,1 @@
+UPDATE runs SET status = $status, finished_at = NULL WHERE run_id = $run_id

@@ -1,0 +1,7 @@
+-- Embedding sets (model, layer, pooling, embedding_set) with a fingerprint of their current content:
+-- how many vectors and which embedding runs wrote them (pair metrics are recomputed when it changes).
+SELECT model, layer, pooling, embedding_set,
+       count(*) || ':' || string_agg(DISTINCT coalesce(run_id, ''), ',' ORDER BY coalesce(run_id, '')) AS source_key
+FROM embeddings
+GROUP BY ALL
+ORDER BY model, layer, pooling, embedding_set

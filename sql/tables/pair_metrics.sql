@@ -1,0 +1,31 @@
+-- One row per aligned pair (alignments, accession_a < accession_b) and embedding set
+-- (model, layer, pooling, embedding_set): embedding metrics computed by protiso in float64 with
+-- numpy from the stored vectors (`protiso pair-metrics`, run at the end of `protiso align`),
+-- beside the pair's alignment metrics. alignment_run = alignments.run_id; run_id = the pair-metrics run.
+-- *_rank: average ranks (ties share their mean rank, 1-based) within the group
+-- (model, layer, pooling, embedding_set, alignment_run) over the pairs whose six metrics are all
+-- non-NULL (complete = true); NULL otherwise. They make Spearman = corr(rank, rank) a plain
+-- aggregate in the correlations view.
+SELECT
+    NULL::VARCHAR AS model,
+    NULL::INTEGER AS layer,
+    NULL::VARCHAR AS pooling,
+    NULL::VARCHAR AS embedding_set,
+    NULL::VARCHAR AS alignment_run,
+    NULL::VARCHAR AS accession_a,
+    NULL::VARCHAR AS accession_b,
+    NULL::DOUBLE  AS cosine,
+    NULL::DOUBLE  AS sq_euclidean,
+    NULL::DOUBLE  AS score,
+    NULL::DOUBLE  AS identity,
+    NULL::DOUBLE  AS similarity,
+    NULL::DOUBLE  AS normalized_score,
+    NULL::BOOLEAN AS complete,
+    NULL::DOUBLE  AS cosine_rank,
+    NULL::DOUBLE  AS sq_euclidean_rank,
+    NULL::DOUBLE  AS score_rank,
+    NULL::DOUBLE  AS identity_rank,
+    NULL::DOUBLE  AS similarity_rank,
+    NULL::DOUBLE  AS normalized_score_rank,
+    NULL::VARCHAR AS run_id
+LIMIT 0
