@@ -1,7 +1,34 @@
-"""protiso: a DuckDB warehouse for the geometry of protein language model embeddings."""
+"""protiso: a DuckDB warehouse for the geometry of protein language model embeddings.
+
+The library behind the CLI. Heavy modules (torch, the model code) load on first use, so
+``import protiso`` and ``protiso --help`` stay fast.
+"""
+
+from importlib import import_module
+from typing import Any
 
 from protiso.errors import ProtisoError
 from protiso.warehouse import Warehouse
 
-__all__ = ["ProtisoError", "Warehouse"]
 __version__ = "0.1.0"
+
+_LAZY = {
+    "ingest_files": "protiso.sequences.ingest",
+    "embed_proteins": "protiso.embed",
+    "load_model": "protiso.models.registry",
+    "compute_isotropy": "protiso.isotropy",
+    "postprocess_embeddings": "protiso.postprocess",
+    "align": "protiso.align.run",
+    "compute_pair_metrics": "protiso.align.pair_metrics",
+    "render_report": "protiso.report",
+    "load_job": "protiso.jobs",
+    "run_job": "protiso.jobs",
+}
+
+__all__ = ["ProtisoError", "Warehouse", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'protiso' has no attribute {name!r}")
