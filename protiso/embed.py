@@ -106,13 +106,9 @@ def embed_proteins(
     """
     from tqdm import tqdm
 
-    from protiso.models.stage import LENGTH_POLICIES, StageOptions, embed_record_batch, parse_residues
+    from protiso.models.stage import StageOptions, embed_record_batch
 
-    if length_policy not in LENGTH_POLICIES:
-        raise ProtisoError(f"--length-policy must be one of {', '.join(LENGTH_POLICIES)}; got {length_policy!r}")
-    if batch_tokens is not None and batch_tokens < 1:
-        raise ProtisoError(f"--batch-tokens must be positive; got {batch_tokens}")
-    fraction = parse_residues(residues)
+    fraction = check_options(length_policy, batch_tokens, residues)
     if wh.con.execute(wh.sql_text("embed_protein_count")).fetchall()[0][0] == 0:
         raise ProtisoError(f"{wh.path}: the warehouse has no protein sequences; ingest a FASTA file first")
     if adapter is None:
@@ -126,14 +122,7 @@ def embed_proteins(
     pending = wh.query(
         wh.sql_text("embed_pending"), {"model": adapter.name, "pooling": adapter.pooling, "layers": chosen}
     )
-    rejected: dict[str, str] = {}
-    for accession, sequence in zip(pending.column("accession").to_pylist(), pending.column("sequence").to_pylist()):
-        try:
-            adapter.check(accession, sequence)
-        except ProtisoError as error:
-            if not skip_invalid:
-                raise
-            rejected[accession] = str(error)
+    rejected = check_sequences(adapter, pending, skip_invalid)
     if rejected:
         pending = pending.filter(pc.invert(pc.is_in(pending.column("accession"), pa.array(list(rejected)))))
 
@@ -187,6 +176,30 @@ def embed_proteins(
     )
     wh.finish_run(run_id, status="done", params={**params, "summary": asdict(summary)})
     return summary
+
+
+def check_options(length_policy: str, batch_tokens: int | None, residues: str | float) -> float:
+    """Validate the embedding options every engine shares; returns the residue fraction kept."""
+    from protiso.models.stage import LENGTH_POLICIES, parse_residues
+
+    if length_policy not in LENGTH_POLICIES:
+        raise ProtisoError(f"--length-policy must be one of {', '.join(LENGTH_POLICIES)}; got {length_policy!r}")
+    if batch_tokens is not None and batch_tokens < 1:
+        raise ProtisoError(f"--batch-tokens must be positive; got {batch_tokens}")
+    return parse_residues(residues)
+
+
+def check_sequences(adapter, pending: pa.Table, skip_invalid: bool) -> dict[str, str]:
+    """Accession -> reason for sequences the tokenizer lacks residues of (raises unless skip_invalid)."""
+    rejected: dict[str, str] = {}
+    for accession, sequence in zip(pending.column("accession").to_pylist(), pending.column("sequence").to_pylist()):
+        try:
+            adapter.check(accession, sequence)
+        except ProtisoError as error:
+            if not skip_invalid:
+                raise
+            rejected[accession] = str(error)
+    return rejected
 
 
 def pending_groups(pending: pa.Table):

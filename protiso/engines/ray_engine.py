@@ -30,7 +30,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from protiso.embed import CPU_BATCH_TOKENS, GPU_BATCH_TOKENS, EmbedSummary, parse_layers
+from protiso.embed import CPU_BATCH_TOKENS, GPU_BATCH_TOKENS, EmbedSummary, check_options, check_sequences, parse_layers
 from protiso.engines import ray_codec
 from protiso.engines.ray_session import original_error, ray_session, worker_count
 from protiso.errors import ProtisoError
@@ -111,15 +111,9 @@ def embed_proteins_ray(
     """
     from tqdm.auto import tqdm
 
-    from protiso.models.stage import LENGTH_POLICIES, parse_residues
-
-    if length_policy not in LENGTH_POLICIES:
-        raise ProtisoError(f"--length-policy must be one of {', '.join(LENGTH_POLICIES)}; got {length_policy!r}")
-    if batch_tokens is not None and batch_tokens < 1:
-        raise ProtisoError(f"--batch-tokens must be positive; got {batch_tokens}")
+    fraction = check_options(length_policy, batch_tokens, residues)
     if gpus_per_worker < 0 or cpus_per_worker < 0:
         raise ProtisoError("--gpus-per-worker and --cpus-per-worker must not be negative")
-    fraction = parse_residues(residues)
     if source is None and wh.con.execute(wh.sql_text("embed_protein_count")).fetchall()[0][0] == 0:
         raise ProtisoError(f"{wh.path}: the warehouse has no protein sequences; ingest a FASTA file first")
     if adapter is None:
@@ -140,7 +134,7 @@ def embed_proteins_ray(
                                {"model": adapter.name, "pooling": adapter.pooling, "layers": chosen})
         else:
             pending, shard_rejects = _pending_from_shards(wh, ray, source, adapter, chosen)
-        rejected = _check(adapter, pending, skip_invalid)
+        rejected = check_sequences(adapter, pending, skip_invalid)
         if rejected:
             pending = pending.filter(pc.invert(pc.is_in(pending.column("accession"), pa.array(list(rejected)))))
         total = int(pc.sum(pc.utf8_length(pending.column("sequence"))).as_py() or 0)
@@ -210,19 +204,6 @@ def _finished(dataset):
     """Rows of the finished chunks, as the workers deliver them."""
     for block in dataset.iter_batches(batch_size=None, batch_format="pyarrow", prefetch_batches=0):
         yield from block.to_pylist()
-
-
-def _check(adapter, pending: pa.Table, skip_invalid: bool) -> dict[str, str]:
-    """Accession -> reason for sequences the tokenizer lacks residues of (raises unless skip_invalid)."""
-    rejected: dict[str, str] = {}
-    for accession, sequence in zip(pending.column("accession").to_pylist(), pending.column("sequence").to_pylist()):
-        try:
-            adapter.check(accession, sequence)
-        except ProtisoError as error:
-            if not skip_invalid:
-                raise
-            rejected[accession] = str(error)
-    return rejected
 
 
 def _record_rejects(wh: Warehouse, run_id: str, model: str, rejected: dict[str, str], shard_rejects: pa.Table) -> None:
