@@ -120,7 +120,7 @@ def ingest(
         "Local isotropy always uses every residue through float64 sufficient statistics.")] = "none",
     device: Annotated[str, typer.Option(help="auto (CUDA when present), cpu or cuda.")] = "auto",
     batch_tokens: Annotated[Optional[int], typer.Option(
-        help="Padded tokens per forward pass (default 8192 on CPU, 32768 on CUDA).")] = None,
+        help="Padded tokens per forward pass (default 2048 on CPU, 32768 on CUDA).")] = None,
     length_policy: Annotated[str, typer.Option(
         help="Sequences longer than the model's limit: truncate, or chunk (embed pieces, average).")] = "truncate",
     weights: Annotated[Optional[Path], typer.Option(

@@ -21,11 +21,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from protiso.errors import ProtisoError
+from protiso.models.stage_types import CPU_BATCH_TOKENS, GPU_BATCH_TOKENS
 from protiso.warehouse import Warehouse
 
 
-CPU_BATCH_TOKENS = 8192  # padded tokens per forward when --batch-tokens is not given
-GPU_BATCH_TOKENS = 32768
 
 
 @dataclass
@@ -100,7 +99,7 @@ def embed_proteins(
     vectors are stored; statistics always cover every residue. ``length_policy``: ``truncate`` or
     ``chunk`` (chunk and average) for sequences longer than the model's limit. ``skip_invalid``
     records sequences with residues the tokenizer lacks in ``rejects`` instead of failing.
-    ``batch_tokens`` (padded tokens per forward) defaults to 8,192 on CPU and 32,768 on CUDA.
+    ``batch_tokens`` (padded tokens per forward) defaults to 2,048 on CPU and 32,768 on CUDA.
     Chunks committed at a time hold ``chunk_residues`` residues, or, by default, about
     ``commit_seconds`` of work at the measured speed. ``adapter`` reuses a loaded model.
     """
@@ -132,6 +131,7 @@ def embed_proteins(
         "seed": seed, "weights": weights,
         "max_residues": adapter.max_residues, "skip_invalid": skip_invalid, "dim": adapter.dim,
         "num_layers": adapter.num_layers, "resolved_device": str(getattr(adapter, "device", "cpu")),
+        "cpu_kernels": getattr(adapter, "cpu_kernels", None),
         "pending_proteins": pending.num_rows,
     }
     run_id = wh.start_run("embed", params, model=adapter.name, revision=adapter.revision,

@@ -76,6 +76,7 @@ def test_job_embeds_records_parameters_and_statistics(tmp_path, model_dir):
     params, versions = json.loads(run["params"]), json.loads(run["versions"])
     assert params["residues"] == "all" and params["length_policy"] == "truncate" and params["batch_tokens"] == 2000
     assert params["summary"]["proteins"] == len(records)
+    assert params["cpu_kernels"] in {"oneDNN", "torch"} and params["resolved_device"] == "cpu"
     assert "torch" in versions and "transformers" in versions
     # One cumulative statistics row per (run, model, layer), equal to stacking the stored residues.
     assert c["stats"] == 3

@@ -30,7 +30,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from protiso.embed import CPU_BATCH_TOKENS, GPU_BATCH_TOKENS, EmbedSummary, check_options, check_sequences, parse_layers
+from protiso.embed import EmbedSummary, check_options, check_sequences, parse_layers
+from protiso.models.stage_types import CPU_BATCH_TOKENS, GPU_BATCH_TOKENS
 from protiso.engines import ray_codec
 from protiso.engines.ray_session import original_error, ray_session, worker_count
 from protiso.errors import ProtisoError

@@ -173,6 +173,17 @@ class HFEncoderAdapter(ModelAdapter):
         self.pooling = pooling
         self.alphabet = frozenset(self.codec.ids)
         self._table = str.maketrans({r: "X" for r in self.x_map}) if "X" in self.codec.ids else None
+        self.cpu_kernels = "torch"  # which kernels run the linear layers (see protiso.models.cpu_kernels)
+        if device.type == "cpu":
+            from protiso.models.cpu_kernels import accelerate
+
+            self.cpu_kernels = accelerate(self.model, self._probe_hidden)
+
+    def _probe_hidden(self) -> tuple[torch.Tensor, ...]:
+        """All hidden states of a short real sequence (the CPU kernel check compares them)."""
+        probe = "".join(r for r in PROBE if r in self.codec.ids)[: min(48, self.max_residues or 48)]
+        input_ids, attention, _ = self.codec.encode([probe])
+        return tuple(self.forward_hidden(input_ids.to(self.device), attention.to(self.device)))
 
     def normalise(self, sequence: str) -> str:
         sequence = sequence.upper()

@@ -11,6 +11,14 @@ import pyarrow as pa
 from protiso.errors import ProtisoError
 
 
+# Padded tokens per forward when none is given. On CPU, batches whose activations stay in the
+# last-level cache run fastest: AntiBERTy on a 2-core EPYC embeds 1.18x as many residues/s with
+# 2,048 as with 8,192 (its 2,048-wide FFN activations are then 16 MB rather than 64 MB). On CUDA,
+# larger batches keep the GPU busy.
+CPU_BATCH_TOKENS = 2048
+GPU_BATCH_TOKENS = 32768
+
+
 @dataclass(frozen=True)
 class StageOptions:
     """What to embed. ``layers`` are resolved indices; ``residues`` is the kept fraction (0..1)."""
@@ -18,7 +26,7 @@ class StageOptions:
     layers: tuple[int, ...]
     residues: float = 0.0
     length_policy: str = "truncate"
-    batch_tokens: int = 8192
+    batch_tokens: int = CPU_BATCH_TOKENS
     seed: int = 0
     run_id: str | None = None
     embedding_set: str = "raw"

@@ -1,6 +1,8 @@
 -- Proteins that still lack a raw embedding for some requested layer of a model, with the layers
 -- they lack. Proteins whose sequence the model rejected in an earlier run (rejects, source
--- 'embed:<model>') are left out. Ordered by seq_hash so identical sequences are neighbours.
+-- 'embed:<model>') are left out. Longest first, then by seq_hash: identical sequences are
+-- neighbours, and each committed chunk holds proteins of similar length, so its batches pack
+-- tightly even when the chunk is small.
 -- $model VARCHAR, $pooling VARCHAR, $layers INTEGER[]
 WITH wanted AS (
     SELECT unnest($layers::INTEGER[]) AS layer
@@ -26,4 +28,4 @@ CROSS JOIN wanted w
 LEFT JOIN done d ON d.accession = c.accession AND d.layer = w.layer
 WHERE d.accession IS NULL
 GROUP BY c.accession, c.seq_hash, c.sequence
-ORDER BY seq_hash, c.accession
+ORDER BY length(c.sequence) DESC, seq_hash, c.accession
