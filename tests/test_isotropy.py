@@ -97,6 +97,17 @@ def test_effective_dims_is_participation_ratio(seed, n_points, dim):
     assert effective_dims(points) == pytest.approx(isoscore(points) * (dim - 1) + 1, rel=1e-12)
 
 
+def test_a_rank_one_cloud_scores_zero_never_below():
+    """Points on one line through a real AntiBERTy vector: PR is 1 up to rounding, IsoScore >= 0."""
+    direction = golden()["global_vectors"][0].astype(np.float64)
+    for seed in range(25):
+        rng = np.random.default_rng(seed)
+        points = rng.standard_normal((7, 1)) * direction + 3 * rng.standard_normal(direction.size)
+        for score in (isoscore(points), SufficientStats.from_points(points).isoscore(),
+                      isoscore_star(points, 0.0)):
+            assert 0.0 <= score < 1e-15
+
+
 def test_effective_dims_rounded_up():
     assert effective_dims_rounded(3.2) == 4
     assert effective_dims_rounded(3.0 + 1e-13) == 3  # rounding noise does not add a dimension

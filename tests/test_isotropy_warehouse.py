@@ -160,5 +160,11 @@ def test_sql_macro_null_and_error_rules(warehouse):
     same = "stats_isoscore(3, 2, [3.0, 6.0], [3.0, 6.0, 6.0, 12.0])"  # three copies of (1, 2)
     assert con.execute(f"SELECT {same}").fetchone()[0] is None
     assert con.execute("SELECT stats_isoscore(4, 1, [0.0], [4.0])").fetchone()[0] is None
+    # Rank one (copies of (1, 2) and (2, 4)): PR is 1 up to rounding; IsoScore is never negative.
+    for k in range(1, 30):
+        line = f"stats_isoscore({k + 1}, 2, [{k + 2.0}, {2 * k + 4.0}], [{k + 4.0}, {2 * k + 8.0}, {2 * k + 8.0}, {4 * k + 16.0}])"
+        star = line.replace("stats_isoscore(", "stats_isoscore_star(").replace("])", "], 0.0)")
+        for value in con.execute(f"SELECT {line}, {star}").fetchall()[0]:
+            assert value is None or 0.0 <= value < 1e-12
     with pytest.raises(Exception, match="dim"):
         con.execute("SELECT stats_isoscore(4, 2, [0.0], [4.0])").fetchone()

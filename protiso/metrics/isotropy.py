@@ -116,10 +116,14 @@ def participation_ratio(cov: np.ndarray) -> float | None:
 
 
 def isoscore_from_pr(pr: float | None, dim: int) -> float | None:
-    """IsoScore ``(PR - 1) / (n - 1)``; None when PR is None or n < 2."""
+    """IsoScore ``(PR - 1) / (n - 1)``; None when PR is None or n < 2.
+
+    PR lies in [1, n] for any covariance; rounding can put a rank-1 cloud's PR a few ulps below 1,
+    so PR is clamped to that range (IsoScore is then never negative).
+    """
     if pr is None or dim < 2:
         return None
-    return (pr - 1.0) / (dim - 1.0)
+    return (min(max(pr, 1.0), float(dim)) - 1.0) / (dim - 1.0)
 
 
 def effective_dims(points: np.ndarray) -> float | None:

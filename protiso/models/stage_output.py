@@ -15,6 +15,7 @@ import pyarrow as pa
 import torch
 
 from protiso.errors import ProtisoError
+from protiso.metrics.isotropy import isoscore_from_pr
 from protiso.models.base import ModelAdapter
 from protiso.models.stage_types import ResidueStats, StageOptions, StageResult, keeps_residues
 
@@ -168,7 +169,7 @@ class Collector:
                 scores.append(None)
                 continue
             trace, frob2, tolerance = next(it)
-            scores.append(None if trace <= tolerance else (trace * trace / frob2 - 1.0) / (dim - 1.0))
+            scores.append(None if trace <= tolerance else isoscore_from_pr(float(trace * trace / frob2), dim))
         return scores
 
     def result(self) -> StageResult:

@@ -53,8 +53,11 @@ CREATE OR REPLACE MACRO stats_effective_dims(n, dim, sum_x, sum_xxt) AS
 CREATE OR REPLACE MACRO stats_effective_dims_rounded(n, dim, sum_x, sum_xxt) AS
     ceil(stats_effective_dims(n, dim, sum_x, sum_xxt) * (1 - 1e-9))::INTEGER;
 
+-- PR is clamped to [1, dim] (its exact range; rounding can leave a rank-1 cloud just below 1).
 CREATE OR REPLACE MACRO stats_isoscore(n, dim, sum_x, sum_xxt) AS
-    CASE WHEN dim >= 2 THEN (stats_effective_dims(n, dim, sum_x, sum_xxt) - 1) / (dim - 1) END;
+    CASE WHEN dim >= 2 AND stats_has_variance(n, dim, sum_x, sum_xxt)
+        THEN (least(greatest(stats_effective_dims(n, dim, sum_x, sum_xxt), 1), dim) - 1) / (dim - 1)
+    END;
 
 -- IsoScore* with C0 = identity: PR of (1 - zeta) C + zeta I, C = S / (n - 1) (unbiased, as torch.cov).
 CREATE OR REPLACE MACRO stats_isoscore_star(n, dim, sum_x, sum_xxt, zeta) AS
@@ -62,7 +65,7 @@ CREATE OR REPLACE MACRO stats_isoscore_star(n, dim, sum_x, sum_xxt, zeta) AS
         WHEN zeta < 0 OR zeta > 1 THEN error('stats_isoscore_star: zeta must be in [0, 1]')
         WHEN n < 2 OR dim < 2 THEN NULL
         ELSE (
-            SELECT CASE WHEN fr > 0 THEN (tr * tr / fr - 1) / (dim - 1) END
+            SELECT CASE WHEN fr > 0 THEN (least(greatest(tr * tr / fr, 1), dim) - 1) / (dim - 1) END
             FROM (
                 SELECT (1 - zeta) * c_tr + zeta * dim AS tr,
                        pow(1 - zeta, 2) * c_fr + 2 * zeta * (1 - zeta) * c_tr + zeta * zeta * dim AS fr
