@@ -317,15 +317,15 @@ def align(
     """
     import warnings
 
-    from protiso.align import AlignmentEngineWarning, align as run_align
+    from protiso.align import AlignmentEngineWarning, align
     from protiso.engines import check_engine
     from protiso.warehouse import Warehouse
 
-    on_ray = {}
+    run_align, on_ray = align, {}
     if check_engine(engine) == "ray":
-        from protiso.engines.ray_align import align_ray as run_align
+        from protiso.engines.ray_align import align_ray
 
-        on_ray = {"address": address}
+        run_align, on_ray = align_ray, {"address": address}
     warnings.simplefilter("ignore", AlignmentEngineWarning)  # the summary below repeats it
     with Warehouse.open(warehouse) as wh:
         summary = run_align(wh, fraction=fraction, proteins=proteins, pairs=pairs, seed=seed, matrix=matrix,

@@ -241,5 +241,5 @@ def commit_chunk(wh: Warehouse, run_id: str, model: str, result, cumulative: dic
                 tx.write_part("residues", residues.filter(pc.equal(residues.column("layer"), layer)), partition)
         for layer, stats in merged.items():
             tx.execute(wh.sql_text("embed_residue_stats_upsert"),
-                       [run_id, model, layer, stats.n, len(stats.sum_x), stats.sum_x, stats.sum_xxt.reshape(-1)])
+                       [run_id, model, layer, *stats.to_flat()])
     cumulative.update(merged)

@@ -12,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from protiso.models.stage_types import ResidueStats, StageResult
+from protiso.metrics.stats import SufficientStats
+from protiso.models.stage_types import StageResult
 
 PACKED = pa.schema([
     ("chunk", pa.int64()),
@@ -46,25 +47,21 @@ def from_ipc(blob: bytes) -> pa.Table:
     return pa.ipc.open_stream(pa.py_buffer(blob)).read_all()
 
 
-def stats_table(stats: dict[int, ResidueStats]) -> pa.Table:
+def stats_table(stats: dict[int, SufficientStats]) -> pa.Table:
     layers = sorted(stats)
     return pa.table({
         "layer": [int(layer) for layer in layers],
         "n": [int(stats[layer].n) for layer in layers],
-        "dim": [int(len(stats[layer].sum_x)) for layer in layers],
+        "dim": [stats[layer].dim for layer in layers],
         "sum_x": [np.asarray(stats[layer].sum_x, dtype=np.float64) for layer in layers],
         "sum_xxt": [np.asarray(stats[layer].sum_xxt, dtype=np.float64).reshape(-1) for layer in layers],
     }, schema=STATS)
 
 
-def stats_from_table(table: pa.Table) -> dict[int, ResidueStats]:
+def stats_from_table(table: pa.Table) -> dict[int, SufficientStats]:
     out = {}
     for row in table.to_pylist():
-        dim = row["dim"]
-        out[row["layer"]] = ResidueStats(
-            int(row["n"]), np.asarray(row["sum_x"], dtype=np.float64),
-            np.asarray(row["sum_xxt"], dtype=np.float64).reshape(dim, dim),
-        )
+        out[row["layer"]] = SufficientStats.from_flat(int(row["n"]), int(row["dim"]), row["sum_x"], row["sum_xxt"])
     return out
 
 

@@ -30,7 +30,6 @@ from protiso.errors import ProtisoError
 from protiso.models.base import ModelAdapter, SequenceOutput
 from protiso.models.stage_output import Collector
 from protiso.models.stage_types import (
-    ResidueStats,
     StageOptions,
     StageResult,
     keeps_residues,
@@ -40,7 +39,6 @@ from protiso.models.stage_types import (
 LENGTH_POLICIES = ("truncate", "chunk")
 __all__ = [
     "LENGTH_POLICIES",
-    "ResidueStats",
     "StageOptions",
     "StageResult",
     "embed_record_batch",

@@ -17,7 +17,8 @@ import torch
 from protiso.errors import ProtisoError
 from protiso.metrics.isotropy import isoscore_from_pr
 from protiso.models.base import ModelAdapter
-from protiso.models.stage_types import ResidueStats, StageOptions, StageResult, keeps_residues
+from protiso.metrics.stats import SufficientStats
+from protiso.models.stage_types import StageOptions, StageResult, keeps_residues
 
 if TYPE_CHECKING:
     from protiso.models.stage import _Unique
@@ -118,9 +119,9 @@ class _Stats:
         self.sum_xxt += (x * w[:, None]).T @ x
         self.blocks, self.weights, self.rows = [], [], 0
 
-    def result(self) -> ResidueStats:
+    def result(self) -> SufficientStats:
         self.fold()
-        return ResidueStats(self.n, self.sum_x.cpu().numpy(), self.sum_xxt.cpu().numpy())
+        return SufficientStats(self.sum_x.shape[0], self.n, self.sum_x.cpu().numpy(), self.sum_xxt.cpu().numpy())
 
 
 class Collector:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-import numpy as np
 import pyarrow as pa
 
 from protiso.errors import ProtisoError
+from protiso.metrics.stats import SufficientStats
 
 
 # Padded tokens per forward when none is given. On CPU, batches whose activations stay in the
@@ -33,34 +33,10 @@ class StageOptions:
 
 
 @dataclass
-class ResidueStats:
-    """Float64 sufficient statistics of residue vectors; they merge by addition."""
-
-    n: int
-    sum_x: np.ndarray
-    sum_xxt: np.ndarray
-
-    @classmethod
-    def zeros(cls, dim: int) -> ResidueStats:
-        return cls(0, np.zeros(dim), np.zeros((dim, dim)))
-
-    def add_vectors(self, vectors: np.ndarray, weights: np.ndarray) -> None:
-        """Add each row of ``vectors`` ``weights[row]`` times."""
-        x = vectors.astype(np.float64)
-        w = weights.astype(np.float64)
-        self.n += int(w.sum())
-        self.sum_x += w @ x
-        self.sum_xxt += (x * w[:, None]).T @ x
-
-    def merge(self, other: ResidueStats) -> ResidueStats:
-        return ResidueStats(self.n + other.n, self.sum_x + other.sum_x, self.sum_xxt + other.sum_xxt)
-
-
-@dataclass
 class StageResult:
     embeddings: pa.RecordBatch
     residues: pa.RecordBatch
-    stats: dict[int, ResidueStats]
+    stats: dict[int, SufficientStats]  # per layer, over every residue of every input row
     residues_embedded: int = 0  # residue positions run through the model (distinct sequences)
     residues_total: int = 0  # residues over all input rows (what the job's progress counts)
 
