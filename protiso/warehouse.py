@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -37,6 +38,8 @@ DB_FILE = "protiso.duckdb"
 PARQUET_DIR = "parquet"
 # The DuckDB CLI users install today (duckdb-cli 1.5.x) must read what we write.
 STORAGE_VERSION = "v1.5.0"
+# What a sql/views or sql/macros file creates: kind, name, and "AS TABLE" for a table macro.
+CREATED = re.compile(r"CREATE\s+OR\s+REPLACE\s+(VIEW|MACRO)\s+(\w+)(\s*\([^)]*\)\s*AS\s+TABLE)?", re.I)
 
 
 def _now() -> datetime:
@@ -228,19 +231,35 @@ class Warehouse:
         return [self.path / row[0] for row in rows]
 
     def refresh_views(self) -> None:
-        """(Re)create every view: one per Parquet-backed table, then ``sql/views/*.sql`` in name order."""
+        """(Re)create every view: one per Parquet-backed table, then ``sql/views/*.sql`` in name order.
+
+        Each view and macro protiso makes carries the comment ``protiso: <source>``; ones with such a
+        comment that this version no longer makes (renamed or removed since) are dropped. Views
+        and macros users create themselves have no such comment and are left alone.
+        """
         self.con.execute("BEGIN")
         try:
+            made: set[str] = set()
             for table in self.parquet_tables():
                 self.con.execute(self._table_view_sql(table))
-            for name in resources.sql_files("macros"):
-                self.con.execute(resources.sql_text("macros", name))
-            for name in resources.sql_files("views"):
-                self.con.execute(resources.sql_text("views", name))
+                self._mark("VIEW", table, f"table {table}", made)
+            for folder in ("macros", "views"):
+                for name in resources.sql_files(folder):
+                    text = resources.sql_text(folder, name)
+                    self.con.execute(text)
+                    for kind, obj, as_table in CREATED.findall(text):
+                        self._mark(f"{kind.upper()}{' TABLE' if as_table else ''}", obj, f"sql/{folder}/{name}", made)
+            for kind, obj in self.con.execute(self.sql_text("protiso_objects")).fetchall():
+                if obj not in made:
+                    self.con.execute(f'DROP {kind} IF EXISTS "{obj}"')
             self.con.execute("COMMIT")
         except BaseException:
             self.con.execute("ROLLBACK")
             raise
+
+    def _mark(self, kind: str, name: str, source: str, made: set[str]) -> None:
+        self.con.execute(f"COMMENT ON {kind} \"{name}\" IS 'protiso: {source}'")
+        made.add(name)
 
     def _table_view_sql(self, table: str) -> str:
         paths = [str(p) for p in self.part_paths(table)]

@@ -372,3 +372,26 @@ def test_declared_length_must_match(warehouse, shared_data, tmp_path):
     assert warehouse.con.execute("SELECT record, accession, reason FROM rejects").fetchall() == [
         ("1", "P15455", "declared length 471 differs from the sequence length 472")]
     assert scalar(warehouse, "SELECT count(*) FROM protein_go") == 0
+
+
+def test_views_protiso_no_longer_makes_are_dropped_user_views_kept(tmp_path):
+    wh = Warehouse.create(tmp_path / "w")
+    # A view and a macro an older protiso made, and a view and a macro the user made.
+    wh.con.execute("CREATE VIEW old_protiso_view AS SELECT 1 AS x")
+    wh.con.execute("COMMENT ON VIEW old_protiso_view IS 'protiso: sql/views/10_gone.sql'")
+    wh.con.execute("CREATE MACRO old_protiso_rows() AS TABLE SELECT 1 AS x")
+    wh.con.execute("COMMENT ON MACRO TABLE old_protiso_rows IS 'protiso: sql/macros/gone.sql'")
+    wh.con.execute("CREATE VIEW my_view AS SELECT count(*) AS n FROM proteins")
+    wh.con.execute("CREATE MACRO my_double(x) AS 2 * x")
+    wh.close()
+
+    with Warehouse.open(tmp_path / "w") as wh:
+        views = dict(wh.con.execute("SELECT view_name, comment FROM duckdb_views() WHERE NOT internal").fetchall())
+        macros = {name for (name,) in wh.con.execute(
+            "SELECT function_name FROM duckdb_functions() WHERE function_type IN ('macro', 'table_macro')").fetchall()}
+        assert "old_protiso_view" not in views and "old_protiso_rows" not in macros
+        assert views["my_view"] is None and "my_double" in macros
+        assert wh.con.execute("SELECT n FROM my_view").fetchall() == [(0,)]
+        assert views["proteins"] == "protiso: table proteins"
+        assert views["correlations"] == "protiso: sql/views/21_correlations.sql"
+        assert {"stats_isoscore", "residue_stats_merged", "pair_metrics_live"} <= macros
