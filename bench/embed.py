@@ -4,9 +4,10 @@ The naive loop is how common extraction scripts do it: transformers' BertModel a
 in file order, 8 at a time, padded to the longest of the 8, fp32, mean over residue tokens.
 protiso's stage sorts by length, packs batches to a token budget, embeds identical sequences once,
 runs the linear layers through oneDNN with GELU fused (still fp32; ``protiso.models.cpu_kernels``)
-and also computes the residue statistics and per-protein local IsoScore. Both run AntiBERTy (residues truncated to 510) on the
-same seeded sample of Swiss-Prot 2014 proteins made of the 20 standard residues; the global vectors
-of the two are compared, and residues/s of each and their ratio are printed side by side.
+and also computes the residue statistics and per-protein local IsoScore. Both run AntiBERTy
+(residues truncated to 510) on the same seeded sample of Swiss-Prot 2014 proteins made of the 20
+standard residues; the global vectors of the two are compared, and residues/s of each and their
+ratio are printed side by side.
 
     python bench/embed.py            # 2,000 proteins (long on 2 cores)
     python bench/embed.py --n 200    # a quicker look

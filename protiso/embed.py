@@ -25,8 +25,6 @@ from protiso.models.stage_types import CPU_BATCH_TOKENS, GPU_BATCH_TOKENS
 from protiso.warehouse import Warehouse
 
 
-
-
 @dataclass
 class EmbedSummary:
     """What one ``embed_proteins`` call did."""

@@ -16,8 +16,8 @@ import torch
 
 from protiso.errors import ProtisoError
 from protiso.metrics.isotropy import isoscore_from_pr
-from protiso.models.base import ModelAdapter
 from protiso.metrics.stats import SufficientStats
+from protiso.models.base import ModelAdapter
 from protiso.models.stage_types import StageOptions, StageResult, keeps_residues
 
 if TYPE_CHECKING:
