@@ -1,7 +1,7 @@
 -- Like embed_pending.sql, over sequences read from shards (the registered relation `source_rows`:
 -- accession, seq_hash, sequence) instead of the proteins table: the rows that still lack a raw
 -- embedding of $model for some requested layer, one row per accession (first shard row wins),
--- ordered by seq_hash so identical sequences are neighbours.
+-- in embed_pending.sql's order: longest first, then by seq_hash (identical sequences neighbours).
 -- $model VARCHAR, $pooling VARCHAR, $layers INTEGER[]
 WITH wanted AS (
     SELECT unnest($layers::INTEGER[]) AS layer
@@ -26,4 +26,4 @@ CROSS JOIN wanted w
 LEFT JOIN done d ON d.accession = c.accession AND d.layer = w.layer
 WHERE d.accession IS NULL
 GROUP BY c.accession, c.seq_hash, c.sequence
-ORDER BY seq_hash, c.accession
+ORDER BY length(c.sequence) DESC, seq_hash, c.accession
