@@ -155,8 +155,17 @@ def ingest(
     from protiso.engines import check_engine
 
     on_ray = check_engine(engine) == "ray"
+    adapter = check = None
+    if model is not None:  # a bad model, weights path or sequence fails before anything is written
+        from protiso.embed import check_options, ingest_check
+        from protiso.models.registry import load_model
+
+        check_options(length_policy, batch_tokens, residues)
+        # On Ray this process only checks sequences and reads the model's metadata: CPU is enough.
+        adapter = load_model(model, device="cpu" if on_ray else device, weights=str(weights) if weights else None)
+        check = ingest_check(adapter, skip_invalid)
     with Warehouse.open(warehouse, create=create) as wh:
-        summary = ingest_files(wh, files, fmt=fmt, progress=progress)
+        summary = ingest_files(wh, files, fmt=fmt, progress=progress, check=check)
         typer.echo(summary.render())
         if model is not None:
             from protiso.embed import embed_proteins
@@ -169,7 +178,7 @@ def ingest(
             result = run(
                 wh, model, layers=layers, residues=residues, device=device, batch_tokens=batch_tokens,
                 length_policy=length_policy, weights=str(weights) if weights else None,
-                skip_invalid=skip_invalid, seed=seed, progress=progress, **where,
+                skip_invalid=skip_invalid, seed=seed, progress=progress, adapter=adapter, **where,
             )
             typer.echo(result.render())
 

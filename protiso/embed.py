@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -106,8 +106,7 @@ def embed_proteins(
     from protiso.models.stage import StageOptions, embed_record_batch
 
     fraction = check_options(length_policy, batch_tokens, residues)
-    if wh.con.execute(wh.sql_text("embed_protein_count")).fetchall()[0][0] == 0:
-        raise ProtisoError(f"{wh.path}: the warehouse has no protein sequences; ingest a FASTA file first")
+    require_proteins(wh)
     if adapter is None:
         from protiso.models.registry import load_model
 
@@ -185,6 +184,27 @@ def check_options(length_policy: str, batch_tokens: int | None, residues: str | 
     if batch_tokens is not None and batch_tokens < 1:
         raise ProtisoError(f"--batch-tokens must be positive; got {batch_tokens}")
     return parse_residues(residues)
+
+
+def require_proteins(wh: Warehouse, adding: int = 0) -> None:
+    """Fail unless the warehouse holds (or, with ``adding`` more, will hold) a protein sequence."""
+    if adding == 0 and wh.con.execute(wh.sql_text("embed_protein_count")).fetchall()[0][0] == 0:
+        raise ProtisoError(f"{wh.path}: the warehouse has no protein sequences; ingest a FASTA file first")
+
+
+def ingest_check(adapter, skip_invalid: bool) -> Callable[[Warehouse], None]:
+    """The check ``ingest_files`` runs before committing when embedding with ``adapter`` follows.
+
+    The ingest then fails with nothing written when there will be no protein to embed, or (unless
+    ``skip_invalid``) when a protein it adds has residues the model's tokenizer lacks.
+    """
+
+    def check(wh: Warehouse) -> None:
+        new = wh.query(wh.sql_text("ingest_added_sequences"))
+        require_proteins(wh, adding=new.num_rows)
+        check_sequences(adapter, new, skip_invalid)
+
+    return check
 
 
 def check_sequences(adapter, pending: pa.Table, skip_invalid: bool) -> dict[str, str]:

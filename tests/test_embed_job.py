@@ -185,6 +185,44 @@ def test_bad_input_fails_before_anything_is_written(tmp_path, model_dir):
     wh.close()
 
 
+def test_cli_ingest_with_a_bad_model_or_sequence_leaves_the_warehouse_untouched(tmp_path, model_dir):
+    from typer.testing import CliRunner
+
+    from protiso.cli import app
+
+    w = tmp_path / "w"
+    good, bad, empty = tmp_path / "good.fasta", tmp_path / "bad.fasta", tmp_path / "empty.fasta"
+    good.write_text("".join(f">{a}\n{s}\n" for a, s in RECORDS[:3]))
+    bad.write_text(f">{RECORDS[3][0]}\n{RECORDS[3][1]}\n>P99999\nMKTUUUAL\n")  # U: not in AntiBERTy's vocabulary
+    empty.write_text("")
+    runner = CliRunner()
+    assert runner.invoke(app, ["ingest", str(good), "-w", str(w), "--no-progress"]).exit_code == 0
+
+    def snapshot():
+        with Warehouse.open(w) as wh:
+            return wh.con.execute("SELECT (SELECT count(*) FROM runs), (SELECT count(*) FROM parts), "
+                                  "(SELECT count(*) FROM proteins), (SELECT count(*) FROM rejects)").fetchall()
+
+    before = snapshot()
+    for args, message in [
+        ([str(bad), "--model", "no-such-model"], "unknown model"),
+        ([str(bad), "--model", "unirep-64", "--weights", str(tmp_path / "missing.npz")], "not found"),
+        ([str(bad), "--model", "antiberty"], "P99999"),
+        ([str(empty), "--model", str(model_dir)], "no fasta records"),
+        ([str(bad), "--model", str(model_dir), "--length-policy", "drop"], "length"),
+    ]:
+        result = runner.invoke(app, ["ingest", *args, "-w", str(w), "--no-progress"])
+        assert result.exit_code == 2, result.output
+        errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+        assert len(errors) == 1 and message in errors[0], result.output
+        assert snapshot() == before
+    # With --skip-invalid the same file goes in, and the protein the model cannot read is a reject.
+    result = runner.invoke(app, ["ingest", str(bad), "-w", str(w), "--model", "antiberty", "--skip-invalid",
+                                 "--device", "cpu", "--no-progress"])
+    assert result.exit_code == 0, result.output
+    assert "embedded 4 proteins" in result.stdout and "P99999" in result.stdout
+
+
 class _Layers(ModelAdapter):
     """Just enough of an adapter to test layer parsing."""
 

@@ -30,7 +30,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from protiso.embed import EmbedSummary, check_options, check_sequences, parse_layers
+from protiso.embed import EmbedSummary, check_options, check_sequences, parse_layers, require_proteins
 from protiso.models.stage_types import CPU_BATCH_TOKENS, GPU_BATCH_TOKENS
 from protiso.engines import ray_codec
 from protiso.engines.ray_session import original_error, ray_session, worker_count
@@ -115,8 +115,8 @@ def embed_proteins_ray(
     fraction = check_options(length_policy, batch_tokens, residues)
     if gpus_per_worker < 0 or cpus_per_worker < 0:
         raise ProtisoError("--gpus-per-worker and --cpus-per-worker must not be negative")
-    if source is None and wh.con.execute(wh.sql_text("embed_protein_count")).fetchall()[0][0] == 0:
-        raise ProtisoError(f"{wh.path}: the warehouse has no protein sequences; ingest a FASTA file first")
+    if source is None:
+        require_proteins(wh)
     if adapter is None:
         from protiso.models.registry import load_model
 

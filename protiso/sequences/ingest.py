@@ -29,6 +29,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
+from protiso.errors import ProtisoError
 from protiso.sequences import READERS
 from protiso.sequences.batches import BATCH_SIZE, SCHEMAS
 from protiso.sequences.detect import detect_formats
@@ -107,8 +108,13 @@ def _now() -> datetime:
 
 
 def ingest_files(wh: Warehouse, paths: Sequence[str | Path], fmt: str | None = None, progress: bool = True,
-                 batch_size: int = BATCH_SIZE) -> IngestSummary:
-    """Ingest ``paths`` (format ``fmt`` for all, or detected per file) into ``wh`` in one commit."""
+                 batch_size: int = BATCH_SIZE,
+                 check: Callable[[Warehouse], None] | None = None) -> IngestSummary:
+    """Ingest ``paths`` (format ``fmt`` for all, or detected per file) into ``wh`` in one commit.
+
+    ``check(wh)`` runs just before the commit, when the temp view ``ingest_out_proteins`` holds the
+    proteins this ingest adds; an error it raises leaves the warehouse untouched.
+    """
     clock = time.perf_counter()
     started = _now()
     paths = [Path(p) for p in paths]
@@ -127,12 +133,14 @@ def ingest_files(wh: Warehouse, paths: Sequence[str | Path], fmt: str | None = N
                 staging.add(chunk, path.name, index)
                 summary.files[index].records += chunk.records
                 bar.update(chunk.records)
+            if summary.files[index].records == 0:
+                raise ProtisoError(f"{path}: no {file_format} records in the file; nothing was ingested")
         bar.set_postfix_str("de-duplicating and writing")
         staging.finish(wh.con)
         replaced = _apply(wh, staging, summary, {
             "files": [str(p.resolve()) for p in paths], "formats": formats, "format": fmt or "auto",
             "batch_size": batch_size, "normalisation": NORMALISATION,
-        }, started, clock)
+        }, started, clock, check)
     finally:
         bar.close()
         _drop_temps(wh)
@@ -145,7 +153,7 @@ def ingest_files(wh: Warehouse, paths: Sequence[str | Path], fmt: str | None = N
 
 
 def _apply(wh: Warehouse, staging: Staging, summary: IngestSummary, params: dict, started: datetime,
-           clock: float) -> list[Path]:
+           clock: float, check: Callable[[Warehouse], None] | None) -> list[Path]:
     """Run the set operations, then commit parts, rejects and the runs row. Returns the replaced files."""
     con = wh.con
     for step in _STEPS:
@@ -173,6 +181,8 @@ def _apply(wh: Warehouse, staging: Staging, summary: IngestSummary, params: dict
             outputs.append(("proteins", out))
             replaced.append(protein_parts[filename])
     _count(wh, summary)
+    if check is not None:
+        check(wh)
     with wh.commit(summary.run_id) as tx:
         for table, out in outputs:
             _write_parts(tx, table, out, summary.run_id)
