@@ -69,7 +69,7 @@ def timed(function, *args):
 
 def side_by_side(args) -> dict:
     from protiso.align import Scoring, align
-    from protiso.align.engines import ParasailEngine, SequenceSet
+    from protiso.align.aligners import ParasailAligner, SequenceSet
     from protiso.sequences.ingest import ingest_files
     from protiso.warehouse import Warehouse
 
@@ -98,7 +98,7 @@ def side_by_side(args) -> dict:
         return out
 
     def protiso_engine():
-        return ParasailEngine(scoring, seqs).align_pairs(a, b)
+        return ParasailAligner(scoring, seqs).align_pairs(a, b)
 
     rows = {}
     scores_only, *rows["biopython score-only"] = timed(bio_score)
@@ -151,7 +151,8 @@ def composition(sequence: str) -> np.ndarray:
 
 
 def full(args) -> None:
-    from protiso.align import align, compute_pair_metrics
+    from protiso.align import align
+    from protiso.jobs.pair_metrics import compute_pair_metrics
     from protiso.sequences.ingest import ingest_files
     from protiso.warehouse import Warehouse
 

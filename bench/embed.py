@@ -29,7 +29,7 @@ import torch
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from protiso.models.stage_types import CPU_BATCH_TOKENS  # noqa: E402
+from protiso.embedding.options import CPU_BATCH_TOKENS  # noqa: E402
 
 FASTA = REPO / ".." / "shared" / "data" / "swissprot-2014" / "swissprot_2014.fasta.gz"
 STANDARD = set("ACDEFGHIKLMNPQRSTVWY")
@@ -107,8 +107,8 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
 
+    from protiso.embedding.stage import StageOptions, embed_record_batch, token_batches
     from protiso.models.registry import load_model
-    from protiso.models.stage import StageOptions, embed_record_batch, token_batches
 
     adapter = load_model("antiberty", device="cpu")
     tokenizer, plain = plain_antiberty()

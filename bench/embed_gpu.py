@@ -65,7 +65,6 @@ def build_adapter(max_residues: int):
     from transformers import BertConfig, BertModel, BertTokenizer
 
     from protiso.models.bert import BertAdapter
-    from protiso.models.hf import HFEncoderAdapter
 
     config = BertConfig(vocab_size=len(VOCAB), hidden_size=HIDDEN, num_hidden_layers=LAYERS,
                         num_attention_heads=HEADS, intermediate_size=FFN, max_position_embeddings=40000,
@@ -75,10 +74,8 @@ def build_adapter(max_residues: int):
     vocab = Path(tempfile.mkdtemp()) / "vocab.txt"
     vocab.write_text("\n".join(VOCAB) + "\n")
     tokenizer = BertTokenizer(vocab=str(vocab), do_lower_case=False)
-    adapter = object.__new__(BertAdapter)
-    HFEncoderAdapter.__init__(adapter, model, tokenizer, name="protbert-sized-random", revision="random",
-                              device=torch.device("cuda"), max_residues=max_residues)
-    return adapter
+    return BertAdapter.from_loaded(model, tokenizer, name="protbert-sized-random", revision="random",
+                                   device=torch.device("cuda"), max_residues=max_residues)
 
 
 def main() -> None:
@@ -95,7 +92,7 @@ def main() -> None:
 
     import embed as cpu_bench  # bench/embed.py: seeded sample of Swiss-Prot 2014
 
-    from protiso.models.stage import StageOptions, embed_record_batch, token_batches
+    from protiso.embedding.stage import StageOptions, embed_record_batch, token_batches
 
     torch.backends.cuda.matmul.allow_tf32 = True
     name = torch.cuda.get_device_name()

@@ -67,9 +67,9 @@ def vectors(count: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarra
 
 
 def build(path: Path, proteins: int, seed: int) -> None:
-    from protiso.align import compute_pair_metrics
-    from protiso.isotropy import compute_isotropy
-    from protiso.postprocess import postprocess_embeddings
+    from protiso.jobs.isotropy import compute_isotropy
+    from protiso.jobs.pair_metrics import compute_pair_metrics
+    from protiso.jobs.postprocess import postprocess_embeddings
     from protiso.warehouse import Warehouse
 
     rng = np.random.default_rng(seed)
@@ -77,56 +77,57 @@ def build(path: Path, proteins: int, seed: int) -> None:
     family, points = vectors(len(sample), rng)
     accessions = [a for a, _ in sample]
     with Warehouse.create(path) as wh:
-        run = wh.start_run("ingest", {"source": FASTA.name, "sample": proteins, "seed": seed})
-        with wh.commit(run) as tx:
+        with wh.run("ingest", {"source": FASTA.name, "sample": proteins, "seed": seed}) as run, run.commit() as tx:
             tx.write_part("proteins", pa.table({"accession": accessions, "sequence": [s for _, s in sample],
                                                 "length": [len(s) for _, s in sample]}))
-        wh.finish_run(run)
-        run = wh.start_run("embed", {"synthetic": True, "seed": seed}, model=MODEL, layer=12, pooling="mean")
-        with wh.commit(run) as tx:
+        with wh.run("embed", {"synthetic": True, "seed": seed}, model=MODEL, layer=12,
+                    pooling="mean") as run, run.commit() as tx:
             tx.write_part("embeddings", pa.table({
                 "accession": accessions, "model": [MODEL] * len(sample), "layer": [12] * len(sample),
                 "pooling": ["mean"] * len(sample), "embedding_set": ["raw"] * len(sample),
                 "embedding": pa.FixedSizeListArray.from_arrays(pa.array(points.ravel()), DIM)
                 .cast(pa.list_(pa.float32()))}), partition={"model": MODEL, "layer": 12})
-        wh.finish_run(run)
         postprocess_embeddings(wh, "abtt")
         compute_isotropy(wh, by=("length_bin",))
-        run = wh.start_run("align", {"synthetic": True, "matrix": "PAM250", "mode": "global", "seed": seed})
-        cursor = wh.con.cursor()  # streams the pairs while the main connection writes the parts
-        cursor.execute("CREATE TEMP TABLE bench_proteins AS SELECT * FROM (SELECT unnest($a) AS accession, "
-                       "unnest($f) AS family, unnest($l) AS length)",
-                       {"a": accessions, "f": family.tolist(), "l": [len(s) for _, s in sample]})
-        relation = cursor.sql("""
-            WITH drawn AS (
-                SELECT a.accession AS accession_a, b.accession AS accession_b, a.length AS la, b.length AS lb,
-                       CASE WHEN a.family = b.family THEN 0.30 + 0.6 * random()
-                            ELSE 0.07 + 0.18 * random() * random() END AS identity,
-                       0.12 + 0.05 * random() AS extra_similar,
-                       1.05 + 0.2 * random() AS stretch,
-                       10 * random() AS gap_noise,
-                       30 * (random() - 0.5) AS score_noise
-                FROM bench_proteins a JOIN bench_proteins b ON a.accession < b.accession
-            ), shaped AS (
-                SELECT *, (greatest(la, lb) * stretch)::INTEGER AS alignment_length,
-                       (abs(la - lb) / 8 + gap_noise)::INTEGER AS gaps
-                FROM drawn
-            )
-            SELECT accession_a, accession_b, identity, identity + extra_similar AS similarity,
-                   alignment_length, gaps, score, score / (5.5 * (la + lb) / 2) AS normalized_score
-            FROM (
-                SELECT *, identity * 5.5 * alignment_length - 2.0 * (alignment_length - least(la, lb))
-                          - 12.0 * gaps + score_noise AS score
-                FROM shaped
-            )""")
-        with wh.commit(run) as tx:
-            for batch in relation.to_arrow_reader(1_000_000):
-                table = pa.Table.from_batches([batch])
-                tx.write_part("alignments", table.append_column("run_id", pa.array([run] * table.num_rows)))
-            tx.execute("INSERT INTO alignment_runs VALUES (?, 'PAM250', 'global', -10, -1, 'synthetic', ?, ?, ?, "
-                       "NULL, now())", [run, len(sample), len(sample) * (len(sample) - 1) // 2, seed])
-        wh.finish_run(run)
+        with wh.run("align", {"synthetic": True, "matrix": "PAM250", "mode": "global", "seed": seed}) as run:
+            _synthetic_alignments(wh, run, accessions, family, sample, seed)
         compute_pair_metrics(wh)  # cosine and squared distance of every pair, as `protiso align` does
+
+
+def _synthetic_alignments(wh, run, accessions, family, sample, seed) -> None:
+    """Pairs of the sample with alignment metrics drawn around a family structure, committed in one go."""
+    cursor = wh.con.cursor()  # streams the pairs while the main connection writes the parts
+    cursor.execute("CREATE TEMP TABLE bench_proteins AS SELECT * FROM (SELECT unnest($a) AS accession, "
+                   "unnest($f) AS family, unnest($l) AS length)",
+                   {"a": accessions, "f": family.tolist(), "l": [len(s) for _, s in sample]})
+    relation = cursor.sql("""
+        WITH drawn AS (
+            SELECT a.accession AS accession_a, b.accession AS accession_b, a.length AS la, b.length AS lb,
+                   CASE WHEN a.family = b.family THEN 0.30 + 0.6 * random()
+                        ELSE 0.07 + 0.18 * random() * random() END AS identity,
+                   0.12 + 0.05 * random() AS extra_similar,
+                   1.05 + 0.2 * random() AS stretch,
+                   10 * random() AS gap_noise,
+                   30 * (random() - 0.5) AS score_noise
+            FROM bench_proteins a JOIN bench_proteins b ON a.accession < b.accession
+        ), shaped AS (
+            SELECT *, (greatest(la, lb) * stretch)::INTEGER AS alignment_length,
+                   (abs(la - lb) / 8 + gap_noise)::INTEGER AS gaps
+            FROM drawn
+        )
+        SELECT accession_a, accession_b, identity, identity + extra_similar AS similarity,
+               alignment_length, gaps, score, score / (5.5 * (la + lb) / 2) AS normalized_score
+        FROM (
+            SELECT *, identity * 5.5 * alignment_length - 2.0 * (alignment_length - least(la, lb))
+                      - 12.0 * gaps + score_noise AS score
+            FROM shaped
+        )""")
+    with run.commit() as tx:
+        for batch in relation.to_arrow_reader(1_000_000):
+            table = pa.Table.from_batches([batch])
+            tx.write_part("alignments", table.append_column("run_id", pa.array([run.id] * table.num_rows)))
+        tx.execute("INSERT INTO alignment_runs VALUES (?, 'PAM250', 'global', -10, -1, 'synthetic', ?, ?, ?, "
+                   "NULL, now())", [run.id, len(sample), len(sample) * (len(sample) - 1) // 2, seed])
 
 
 def chromium_check(report: Path) -> str:

@@ -4,7 +4,7 @@ The job: a seeded sample of N Swiss-Prot 2014 proteins (default 2,000) is ingest
 AntiBERTy (last layer, residue statistics of every residue), a seeded subset of them is aligned
 all-pairs (PAM250 global), and isotropy is measured. It runs twice, into two warehouses:
 
-* local: ``protiso.embed.embed_proteins`` and ``protiso.align.align`` in this process (torch and the
+* local: ``protiso.embedding.embed_proteins`` and ``protiso.align.align`` in this process (torch and the
   alignment pool use every core);
 * ray: a cluster started here, loopback only — ``ray start --head --port P --num-cpus 1`` plus a second
   ``ray start --address 127.0.0.1:P --num-cpus 1`` worker-node process — and the Ray engine with one
@@ -97,33 +97,26 @@ def stop_cluster(env: dict) -> None:
 
 def run_job(engine: str, root: Path, fasta: Path, args, address: str | None, n_gpus: int) -> dict:
     from protiso.align import align
-    from protiso.embed import embed_proteins
-    from protiso.isotropy import compute_isotropy
+    from protiso.embedding import EmbedOptions, embed_proteins
+    from protiso.engines import embed_runner
+    from protiso.jobs.isotropy import compute_isotropy
     from protiso.sequences.ingest import ingest_files
     from protiso.warehouse import Warehouse
 
     times = {}
     with Warehouse.create(root / engine) as wh:
         ingest_files(wh, [fasta], progress=False)
-        embed = dict(residues="none", chunk_residues=args.chunk_residues, progress=True)
+        embed = EmbedOptions("antiberty", residues="none", chunk_residues=args.chunk_residues)
         aligned = dict(proteins=args.align, seed=args.seed, block_size=args.block_size, progress=True)
         tick = time.perf_counter()
-        if engine == "local":
-            embed_proteins(wh, "antiberty", **embed)
-        else:
-            from protiso.engines.ray_engine import embed_proteins_ray
-
-            workers = n_gpus or 2
-            embed_proteins_ray(wh, "antiberty", address=address, workers=workers,
-                               gpus_per_worker=1.0 if n_gpus else 0.0, **embed)
+        runner = embed_runner(engine, address=address, workers=n_gpus or 2, gpus_per_worker=1.0 if n_gpus else 0.0)
+        embed_proteins(wh, embed, runner=runner, progress=True)
         times["embed"] = time.perf_counter() - tick
         tick = time.perf_counter()
         if engine == "local":
             align(wh, **aligned)
         else:
-            from protiso.engines.ray_align import align_ray
-
-            align_ray(wh, address=address, workers=2, **aligned)
+            align(wh, engine="ray", address=address, workers=2, **aligned)
         times["align"] = time.perf_counter() - tick
         compute_isotropy(wh)
     return times

@@ -14,15 +14,16 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "ingest_files": "protiso.sequences.ingest",
-    "embed_proteins": "protiso.embed",
+    "EmbedOptions": "protiso.embedding.options",
+    "embed_proteins": "protiso.embedding.job",
     "load_model": "protiso.models.registry",
-    "compute_isotropy": "protiso.isotropy",
-    "postprocess_embeddings": "protiso.postprocess",
+    "compute_isotropy": "protiso.jobs.isotropy",
+    "postprocess_embeddings": "protiso.jobs.postprocess",
     "align": "protiso.align.run",
-    "compute_pair_metrics": "protiso.align.pair_metrics",
+    "compute_pair_metrics": "protiso.jobs.pair_metrics",
     "render_report": "protiso.report",
-    "load_job": "protiso.jobs",
-    "run_job": "protiso.jobs",
+    "load_job": "protiso.jobs.spec",
+    "run_job": "protiso.jobs.spec",
 }
 
 __all__ = ["ProtisoError", "Warehouse", *_LAZY]

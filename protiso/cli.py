@@ -128,7 +128,7 @@ def ingest(
     skip_invalid: Annotated[bool, typer.Option(
         help="Skip (and list) proteins with residues the model's tokenizer lacks instead of failing.")] = False,
     seed: Annotated[int, typer.Option(help="Seed of the per-residue sample.")] = 0,
-    # -- where the embedding runs (protiso/engines) --
+    # -- where the embedding runs (protiso/engines, protiso/embedding/runners.py) --
     engine: Annotated[str, typer.Option(
         help="Where embedding runs: local (this process) or ray (Ray Data actors; pip install 'protiso[ray]').")] = "local",
     address: Annotated[Optional[str], typer.Option(
@@ -147,40 +147,16 @@ def ingest(
 
     Unusable records are counted and kept in the `rejects` table with file, line and reason.
     """
-    from protiso.sequences.detect import detect_formats
-    from protiso.sequences.ingest import ingest_files
-    from protiso.warehouse import Warehouse
+    from protiso.embedding import EmbedOptions
+    from protiso.engines import embed_runner
+    from protiso.jobs.ingest_embed import ingest_and_embed
 
-    detect_formats(files, fmt)  # unknown formats fail here, before a warehouse is created
-    from protiso.engines import check_engine
-
-    on_ray = check_engine(engine) == "ray"
-    adapter = check = None
-    if model is not None:  # a bad model, weights path or sequence fails before anything is written
-        from protiso.embed import check_options, ingest_check
-        from protiso.models.registry import load_model
-
-        check_options(length_policy, batch_tokens, residues)
-        # On Ray this process only checks sequences and reads the model's metadata: CPU is enough.
-        adapter = load_model(model, device="cpu" if on_ray else device, weights=str(weights) if weights else None)
-        check = ingest_check(adapter, skip_invalid)
-    with Warehouse.open(warehouse, create=create) as wh:
-        summary = ingest_files(wh, files, fmt=fmt, progress=progress, check=check)
-        typer.echo(summary.render())
-        if model is not None:
-            from protiso.embed import embed_proteins
-
-            run, where = embed_proteins, {}
-            if on_ray:
-                from protiso.engines.ray_engine import embed_proteins_ray as run
-
-                where = {"address": address, "workers": workers, "gpus_per_worker": gpus_per_worker}
-            result = run(
-                wh, model, layers=layers, residues=residues, device=device, batch_tokens=batch_tokens,
-                length_policy=length_policy, weights=str(weights) if weights else None,
-                skip_invalid=skip_invalid, seed=seed, progress=progress, adapter=adapter, **where,
-            )
-            typer.echo(result.render())
+    embed = None if model is None else EmbedOptions(
+        model, layers=layers, residues=residues, device=device, batch_tokens=batch_tokens,
+        length_policy=length_policy, seed=seed, weights=str(weights) if weights else None, skip_invalid=skip_invalid)
+    runner = embed_runner(engine, address=address, workers=workers, gpus_per_worker=gpus_per_worker)
+    typer.echo(ingest_and_embed(warehouse, files, fmt=fmt, create=create, embed=embed, runner=runner,
+                                progress=progress).render())
 
 
 # -- end of ingest ---------------------------------------------------------------------------
@@ -216,7 +192,7 @@ def report(
 # -- end of report ---------------------------------------------------------------------------
 
 
-# -- isotropy and post-processing (protiso/isotropy.py, protiso/postprocess.py) ---------------
+# -- isotropy and post-processing (protiso/jobs/isotropy.py, protiso/jobs/postprocess.py) -----
 
 
 def _isotropy_names(values: Optional[list[str]]) -> Optional[list[str]]:
@@ -246,7 +222,7 @@ def isotropy(
 
     Global rows use the per-protein vectors; local rows use every residue vector through the stored sufficient statistics (grouped local rows use the stored residue vectors). Rows are appended with a `runs` row holding the parameters.
     """
-    from protiso.isotropy import compute_isotropy
+    from protiso.jobs.isotropy import compute_isotropy
     from protiso.warehouse import Warehouse
 
     with Warehouse.open(warehouse) as wh:
@@ -273,7 +249,7 @@ def postprocess(
 
     Each model, layer and pooling is fitted on its own vectors; `protiso isotropy` then measures the new set too.
     """
-    from protiso.postprocess import postprocess_embeddings
+    from protiso.jobs.postprocess import postprocess_embeddings
     from protiso.warehouse import Warehouse
 
     with Warehouse.open(warehouse) as wh:
@@ -326,21 +302,15 @@ def align(
     """
     import warnings
 
-    from protiso.align import AlignmentEngineWarning, align
-    from protiso.engines import check_engine
+    from protiso.align import AlignerWarning, align
     from protiso.warehouse import Warehouse
 
-    run_align, on_ray = align, {}
-    if check_engine(engine) == "ray":
-        from protiso.engines.ray_align import align_ray
-
-        run_align, on_ray = align_ray, {"address": address}
-    warnings.simplefilter("ignore", AlignmentEngineWarning)  # the summary below repeats it
+    warnings.simplefilter("ignore", AlignerWarning)  # the summary below repeats it
     with Warehouse.open(warehouse) as wh:
-        summary = run_align(wh, fraction=fraction, proteins=proteins, pairs=pairs, seed=seed, matrix=matrix,
-                            mode=mode, open_score=open_score, extend_score=extend_score, min_length=min_length,
-                            max_length=max_length, where=where, workers=workers, block_size=block_size,
-                            engine=aligner, resume=resume, progress=progress, **on_ray)
+        summary = align(wh, fraction=fraction, proteins=proteins, pairs=pairs, seed=seed, matrix=matrix, mode=mode,
+                        open_score=open_score, extend_score=extend_score, min_length=min_length,
+                        max_length=max_length, where=where, workers=workers, block_size=block_size,
+                        aligner=aligner, resume=resume, progress=progress, engine=engine, address=address)
     typer.echo(summary.render())
 
 
@@ -351,7 +321,7 @@ def pair_metrics(
     alignment_run: Annotated[Optional[str], typer.Option(help="Only this alignment run (default: all finished).")] = None,
 ) -> None:
     """Materialise embedding cosine / squared distance per aligned pair for embedding sets that lack them."""
-    from protiso.align import compute_pair_metrics
+    from protiso.jobs.pair_metrics import compute_pair_metrics
     from protiso.warehouse import Warehouse
 
     with Warehouse.open(warehouse) as wh:
@@ -362,7 +332,7 @@ def pair_metrics(
 # -- end of align ----------------------------------------------------------------------------
 
 
-# -- jobs: declarative TOML specs (protiso/jobs.py) ----------------------------------------
+# -- jobs: declarative TOML specs (protiso/jobs/spec.py) -----------------------------------
 
 
 @app.command()

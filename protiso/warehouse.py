@@ -42,7 +42,8 @@ STORAGE_VERSION = "v1.5.0"
 CREATED = re.compile(r"CREATE\s+OR\s+REPLACE\s+(VIEW|MACRO)\s+(\w+)(\s*\([^)]*\)\s*AS\s+TABLE)?", re.I)
 
 
-def _now() -> datetime:
+def utcnow() -> datetime:
+    """The current UTC time as a naive timestamp: what every protiso timestamp column holds."""
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
@@ -77,6 +78,8 @@ class Commit:
 
     warehouse: "Warehouse"
     run_id: str | None
+    run: "Run | None" = None
+    final: bool = False
     parts: list[_PendingPart] = field(default_factory=list)
     statements: list[tuple[str, Any]] = field(default_factory=list)
 
@@ -288,42 +291,71 @@ class Warehouse:
 
     # -- writing -----------------------------------------------------------------
 
-    def start_run(self, kind: str, params: dict[str, Any], model: str | None = None,
-                  revision: str | None = None, layer: str | int | None = None,
-                  pooling: str | None = None) -> str:
-        """Record a new run with all its parameters; returns its id."""
-        run_id = f"{kind}-{_now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
-        self.con.execute(
-            "INSERT INTO runs VALUES (?, ?, ?, NULL, 'running', ?, ?, ?, ?, ?, ?)",
-            [run_id, kind, _now(), model, revision, None if layer is None else str(layer), pooling,
-             json.dumps(params, sort_keys=True, default=str), json.dumps(versions(), sort_keys=True)],
-        )
-        return run_id
+    @contextmanager
+    def run(self, kind: str, params: dict[str, Any], *, model: str | None = None, revision: str | None = None,
+            layer: str | int | None = None, pooling: str | None = None, defer: bool = False,
+            resume: str | None = None) -> Iterator["Run"]:
+        """Record one run of a job: its ``runs`` row, marked ``failed`` on any exception, ``done`` on success.
 
-    def finish_run(self, run_id: str, status: str = "done", params: dict[str, Any] | None = None) -> None:
-        """Mark a run finished (``done`` or ``failed``); ``params`` replaces the recorded options if given."""
+        ``run.params`` may be updated inside the block; the final parameters are written when it ends.
+        ``defer``: write no row until the run's first commit (``run.commit()``), so a job that fails
+        before committing leaves no trace (ingest's all-or-nothing rule); ``run.commit(final=True)``
+        writes the row as ``done`` in that same transaction. ``resume``: continue an earlier run.
+        """
+        run = Run(self, resume or new_run_id(kind), kind, dict(params),
+                  {"model": model, "revision": revision, "layer": None if layer is None else str(layer),
+                   "pooling": pooling}, utcnow())
+        if resume is not None:
+            self.con.execute("UPDATE runs SET status = 'running', finished_at = NULL WHERE run_id = ?", [run.id])
+            run.recorded = True
+        elif not defer:
+            self.con.execute(*run.insert_statement("running"))
+            run.recorded = True
+        try:
+            yield run
+        except BaseException:
+            if run.recorded and not run.finished:
+                self._finish_run(run.id, "failed", None)
+            raise
+        if not run.finished:
+            if run.recorded:
+                self._finish_run(run.id, "done", run.params)
+            else:
+                self.con.execute(*run.insert_statement("done"))
+            run.recorded = run.finished = True
+
+    def _finish_run(self, run_id: str, status: str, params: dict[str, Any] | None) -> None:
         if params is None:
             self.con.execute("UPDATE runs SET status = ?, finished_at = ? WHERE run_id = ?",
-                             [status, _now(), run_id])
+                             [status, utcnow(), run_id])
         else:
             self.con.execute("UPDATE runs SET status = ?, finished_at = ?, params = ? WHERE run_id = ?",
-                             [status, _now(), json.dumps(params, sort_keys=True, default=str), run_id])
+                             [status, utcnow(), json.dumps(params, sort_keys=True, default=str), run_id])
 
     @contextmanager
-    def commit(self, run_id: str | None) -> Iterator[Commit]:
-        """Collect parts and statements; make them visible in one transaction on success."""
-        pending = Commit(self, run_id)
+    def commit(self, run_id: str | None, *, run: "Run | None" = None, final: bool = False) -> Iterator[Commit]:
+        """Collect parts and statements; make them visible in one transaction on success.
+
+        With ``run`` (see ``Run.commit``) the run's row is written in the same transaction when it has
+        none yet, and ``final`` marks the run done there too.
+        """
+        pending = Commit(self, run_id, run, final)
         try:
             yield pending
         except BaseException:
             pending._discard()
             raise
-        if not pending.parts and not pending.statements:
+        if not pending.parts and not pending.statements and not (run is not None and final):
             return
         con = self.con
         con.execute("BEGIN")
         try:
-            now = _now()
+            now = utcnow()
+            if run is not None and not run.recorded:
+                con.execute(*run.insert_statement("done" if final else "running"))
+            elif run is not None and final:
+                con.execute("UPDATE runs SET status = 'done', finished_at = ?, params = ? WHERE run_id = ?",
+                            [now, json.dumps(run.params, sort_keys=True, default=str), run.id])
             for part in pending.parts:
                 con.execute(
                     "INSERT INTO parts VALUES (?, ?, ?, ?, ?, ?)",
@@ -339,6 +371,39 @@ class Warehouse:
             con.execute("ROLLBACK")
             pending._discard()
             raise
+        if run is not None:
+            run.recorded = True
+            run.finished = run.finished or final
         if touched:
             # Dependent views (sql/views) bind to the table views by name; re-create them for safety.
             self.refresh_views()
+
+
+def new_run_id(kind: str) -> str:
+    """``<kind>-<UTC time>-<8 hex>``: sortable by start and unique."""
+    return f"{kind}-{utcnow():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+
+
+@dataclass
+class Run:
+    """One recorded run (``Warehouse.run``): its id, kind and parameters as they will be recorded."""
+
+    warehouse: Warehouse
+    id: str
+    kind: str
+    params: dict[str, Any]
+    columns: dict[str, Any]
+    started_at: datetime
+    recorded: bool = False  # its runs row exists
+    finished: bool = False  # marked done
+
+    def commit(self, final: bool = False):
+        """``Warehouse.commit`` for this run; ``final`` also marks the run done in that transaction."""
+        return self.warehouse.commit(self.id, run=self, final=final)
+
+    def insert_statement(self, status: str) -> tuple[str, list[Any]]:
+        finished = utcnow() if status == "done" else None
+        return ("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [self.id, self.kind, self.started_at, finished, status, self.columns["model"],
+                 self.columns["revision"], self.columns["layer"], self.columns["pooling"],
+                 json.dumps(self.params, sort_keys=True, default=str), json.dumps(versions(), sort_keys=True)])

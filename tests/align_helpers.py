@@ -49,20 +49,20 @@ def composition_vectors(sequences: list[str]) -> np.ndarray:
 def write_embeddings(wh: Warehouse, accessions: list[str], vectors: np.ndarray, model: str = "composition",
                      layer: int = 0, embedding_set: str = "raw", pooling: str = "mean") -> str:
     """Write vectors into ``embeddings`` as one committed part (what an embedding run would store)."""
-    run_id = wh.start_run("embed", {"test": "composition vectors"}, model=model, layer=layer, pooling=pooling)
-    n = len(accessions)
-    table = pa.table({
-        "accession": accessions,
-        "model": [model] * n,
-        "layer": pa.array([layer] * n, pa.int32()),
-        "pooling": [pooling] * n,
-        "embedding_set": [embedding_set] * n,
-        "embedding": pa.array(list(vectors.astype(np.float32)), type=pa.list_(pa.float32())),
-        "run_id": [run_id] * n,
-    })
-    with wh.commit(run_id) as tx:
-        tx.write_part("embeddings", table, partition={"model": model, "layer": layer})
-    wh.finish_run(run_id)
+    with wh.run("embed", {"test": "composition vectors"}, model=model, layer=layer, pooling=pooling) as run:
+        run_id = run.id
+        n = len(accessions)
+        table = pa.table({
+            "accession": accessions,
+            "model": [model] * n,
+            "layer": pa.array([layer] * n, pa.int32()),
+            "pooling": [pooling] * n,
+            "embedding_set": [embedding_set] * n,
+            "embedding": pa.array(list(vectors.astype(np.float32)), type=pa.list_(pa.float32())),
+            "run_id": [run_id] * n,
+        })
+        with run.commit() as tx:
+            tx.write_part("embeddings", table, partition={"model": model, "layer": layer})
     return run_id
 
 

@@ -68,26 +68,26 @@ def build_warehouse(path: Path, residue_runs: int = 2) -> Warehouse:
     owners = np.repeat(g["residue_accessions"], g["residue_lengths"])
     positions = np.concatenate([np.arange(1, k + 1) for k in g["residue_lengths"]])
     wh = Warehouse.create(path)
-    run_id = wh.start_run("ingest", {"fixture": GOLDEN.name})
-    with wh.commit(run_id) as tx:
-        tx.write_part("proteins", pa.table({
-            "accession": accessions, "organism": [str(o) for o in g["organisms"]],
-            "length": g["lengths"].astype(np.int32), "run_id": [run_id] * n,
-        }))
-        tx.write_part("protein_go", pa.table({
-            "accession": [str(a) for a in g["go_accessions"]], "go_id": [str(x) for x in g["go_ids"]],
-        }))
-        tx.write_part("embeddings", pa.table({
-            "accession": accessions, "model": [MODEL] * n, "layer": [layer] * n, "pooling": [str(g["pooling"])] * n,
-            "embedding_set": ["raw"] * n, "embedding": vectors(g["global_vectors"]), "run_id": [run_id] * n,
-        }))
-        tx.write_part("residues", pa.table({
-            "accession": [str(a) for a in owners], "model": [MODEL] * len(owners), "layer": [layer] * len(owners),
-            "position": positions.astype(np.int32), "vector": vectors(g["residue_vectors"]),
-        }))
-        for i, chunk in enumerate(np.array_split(g["residue_vectors"], residue_runs)):
-            count, dim, sum_x, sum_xxt = SufficientStats.from_points(chunk).to_flat()
-            tx.execute("INSERT INTO residue_stats VALUES (?, ?, ?, ?, ?, ?, ?)",
-                       [f"embed-{i}", MODEL, layer, count, dim, sum_x, sum_xxt])
-    wh.finish_run(run_id)
+    with wh.run("ingest", {"fixture": GOLDEN.name}) as run:
+        run_id = run.id
+        with wh.commit(run_id) as tx:
+            tx.write_part("proteins", pa.table({
+                "accession": accessions, "organism": [str(o) for o in g["organisms"]],
+                "length": g["lengths"].astype(np.int32), "run_id": [run_id] * n,
+            }))
+            tx.write_part("protein_go", pa.table({
+                "accession": [str(a) for a in g["go_accessions"]], "go_id": [str(x) for x in g["go_ids"]],
+            }))
+            tx.write_part("embeddings", pa.table({
+                "accession": accessions, "model": [MODEL] * n, "layer": [layer] * n, "pooling": [str(g["pooling"])] * n,
+                "embedding_set": ["raw"] * n, "embedding": vectors(g["global_vectors"]), "run_id": [run_id] * n,
+            }))
+            tx.write_part("residues", pa.table({
+                "accession": [str(a) for a in owners], "model": [MODEL] * len(owners), "layer": [layer] * len(owners),
+                "position": positions.astype(np.int32), "vector": vectors(g["residue_vectors"]),
+            }))
+            for i, chunk in enumerate(np.array_split(g["residue_vectors"], residue_runs)):
+                count, dim, sum_x, sum_xxt = SufficientStats.from_points(chunk).to_flat()
+                tx.execute("INSERT INTO residue_stats VALUES (?, ?, ?, ?, ?, ?, ?)",
+                           [f"embed-{i}", MODEL, layer, count, dim, sum_x, sum_xxt])
     return wh

@@ -67,7 +67,7 @@ def load_vectors() -> tuple[list[str], dict[int, np.ndarray], np.ndarray]:
 def build(path: Path, model: str = "antiberty") -> dict:
     """Create the warehouse at ``path``; returns the raw material (entries, global vectors) for checks."""
     from protiso.align import align
-    from protiso.isotropy import compute_isotropy
+    from protiso.jobs.isotropy import compute_isotropy
     from protiso.metrics import SufficientStats
     from protiso.metrics.postprocess import fit_apply
 
@@ -76,8 +76,7 @@ def build(path: Path, model: str = "antiberty") -> dict:
     assert accessions == [e["accession"] for e in entries], "fixture vectors do not match the entries"
     wh = Warehouse.create(path)
     with wh:
-        run = wh.start_run("ingest", {"source": ENTRIES.name, "format": "swiss"})
-        with wh.commit(run) as tx:
+        with wh.run("ingest", {"source": ENTRIES.name, "format": "swiss"}) as run, run.commit() as tx:
             tx.write_part("proteins", pa.Table.from_pylist([
                 {k: e[k] for k in ("accession", "entry_name", "protein_name", "organism", "sequence")}
                 | {"length": len(e["sequence"])} for e in entries]))
@@ -85,10 +84,8 @@ def build(path: Path, model: str = "antiberty") -> dict:
                 [{"accession": e["accession"], "go_id": g} for e in entries for g in e["go"]]))
             names = go_names({g for e in entries for g in e["go"]})
             tx.write_part("go_terms", pa.Table.from_pylist([{"go_id": g, "name": n} for g, n in names]))
-        wh.finish_run(run)
-        embed = wh.start_run("embed", {"layers": list(LAYERS), "pooling": "mean"}, model=model,
-                             revision="AntiBERTy_md_smooth", layer="4,8", pooling="mean")
-        with wh.commit(embed) as tx:
+        with wh.run("embed", {"layers": list(LAYERS), "pooling": "mean"}, model=model,
+                    revision="AntiBERTy_md_smooth", layer="4,8", pooling="mean") as embed, embed.commit() as tx:
             for layer in LAYERS:
                 sets = {"raw": globals_[layer], "centered": fit_apply(globals_[layer], "center"),
                         "whitened": fit_apply(globals_[layer], "whiten")}
@@ -100,8 +97,7 @@ def build(path: Path, model: str = "antiberty") -> dict:
                         partition={"model": model, "layer": layer})
             n, dim, sum_x, sum_xxt = SufficientStats.from_points(residues).to_flat()
             tx.execute("INSERT INTO residue_stats VALUES (?, ?, ?, ?, ?, ?, ?)",
-                       [embed, model, 8, n, dim, sum_x, sum_xxt])
-        wh.finish_run(embed)
+                       [embed.id, model, 8, n, dim, sum_x, sum_xxt])
         compute_isotropy(wh, bootstrap=40)
         compute_isotropy(wh, by=("organism", "go_term", "length_bin"), embedding_set="raw", scopes=("global",),
                          min_points=2)

@@ -15,13 +15,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from align_helpers import biopython_alignment, warehouse_with_proteins
 from Bio.Align import Alignment
 
-from align_helpers import biopython_alignment, warehouse_with_proteins
-from protiso.align import AlignmentEngineWarning, Scoring, align
-from protiso.align.engines import ParasailEngine, SequenceSet
-from protiso.align.pairmath import average_ranks
+from protiso.align import AlignerWarning, Scoring, align
+from protiso.align.aligners import ParasailAligner, SequenceSet
 from protiso.errors import ProtisoError
+from protiso.metrics.pairs import average_ranks
 from protiso.warehouse import Warehouse
 
 GLOBAL = dict(matrix="PAM250", mode="global", open_score=-10.0, extend_score=-1.0)
@@ -67,7 +67,7 @@ def _check_scores(wh: Warehouse, n_proteins: int, scoring: dict) -> int:
     expected = _biopython_scores(scoring, [(seqs[r["accession_a"]], seqs[r["accession_b"]]) for r in rows])
     got = np.array([r["score"] for r in rows])
     assert np.array_equal(got, expected), f"{int((got != expected).sum())} scores differ"
-    assert summary.engine == "parasail"
+    assert summary.aligner == "parasail"
     return len(rows)
 
 
@@ -94,7 +94,7 @@ def _n_optimal(alignments) -> float:
     (GLOBAL, 40), (LOCAL, 40), (dict(GLOBAL, open_score=-3.0, extend_score=-3.0), 25),
     (dict(LOCAL, open_score=-2.0, extend_score=-4.0), 12), (dict(GLOBAL, open_score=0.0, extend_score=0.0), 15),
 ], ids=["pam250-global", "blosum62-local", "linear-gaps", "extend-above-open", "free-gaps"])
-@pytest.mark.filterwarnings("ignore::protiso.align.AlignmentEngineWarning")
+@pytest.mark.filterwarnings("ignore::protiso.align.AlignerWarning")
 def test_paths_are_optimal_and_counted_like_biopython(wh, scoring, n_proteins):
     """Every stored pair's statistics belong to an optimal alignment, counted as Biopython counts them: the
     parasail path, handed to Biopython as an Alignment, scores the optimum and has the stored identity,
@@ -107,8 +107,8 @@ def test_paths_are_optimal_and_counted_like_biopython(wh, scoring, n_proteins):
     aligner = sc.biopython_aligner()
     names = sorted({a for pair in stored for a in pair})
     engine = None
-    if summary.engine == "parasail":
-        engine = ParasailEngine(sc, SequenceSet.from_codes([seqs[n] for n in names],
+    if summary.aligner == "parasail":
+        engine = ParasailAligner(sc, SequenceSet.from_codes([seqs[n] for n in names],
                                                            [sc.encode(seqs[n])[1] for n in names]))
     unique = differ = rejected = 0
     for i, a in enumerate(names):
@@ -143,8 +143,8 @@ def test_paths_are_optimal_and_counted_like_biopython(wh, scoring, n_proteins):
                 differ += counts.identities != optimal[0].counts().identities
     assert rejected == summary.fallbacks
     if scoring in (GLOBAL, LOCAL):
-        assert unique > 0 and summary.engine == "parasail"
-    print(f"{scoring}: engine {summary.engine}, {unique} unique optima agree; {differ} co-optimal pairs with "
+        assert unique > 0 and summary.aligner == "parasail"
+    print(f"{scoring}: aligner {summary.aligner}, {unique} unique optima agree; {differ} co-optimal pairs with "
           f"another identity than Biopython's first alignment; {rejected} parasail paths rejected")
 
 
@@ -199,10 +199,10 @@ def test_normalized_score_and_filters(wh):
 
 
 def test_biopython_fallback_engine(wh):
-    with pytest.warns(AlignmentEngineWarning, match="Biopython"):
+    with pytest.warns(AlignerWarning, match="Biopython"):
         summary = align(wh, proteins=8, seed=1, workers=1, progress=False, pair_metrics=False,
                         matrix="PAM250", mode="global", open_score=-10.5, extend_score=-0.5)
-    assert summary.engine == "biopython"
+    assert summary.aligner == "biopython"
     engine = wh.con.execute("SELECT engine FROM alignment_runs WHERE run_id = ?", [summary.run_id]).fetchall()
     assert engine == [("biopython",)]
     seqs = _sequences(wh)
@@ -213,7 +213,7 @@ def test_biopython_fallback_engine(wh):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         fast = align(wh, proteins=8, seed=1, workers=1, progress=False, pair_metrics=False, **GLOBAL)
-    slow = align(wh, proteins=8, seed=1, workers=1, progress=False, pair_metrics=False, engine="biopython", **GLOBAL)
+    slow = align(wh, proteins=8, seed=1, workers=1, progress=False, pair_metrics=False, aligner="biopython", **GLOBAL)
     assert [r["score"] for r in _rows(wh, fast.run_id)] == [r["score"] for r in _rows(wh, slow.run_id)]
 
 

@@ -12,11 +12,10 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 import pytest
+from conftest import REPO, run_protiso
 from typer.testing import CliRunner
 
 from protiso.cli import app
-
-from conftest import REPO, run_protiso
 
 runner = CliRunner()
 DUCKDB_CLI = REPO / ".venv" / "bin" / "duckdb"

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from align_helpers import composition_vectors, read_fasta, warehouse_with_proteins, write_embeddings
-from protiso.align import align, compute_pair_metrics
+
+from protiso.align import align
+from protiso.jobs.pair_metrics import compute_pair_metrics
 from protiso.warehouse import Warehouse
 
 METRICS = ("cosine", "sq_euclidean", "score", "identity", "similarity", "normalized_score")

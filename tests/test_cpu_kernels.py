@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 import torch
+from hub_models import FIXTURE_FASTA, protbert, read_fasta
 from torch import nn
 
-from hub_models import FIXTURE_FASTA, protbert, read_fasta
 from protiso.models import cpu_kernels
 from protiso.models.registry import load_model
 

@@ -14,11 +14,11 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pytest
-
 from hub_models import FIXTURE_FASTA, protbert, read_fasta
-from protiso.embed import embed_proteins, parse_layers
-from protiso.models.base import ModelAdapter
+from protiso.embedding import EmbedOptions, embed_proteins, parse_layers
+
 from protiso.errors import ProtisoError
+from protiso.models.base import ModelAdapter
 from protiso.warehouse import Warehouse
 
 RECORDS = read_fasta(FIXTURE_FASTA)
@@ -63,8 +63,8 @@ def counts(wh: Warehouse) -> dict:
 def test_job_embeds_records_parameters_and_statistics(tmp_path, model_dir):
     records = RECORDS[:12] + RECORDS[-3:]
     wh = make_warehouse(tmp_path / "w", records)
-    summary = embed_proteins(wh, str(model_dir), layers="all", residues="all", device="cpu",
-                             batch_tokens=2000, chunk_residues=1500, progress=False)
+    summary = embed_proteins(wh, EmbedOptions(str(model_dir), layers="all", residues="all", device="cpu",
+                             batch_tokens=2000, chunk_residues=1500), progress=False)
     assert summary.proteins == len(records) and summary.layers == [0, 1, 2]
     assert summary.residues == sum(len(s) for _, s in records) and summary.residues_per_second > 0
     c = counts(wh)
@@ -89,17 +89,17 @@ def test_job_embeds_records_parameters_and_statistics(tmp_path, model_dir):
         np.testing.assert_allclose(sum_x, vectors.sum(0), rtol=1e-9, atol=1e-9)
         np.testing.assert_allclose(np.array(sum_xxt).reshape(32, 32), vectors.T @ vectors, rtol=1e-9, atol=1e-8)
     # Nothing left to do: a rerun embeds nothing and duplicates nothing.
-    again = embed_proteins(wh, str(model_dir), layers="all", device="cpu", progress=False)
+    again = embed_proteins(wh, EmbedOptions(str(model_dir), layers="all", device="cpu"), progress=False)
     assert again.proteins == 0 and counts(wh)["embeddings"] == len(records) * 3
     wh.close()
 
 
 def test_new_layers_and_new_proteins_embed_only_what_is_missing(tmp_path, model_dir):
     wh = make_warehouse(tmp_path / "w", RECORDS[:6])
-    first = embed_proteins(wh, str(model_dir), device="cpu", progress=False)
+    first = embed_proteins(wh, EmbedOptions(str(model_dir), device="cpu"), progress=False)
     assert first.layers == [2] and counts(wh)["embeddings"] == 6
     add_proteins(wh, RECORDS[6:9])
-    second = embed_proteins(wh, str(model_dir), layers=[1, -1], device="cpu", progress=False)
+    second = embed_proteins(wh, EmbedOptions(str(model_dir), layers=[1, -1], device="cpu"), progress=False)
     assert second.proteins == 9  # 6 need layer 1 only, 3 need both
     rows = wh.query("SELECT accession, layer, count(*) AS n FROM embeddings GROUP BY ALL").to_pylist()
     assert all(r["n"] == 1 for r in rows) and len(rows) == 6 * 2 + 3 * 2
@@ -112,7 +112,7 @@ def test_new_layers_and_new_proteins_embed_only_what_is_missing(tmp_path, model_
 CRASH = textwrap.dedent("""
     import os, signal, sys
     import pyarrow as pa
-    import protiso.embed as job
+    import protiso.embedding.job as job
     from protiso.warehouse import Warehouse
     original = job.commit_chunk
     calls = []
@@ -125,7 +125,7 @@ CRASH = textwrap.dedent("""
         original(wh, run_id, model, result, cumulative)
     job.commit_chunk = crashing
     wh = Warehouse.open(sys.argv[1])
-    job.embed_proteins(wh, sys.argv[2], residues="all", device="cpu", chunk_residues=800, progress=False)
+    job.embed_proteins(wh, job.EmbedOptions(sys.argv[2], residues="all", device="cpu", chunk_residues=800), progress=False)
 """)
 
 
@@ -142,7 +142,7 @@ def test_resume_after_kill_9_gives_exact_counts(tmp_path, model_dir):
     assert len(list((tmp_path / "w").rglob("*.parquet"))) < len(stray)  # the uncatalogued part is gone
     partial = counts(wh)
     assert 0 < partial["embeddings"] < len(records) and partial["embeddings"] == partial["distinct"]
-    summary = embed_proteins(wh, str(model_dir), residues="all", device="cpu", progress=False)
+    summary = embed_proteins(wh, EmbedOptions(str(model_dir), residues="all", device="cpu"), progress=False)
     assert summary.proteins == len(records) - partial["embeddings"]
     final = counts(wh)
     assert final["embeddings"] == final["distinct"] == len(records)
@@ -159,7 +159,7 @@ def test_resume_after_kill_9_gives_exact_counts(tmp_path, model_dir):
 def test_bad_input_fails_before_anything_is_written(tmp_path, model_dir):
     empty = Warehouse.create(tmp_path / "empty")
     with pytest.raises(ProtisoError, match="no protein sequences"):
-        embed_proteins(empty, str(model_dir), device="cpu", progress=False)
+        embed_proteins(empty, EmbedOptions(str(model_dir), device="cpu"), progress=False)
     assert counts(empty)["runs"] == 0
     empty.close()
     wh = make_warehouse(tmp_path / "w", RECORDS[:3] + [("P99999", "MKTJJ")])
@@ -167,19 +167,19 @@ def test_bad_input_fails_before_anything_is_written(tmp_path, model_dir):
     for model, match in [("no-such-model", "unknown model"), (str(tmp_path / "missing"), "no such file"),
                          ("proteinbert", "pretrained pickle"), (str(model_dir), "P99999")]:
         with pytest.raises(ProtisoError, match=match) as error:
-            embed_proteins(wh, model, device="cpu", progress=False)
+            embed_proteins(wh, EmbedOptions(model, device="cpu"), progress=False)
         assert "\n" not in str(error.value)
         assert counts(wh) == before
     with pytest.raises(ProtisoError, match="length-policy"):
-        embed_proteins(wh, str(model_dir), device="cpu", length_policy="drop", progress=False)
+        embed_proteins(wh, EmbedOptions(str(model_dir), device="cpu", length_policy="drop"), progress=False)
     with pytest.raises(ProtisoError, match="--residues"):
-        embed_proteins(wh, str(model_dir), device="cpu", residues="most", progress=False)
+        embed_proteins(wh, EmbedOptions(str(model_dir), device="cpu", residues="most"), progress=False)
     assert counts(wh) == before
     # skip_invalid records the protein in rejects once and embeds the rest.
-    summary = embed_proteins(wh, str(model_dir), device="cpu", skip_invalid=True, progress=False)
+    summary = embed_proteins(wh, EmbedOptions(str(model_dir), device="cpu", skip_invalid=True), progress=False)
     assert summary.rejected == ["P99999"] and summary.proteins == 3
     assert summary.render().splitlines()[0].startswith("embedded 3 proteins") and "P99999" in summary.render()
-    again = embed_proteins(wh, str(model_dir), device="cpu", skip_invalid=True, progress=False)
+    again = embed_proteins(wh, EmbedOptions(str(model_dir), device="cpu", skip_invalid=True), progress=False)
     assert again.rejected == [] and again.proteins == 0
     assert wh.con.execute("SELECT count(*) FROM rejects WHERE accession = 'P99999'").fetchall()[0][0] == 1
     wh.close()

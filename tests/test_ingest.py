@@ -14,12 +14,11 @@ from pathlib import Path
 import duckdb
 import pytest
 from Bio import SeqIO
+from conftest import REPO
 
 from protiso.errors import ProtisoError
 from protiso.sequences.ingest import ingest_files
 from protiso.warehouse import Commit, Warehouse
-
-from conftest import REPO
 
 ROOTS = ("GO:0003674", "GO:0008150", "GO:0005575")
 TABLES = ("proteins", "protein_go", "protein_keywords", "go_terms", "go_graph", "rejects", "runs", "parts")

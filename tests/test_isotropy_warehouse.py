@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from protiso.cli import app
 from protiso.errors import ProtisoError
-from protiso.isotropy import compute_isotropy
+from protiso.jobs.isotropy import compute_isotropy
 from protiso.metrics import effective_dims, isoscore, isoscore_star, mean_pairwise_cosine
 from protiso.warehouse import Warehouse
 

@@ -72,3 +72,46 @@ def test_bad_specs_are_one_line_errors(tmp_path: Path) -> None:
         load_job(spec)
     result = CliRunner().invoke(app, ["run", str(tmp_path / "missing.toml")])
     assert result.exit_code == 2 and "no such job file" in result.output
+
+
+def _state(path: Path) -> tuple[int, int]:
+    """(runs, proteins) of the warehouse at ``path``; (0, 0) when none was created."""
+    if not (path / "protiso.duckdb").exists():
+        return 0, 0
+    with Warehouse.open(path) as wh:
+        return tuple(wh.con.execute("SELECT (SELECT count(*) FROM runs), (SELECT count(*) FROM proteins)").fetchone())
+
+
+@pytest.mark.parametrize("embed", ['model = "no-such-model"', 'model = "antiberty"\nlayers = [9]',
+                                   'model = "antiberty"\nlayers = "abc"', 'model = "antiberty"\nweights = "missing.pkl"\n'
+                                   'residues = "most"'])
+def test_run_with_a_bad_embed_step_commits_nothing(tmp_path: Path, embed: str) -> None:
+    spec = tmp_path / "bad.toml"
+    spec.write_text(f'[job]\nwarehouse = "w"\n[inputs]\nfiles = ["{FIXTURE}"]\n[[embed]]\n{embed}\n')
+    result = CliRunner().invoke(app, ["run", str(spec), "--no-progress"])
+    assert result.exit_code == 2 and result.output.startswith("error: ") and len(result.output.splitlines()) == 1
+    assert _state(tmp_path / "w") == (0, 0)
+
+
+def test_ingest_with_bad_layers_commits_nothing(tmp_path: Path) -> None:
+    for layers in ("9", "-10", "abc"):
+        result = CliRunner().invoke(app, ["ingest", str(FIXTURE), "-w", str(tmp_path / "w"), "--model", "antiberty",
+                                          "--layers", layers, "--no-progress"])
+        assert result.exit_code == 2 and "layer" in result.output, result.output
+        assert _state(tmp_path / "w") == (0, 0)
+
+
+@pytest.mark.parametrize("body, message", [
+    ('[report]\noutptu = "r.html"\n', r"\[report\] unknown key\(s\) outptu"),
+    ('[inputs]\nfile = ["x.fasta"]\n', r"\[inputs\] unknown key\(s\) file"),
+    ('[inputs]\nfiles = "x.fasta"\n', r"\[inputs\] files must be list"),
+    ('[isotropy]\nbootstrap = "ten"\n', r"\[isotropy\] bootstrap must be int"),
+    ('[isotropy]\nby = ["organsim"]\n', r"unknown grouping 'organsim'"),
+    ('[align]\nproteins = 10\nmatrix = "PAM999"\n', r"\[align\]"),
+    ('[[embed]]\nmodel = "antiberty"\nresidues = "most"\n', r"\[embed\] --residues"),
+])
+def test_spec_keys_and_types_are_checked_before_anything_runs(tmp_path: Path, body: str, message: str) -> None:
+    spec = tmp_path / "bad.toml"
+    spec.write_text('[job]\nwarehouse = "w"\n' + body)
+    with pytest.raises(ProtisoError, match=message):
+        load_job(spec)

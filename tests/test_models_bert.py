@@ -7,11 +7,11 @@ import math
 import numpy as np
 import pytest
 import torch
-
 from hub_models import FIXTURE_FASTA, fake_hub_cache, protbert, read_fasta, sample_batch
+
+from protiso.embedding.stage import StageOptions, embed_record_batch
 from protiso.errors import ProtisoError
 from protiso.models.registry import load_model
-from protiso.models.stage import StageOptions, embed_record_batch
 
 STANDARD = set("ACDEFGHIKLMNPQRSTVWY")
 

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import re
 
+import hub_models
 import numpy as np
 import pytest
 import torch
-
-import hub_models
 from hub_models import FIXTURE_FASTA, read_fasta, sample_batch
+
+from protiso.embedding.stage import StageOptions, embed_record_batch
 from protiso.models.registry import load_model
-from protiso.models.stage import StageOptions, embed_record_batch
 
 RECORDS = read_fasta(FIXTURE_FASTA)
 # Mixed lengths, the four with U/B/Z/X, and the three accessions sharing a sequence.

@@ -6,8 +6,8 @@ import json
 
 import pytest
 import torch
-
 from hub_models import protbert
+
 from protiso.errors import ProtisoError
 from protiso.models.hf import resolve_device
 from protiso.models.registry import load_model

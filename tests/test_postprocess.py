@@ -11,10 +11,10 @@ from typer.testing import CliRunner
 
 from protiso.cli import app
 from protiso.errors import ProtisoError
+from protiso.jobs.postprocess import postprocess_embeddings
 from protiso.metrics import isoscore
 from protiso.metrics.postprocess import fit, fit_apply, fit_from_stats
 from protiso.metrics.stats import SufficientStats
-from protiso.postprocess import postprocess_embeddings
 from protiso.warehouse import Warehouse
 
 

@@ -31,17 +31,27 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'protiso[ray]')")
 pytest.importorskip("antiberty", reason="the AntiBERTy weights (pip install 'protiso[antiberty]') are needed")
 
+from protiso.embedding import EmbedOptions, embed_proteins  # noqa: E402
+from protiso.engines.ray_embed import RayRunner  # noqa: E402
+
 from protiso.align import align  # noqa: E402
-from protiso.embed import embed_proteins  # noqa: E402
 from protiso.engines import check_engine  # noqa: E402
-from protiso.engines.ray_align import align_ray  # noqa: E402
-from protiso.engines.ray_engine import embed_proteins_ray  # noqa: E402
 from protiso.errors import ProtisoError  # noqa: E402
-from protiso.isotropy import compute_isotropy  # noqa: E402
+from protiso.jobs.isotropy import compute_isotropy  # noqa: E402
 from protiso.sequences.ingest import ingest_files  # noqa: E402
 from protiso.warehouse import Warehouse  # noqa: E402
 
 pytestmark = pytest.mark.ray
+
+
+def embed_proteins_ray(wh, model, *, workers=None, address=None, source=None, progress=True, **options):
+    """The embedding job on the Ray runner."""
+    return embed_proteins(wh, EmbedOptions(model, **options),
+                          runner=RayRunner(address=address, workers=workers, source=source), progress=progress)
+
+
+def align_ray(wh, **options):
+    return align(wh, engine="ray", **options)
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURE = REPO / "tests" / "fixtures" / "sp2014_head300.fasta"
@@ -92,13 +102,13 @@ def pair(tmp_path_factory, fasta, ray_instance):
     out = {}
     for engine in ("local", "ray"):
         with fresh(root / engine, fasta) as wh:
-            options = dict(residues="all", device="cpu", chunk_residues=CHUNK, progress=False)
+            options = dict(residues="all", device="cpu", chunk_residues=CHUNK)
             align_options = dict(proteins=40, seed=3, block_size=150, progress=False)
             if engine == "local":
-                embedded = embed_proteins(wh, "antiberty", **options)
+                embedded = embed_proteins(wh, EmbedOptions("antiberty", **options), progress=False)
                 aligned = align(wh, workers=1, **align_options)
             else:
-                embedded = embed_proteins_ray(wh, "antiberty", workers=2, **options)
+                embedded = embed_proteins_ray(wh, "antiberty", workers=2, progress=False, **options)
                 aligned = align_ray(wh, workers=2, **align_options)
             compute_isotropy(wh)
             out[engine] = (root / engine, embedded, aligned)
@@ -277,11 +287,12 @@ def test_killed_worker_job_completes_without_duplicates(tmp_path, fasta, pair, r
 
 DRIVER = """
 import sys
-from protiso.engines.ray_engine import embed_proteins_ray
+from protiso.embedding import EmbedOptions, embed_proteins
+from protiso.engines.ray_embed import RayRunner
 from protiso.warehouse import Warehouse
 with Warehouse.open(sys.argv[1]) as wh:
-    embed_proteins_ray(wh, "antiberty", device="cpu", workers=2, chunk_residues=int(sys.argv[3]),
-                       address=sys.argv[2], progress=False)
+    embed_proteins(wh, EmbedOptions("antiberty", device="cpu", chunk_residues=int(sys.argv[3])),
+                   runner=RayRunner(address=sys.argv[2], workers=2), progress=False)
 """
 
 

@@ -10,13 +10,12 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pytest
+import report_warehouse
 from typer.testing import CliRunner
 
-import report_warehouse
-from protiso import published
 from protiso.cli import app
 from protiso.errors import ProtisoError
-from protiso.report import SECTIONS, render_report
+from protiso.report import SECTIONS, published, render_report
 from protiso.warehouse import Warehouse
 
 
@@ -259,12 +258,11 @@ def test_sections_all_present_with_a_table_of_contents(report):
 
 def test_published_figures_are_labelled_and_match_protbert(tmp_path):
     with Warehouse.create(tmp_path / "wh") as wh:
-        run = wh.start_run("isotropy", {})
-        with wh.commit(run) as tx:
+        with wh.run("isotropy", {}) as run, run.commit() as tx:
             for model, value in (("Rostlab/prot_bert", 0.0021), ("Rostlab/prot_bert_bfd", 0.004)):
                 tx.execute("INSERT INTO isotropy VALUES (?, ?, 30, 'raw', 'global', 'all', 'all', 100, 1024, ?, "
                            "NULL, NULL, ?, ?, 0.9, NULL, NULL, NULL, now())",
-                           [run, model, value, value * 1023 + 1, math.ceil(value * 1023 + 1)])
+                           [run.id, model, value, value * 1023 + 1, math.ceil(value * 1023 + 1)])
         out = tmp_path / "r.html"
         render_report(wh, out)
     numbers = parse(out.read_text()).numbers
@@ -294,15 +292,14 @@ def test_empty_warehouse_says_what_is_missing_and_which_command_makes_it(tmp_pat
 def test_user_strings_are_escaped(tmp_path):
     evil = "<script>alert(1)</script>"
     with Warehouse.create(tmp_path / "wh") as wh:
-        run = wh.start_run("isotropy", {"note": "</pre>" + evil, "url": "https://example.org/x"},
-                           model="m<b>x</b>")
-        with wh.commit(run) as tx:
+        with wh.run("isotropy", {"note": "</pre>" + evil, "url": "https://example.org/x"},
+                    model="m<b>x</b>") as run, run.commit() as tx:
             tx.write_part("go_terms", pa.table({"go_id": ["GO:0000001"],
                                                                    "name": ["<img src=x onerror=alert(2)>"]}))
             for group_by, value in (("organism", "<i>Homo</i> & sapiens"), ("go_term", "GO:0000001"),
                                     ("all", "all")):
                 tx.execute("INSERT INTO isotropy VALUES (?, 'm<b>x</b>', 1, 'raw', 'global', ?, ?, 10, 8, 0.5, "
-                           "NULL, NULL, 4.5, 5, 0.1, NULL, NULL, NULL, now())", [run, group_by, value])
+                           "NULL, NULL, 4.5, 5, 0.1, NULL, NULL, NULL, now())", [run.id, group_by, value])
         out = tmp_path / "r.html"
         render_report(wh, out, title=evil)
     html = out.read_text()
@@ -339,6 +336,20 @@ def test_cli_report(warehouse, tmp_path):
 def test_layer_chart_points_carry_both_layers(report):
     numbers = [n for n in parse(report[0]).numbers if n["text"] is None and n["data-metric"] == "effective_dims"]
     assert sorted({int(n["data-layer"]) for n in numbers}) == [4, 8]
+
+
+def test_stored_local_spectrum_equals_the_brute_force_covariance_spectrum(warehouse):
+    """`protiso isotropy` stores the local spectrum the report shows: the covariance eigenvalues of every
+    residue vector (here the fixture's layer-8 residues), as shares of the variance, largest first."""
+    _, _, residues = report_warehouse.load_vectors()
+    with Warehouse.open(warehouse) as wh:
+        found = wh.con.execute("SELECT n, dim, eigenvalues FROM local_spectra WHERE model = 'antiberty' "
+                               "AND layer = 8 ORDER BY computed_at DESC, run_id DESC LIMIT 1").fetchall()
+    assert found, "protiso isotropy stored no local spectrum"
+    n, dim, stored = found[0]
+    values = np.clip(np.linalg.eigvalsh(np.cov(residues.astype(np.float64), rowvar=False)), 0, None)[::-1]
+    assert (n, dim) == residues.shape
+    np.testing.assert_allclose(stored, values / values.sum(), rtol=1e-6, atol=1e-12)
 
 
 def test_text_format_helpers_round_as_shown():
@@ -408,7 +419,7 @@ def test_pair_histogram_sql_matches_numpy():
 def test_svg_charts_are_well_formed_and_escape_labels():
     import xml.etree.ElementTree as ET
 
-    from protiso.plots import Series, heatmap, histogram2d, line_chart
+    from protiso.report.plots import Series, heatmap, histogram2d, line_chart
 
     label = 'm<1> & "q"'
     charts = [

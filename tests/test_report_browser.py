@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 import report_warehouse
 from pngread import read_png
+
 from protiso.report import SECTIONS, render_report
 from protiso.warehouse import Warehouse
 

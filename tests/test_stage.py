@@ -6,12 +6,9 @@ import numpy as np
 import pyarrow as pa
 import pytest
 import torch
-
 from hub_models import FIXTURE_FASTA, protbert, read_fasta, sample_batch
-from protiso.errors import ProtisoError
-from protiso.metrics.isotropy import isoscore
-from protiso.models.registry import load_model
-from protiso.models.stage import (
+
+from protiso.embedding.stage import (
     StageOptions,
     embed_record_batch,
     forward_with_split,
@@ -20,6 +17,9 @@ from protiso.models.stage import (
     plan_pieces,
     token_batches,
 )
+from protiso.errors import ProtisoError
+from protiso.metrics.isotropy import isoscore
+from protiso.models.registry import load_model
 
 RECORDS = read_fasta(FIXTURE_FASTA)
 

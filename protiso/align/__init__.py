@@ -1,11 +1,13 @@
-"""Pairwise protein alignment runs: seeded samples, parasail (or Biopython) engines, pair metrics.
+"""Pairwise protein alignment runs: seeded samples, parasail (or Biopython) aligners, blocks committed as they finish.
 
-    from protiso.align import align, compute_pair_metrics
+    from protiso.align import align
     summary = align(wh, fraction=0.01, seed=1, matrix="PAM250", mode="global", open_score=-10, extend_score=-1)
+
+Pair metrics (embedding distances of the aligned pairs) are ``protiso.jobs.pair_metrics``; ``align``
+materialises them at the end of a run.
 """
 
-from protiso.align.pair_metrics import compute_pair_metrics
-from protiso.align.run import AlignmentEngineWarning, AlignSummary, align
+from protiso.align.run import AlignerWarning, AlignSummary, align
 from protiso.align.scoring import Scoring
 
-__all__ = ["AlignSummary", "AlignmentEngineWarning", "Scoring", "align", "compute_pair_metrics"]
+__all__ = ["AlignSummary", "AlignerWarning", "Scoring", "align"]

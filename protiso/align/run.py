@@ -28,10 +28,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pyarrow as pa
 
-from protiso.align.engines import PairStats, choose_engine
-from protiso.align.pair_metrics import compute_pair_metrics
-from protiso.align.sampling import SampleSpec
+from protiso.align.aligners import PairStats, choose_aligner
 from protiso.align.sample_load import Sample, load_sample
+from protiso.align.sampling import SampleSpec
 from protiso.align.scoring import Scoring
 from protiso.align.worker import BlockRunner
 from protiso.errors import ProtisoError
@@ -44,14 +43,14 @@ DEFAULT_FRACTION = 0.01
 DEFAULT_BLOCK_SIZE = 20_000
 
 
-class AlignmentEngineWarning(UserWarning):
-    """The requested scoring cannot run on the fast engine."""
+class AlignerWarning(UserWarning):
+    """The requested scoring cannot run on the fast aligner (parasail)."""
 
 
 @dataclass
 class AlignSummary:
     run_id: str
-    engine: str
+    aligner: str
     n_proteins: int
     n_pairs: int
     pairs_aligned: int          # by this call
@@ -72,7 +71,7 @@ class AlignSummary:
         return self.cells / self.seconds / 1e9 if self.seconds > 0 else 0.0
 
     def render(self) -> str:
-        lines = [f"alignment run {self.run_id} ({'resumed, ' if self.resumed else ''}engine {self.engine}): "
+        lines = [f"alignment run {self.run_id} ({'resumed, ' if self.resumed else ''}aligner {self.aligner}): "
                  f"{self.n_proteins:,} proteins, {self.n_pairs:,} pairs",
                  f"aligned {self.pairs_aligned:,} pairs in {self.seconds:.1f} s ({self.pairs_per_second:,.0f} pairs/s, "
                  f"{self.gcups:.2f} GCUPS)" + (f"; {self.pairs_resumed:,} were already committed" if self.pairs_resumed else "")]
@@ -84,12 +83,12 @@ class AlignSummary:
         return "\n".join(lines)
 
 
-def _plan_params(scoring: Scoring, spec: SampleSpec, engine: str, block_size: int, sample: Sample) -> dict:
+def _plan_params(scoring: Scoring, spec: SampleSpec, aligner: str, block_size: int, sample: Sample) -> dict:
     params = {
         "plan_version": PLAN_VERSION,
         "scoring": scoring.params(),
         "sample": asdict(spec) | {"kind": spec.kind},
-        "engine": engine,
+        "engine": aligner,  # the recorded key (and alignment_runs column) for the aligner
         "block_size": block_size,
         "n_candidates": sample.n_candidates,
         "n_proteins": len(sample.accessions),
@@ -103,7 +102,7 @@ def _plan_params(scoring: Scoring, spec: SampleSpec, engine: str, block_size: in
             "normalized_score": "score / ((self_a + self_b) / 2); self = protein aligned with itself",
             "tie_breaking": ("co-optimal alignments: parasail keeps diagonal > gap in its 1st sequence > gap in its "
                              "2nd, extending a gap on ties; global aligns (a, b), local (b, a) so the end cell is "
-                             "the first in a like Biopython's; see protiso.align.engines"),
+                             "the first in a like Biopython's; see protiso.align.aligners"),
         },
     }
     key = json.dumps(params, sort_keys=True, default=str)
@@ -146,20 +145,29 @@ def align(wh: Warehouse, *, fraction: float | None = None, proteins: int | None 
           seed: int = 0, matrix: str = "PAM250", mode: str = "global", open_score: float = -10.0,
           extend_score: float = -1.0, min_length: int | None = None, max_length: int | None = None,
           where: str | None = None, workers: int | None = None, block_size: int = DEFAULT_BLOCK_SIZE,
-          engine: str = "auto", resume: str | None = None, progress: bool = True,
-          pair_metrics: bool = True, block_runner=None) -> AlignSummary:
+          aligner: str = "auto", resume: str | None = None, progress: bool = True,
+          pair_metrics: bool = True, engine: str = "local", address: str | None = None,
+          block_runner=None) -> AlignSummary:
     """Align a seeded sample of the warehouse's proteins; see the module docstring.
 
-    ``block_runner``: where blocks run, a callable with ``BlockRunner``'s constructor signature
-    (default: ``BlockRunner``, a local process pool; the Ray engine passes its own).
+    ``aligner``: auto | parasail | biopython. ``engine``: where pair blocks run, ``local`` (a process
+    pool here, ``protiso.align.worker.BlockRunner``) or ``ray`` (Ray actors at ``address``,
+    ``protiso.engines.ray_align``); ``workers``: processes or actors. ``block_runner``: another local
+    runner with ``BlockRunner``'s constructor signature and interface (tests interrupt runs with it).
     """
+    from protiso.engines import check_engine
+
+    on_ray = check_engine(engine) == "ray"
+    if workers is not None and workers < 1:
+        raise ProtisoError(f"--workers must be at least 1; got {workers}")
     if resume is not None:
         recorded = _recorded(wh, resume)
         sc, sp = recorded["scoring"], recorded["sample"]
         scoring = Scoring(sc["matrix"], sc["mode"], sc["open_score"], sc["extend_score"])
         spec = SampleSpec(**{k: v for k, v in sp.items() if k != "kind"})
-        block_size, engine = recorded["block_size"], recorded["engine"]
+        block_size, aligner = recorded["block_size"], recorded["engine"]
     else:
+        recorded = None
         scoring = Scoring(matrix, mode, float(open_score), float(extend_score))
         if fraction is None and proteins is None and pairs is None:
             fraction = DEFAULT_FRACTION
@@ -167,39 +175,63 @@ def align(wh: Warehouse, *, fraction: float | None = None, proteins: int | None 
     spec.validate()
     if block_size < 1:
         raise ProtisoError(f"block size must be at least 1, not {block_size}")
-    engine_name, warning = choose_engine(engine, scoring)
-    notes = []
+    aligner_name, warning = choose_aligner(aligner, scoring)
     if warning:
-        warnings.warn(warning, AlignmentEngineWarning, stacklevel=2)
-        notes.append(warning)
+        warnings.warn(warning, AlignerWarning, stacklevel=2)
+    request = _Request(scoring, spec, aligner_name, block_size, resume, recorded, [warning] if warning else [])
+    if on_ray:
+        from protiso.engines.ray_align import ray_blocks
+
+        with ray_blocks(address, workers) as (block_runner, n_workers, executor):
+            summary = _run(wh, request, n_workers, progress, block_runner, executor)
+    else:
+        summary = _run(wh, request, workers, progress, block_runner or BlockRunner, {})
+    if pair_metrics:
+        from protiso.jobs.pair_metrics import compute_pair_metrics
+
+        summary.pair_metrics = compute_pair_metrics(wh, summary.run_id).groups
+    return summary
+
+
+@dataclass(frozen=True)
+class _Request:
+    """A checked alignment request: scoring, sample and blocks (recorded ones when resuming)."""
+
+    scoring: Scoring
+    spec: SampleSpec
+    aligner: str
+    block_size: int
+    resume: str | None
+    recorded: dict | None
+    notes: list[str]
+
+
+def _run(wh: Warehouse, request: _Request, workers: int | None, progress: bool, block_runner,
+         executor: dict) -> AlignSummary:
+    """Plan the sample, find or start its run, align the blocks not yet committed, record the run."""
+    scoring, spec, resume, recorded = request.scoring, request.spec, request.resume, request.recorded
     sample = load_sample(wh, spec, scoring)
-    params = _plan_params(scoring, spec, engine_name, block_size, sample)
+    params = _plan_params(scoring, spec, request.aligner, request.block_size, sample)
     if resume is not None and params["plan_key"] != recorded["plan_key"]:
         if params["sample_fingerprint"] != recorded.get("sample_fingerprint"):
             raise ProtisoError(f"cannot resume {resume}: the proteins it sampled changed or are missing from the "
                                f"warehouse ({recorded['n_candidates']} candidates then, {sample.n_candidates} now)")
         raise ProtisoError(f"cannot resume {resume}: it was planned by another protiso version "
                            f"(plan {recorded.get('plan_version')}, now {PLAN_VERSION}); start a new run")
-    run_id = resume or _unfinished(wh, params["plan_key"])
+    earlier = resume or _unfinished(wh, params["plan_key"])
     workers = max(1, workers or os.cpu_count() or 1)
-    if run_id is None:
-        run_id = wh.start_run("align", params | {"workers": workers})
-        wh.con.execute(wh.sql_text("align_insert_run"), {
-            "run_id": run_id, "matrix": scoring.substitution_name, "mode": scoring.mode,
-            "open_score": scoring.open_score, "extend_score": scoring.extend_score, "engine": engine_name,
-            "n_proteins": len(sample.accessions), "n_pairs": sample.plan.n_pairs, "seed": spec.seed,
-            "params": json.dumps(params, sort_keys=True, default=str)})
-        resumed = False
-    else:
-        wh.con.execute(wh.sql_text("align_set_status"), {"run_id": run_id, "status": "running"})
-        resumed = True
-    summary = _execute(wh, run_id, sample, scoring, engine_name, block_size, workers, progress,
-                       block_runner or BlockRunner)
-    summary.resumed, summary.warnings = resumed, notes
-    wh.finish_run(run_id, "done", params=params | {"workers": workers, "seconds": round(summary.seconds, 3),
-                                                   "fallbacks": summary.fallbacks, "resumed": resumed})
-    if pair_metrics:
-        summary.pair_metrics = compute_pair_metrics(wh, run_id).groups
+    with wh.run("align", params | {"workers": workers}, resume=earlier) as run:
+        if earlier is None:
+            wh.con.execute(wh.sql_text("align_insert_run"), {
+                "run_id": run.id, "matrix": scoring.substitution_name, "mode": scoring.mode,
+                "open_score": scoring.open_score, "extend_score": scoring.extend_score, "engine": request.aligner,
+                "n_proteins": len(sample.accessions), "n_pairs": sample.plan.n_pairs, "seed": spec.seed,
+                "params": json.dumps(params, sort_keys=True, default=str)})
+        summary = _execute(wh, run.id, sample, scoring, request.aligner, request.block_size, workers, progress,
+                           block_runner)
+        summary.resumed, summary.warnings = earlier is not None, list(request.notes)
+        run.params = params | {"workers": workers, "seconds": round(summary.seconds, 3),
+                               "fallbacks": summary.fallbacks, "resumed": summary.resumed} | executor
     return summary
 
 
@@ -208,8 +240,8 @@ def _unfinished(wh: Warehouse, plan_key: str) -> str | None:
     return rows[0][0] if rows else None
 
 
-def _execute(wh: Warehouse, run_id: str, sample: Sample, scoring: Scoring, engine: str, block_size: int,
-             workers: int, progress: bool, block_runner=BlockRunner) -> AlignSummary:
+def _execute(wh: Warehouse, run_id: str, sample: Sample, scoring: Scoring, aligner: str, block_size: int,
+             workers: int, progress: bool, block_runner) -> AlignSummary:
     from tqdm import tqdm
 
     plan = sample.plan
@@ -224,9 +256,9 @@ def _execute(wh: Warehouse, run_id: str, sample: Sample, scoring: Scoring, engin
             tasks.append((k, start, stop, None, None))
         else:
             tasks.append((k, start, stop, *plan.pairs(start, stop)))
-    summary = AlignSummary(run_id, engine, len(sample.accessions), plan.n_pairs, 0, pairs_resumed, 0.0, 0, 0, False)
+    summary = AlignSummary(run_id, aligner, len(sample.accessions), plan.n_pairs, 0, pairs_resumed, 0.0, 0, 0, False)
     started = time.perf_counter()
-    runner = block_runner(scoring, engine, sample.seqs, plan.n_proteins, min(workers, max(1, len(tasks))))
+    runner = block_runner(scoring, aligner, sample.seqs, plan.n_proteins, min(workers, max(1, len(tasks))))
     try:
         self_scores, summary.fallbacks = runner.self_scores(len(sample.accessions)) if tasks else (None, 0)
         with tqdm(total=plan.n_pairs, initial=pairs_resumed, unit="pair", unit_scale=True, disable=not progress,
@@ -243,7 +275,6 @@ def _execute(wh: Warehouse, run_id: str, sample: Sample, scoring: Scoring, engin
                 bar.update(len(a))
     except BaseException:
         runner.close(terminate=True)
-        wh.finish_run(run_id, "failed")
         raise
     runner.close()
     summary.seconds = time.perf_counter() - started

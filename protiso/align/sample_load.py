@@ -10,7 +10,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from protiso.align.engines import SequenceSet
+from protiso.align.aligners import SequenceSet
 from protiso.align.sampling import PairPlan, SampleSpec, choose_pairs, choose_proteins
 from protiso.align.scoring import Scoring
 from protiso.errors import ProtisoError

@@ -1,4 +1,4 @@
-"""Process-pool side of an alignment run: one engine per worker, one block of pairs per task.
+"""Process-pool side of an alignment run: one aligner per worker, one block of pairs per task.
 
 parasail's ctypes calls release the GIL, but the CIGAR bookkeeping is Python, so protiso
 uses processes (``spawn``, so no DuckDB state is forked) and sends each worker the encoded
@@ -14,18 +14,18 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from protiso.align.engines import PairStats, SequenceSet, make_engine
+from protiso.align.aligners import PairStats, SequenceSet, make_aligner
 from protiso.align.sampling import PairPlan
 from protiso.align.scoring import Scoring
 
 _STATE: dict[str, Any] = {}
 
 
-def _init(scoring: dict, engine: str, texts: list[str], codes: np.ndarray, offsets: np.ndarray,
+def _init(scoring: dict, aligner: str, texts: list[str], codes: np.ndarray, offsets: np.ndarray,
           n_proteins: int) -> None:
     scoring_obj = Scoring(**scoring)
     seqs = SequenceSet(texts, codes, offsets)
-    _STATE["engine"] = make_engine(engine, scoring_obj, seqs)
+    _STATE["aligner"] = make_aligner(aligner, scoring_obj, seqs)
     _STATE["plan"] = PairPlan(n_proteins)
 
 
@@ -33,11 +33,11 @@ def _block(task: tuple) -> tuple[int, np.ndarray, np.ndarray, PairStats]:
     block, start, stop, a, b = task
     if a is None:
         a, b = _STATE["plan"].pairs(start, stop)
-    return block, a, b, _STATE["engine"].align_pairs(a, b)
+    return block, a, b, _STATE["aligner"].align_pairs(a, b)
 
 
 def _self(indices: np.ndarray) -> tuple[np.ndarray, PairStats]:
-    return indices, _STATE["engine"].align_pairs(indices, indices)
+    return indices, _STATE["aligner"].align_pairs(indices, indices)
 
 
 class BlockRunner:
@@ -47,9 +47,9 @@ class BlockRunner:
     ``BrokenProcessPool`` instead of being replaced forever; at most ``2 * workers`` tasks are in flight.
     """
 
-    def __init__(self, scoring: Scoring, engine: str, seqs: SequenceSet, n_proteins: int, workers: int):
+    def __init__(self, scoring: Scoring, aligner: str, seqs: SequenceSet, n_proteins: int, workers: int):
         args = ({"matrix": scoring.matrix, "mode": scoring.mode, "open_score": scoring.open_score,
-                 "extend_score": scoring.extend_score}, engine, seqs.texts, seqs.codes, seqs.offsets, n_proteins)
+                 "extend_score": scoring.extend_score}, aligner, seqs.texts, seqs.codes, seqs.offsets, n_proteins)
         self.workers = workers
         self.pool: ProcessPoolExecutor | None = None
         if workers <= 1:

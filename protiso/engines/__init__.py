@@ -1,18 +1,23 @@
-"""Where jobs run: ``local`` (this process, the default) or ``ray`` (a Ray cluster, optional extra).
+"""Engines: where jobs run, ``local`` (this machine, the default) or ``ray`` (a Ray cluster, optional extra).
 
-Every engine runs the same pure stage functions (``protiso.models.stage.embed_record_batch``,
-the alignment of one pair block) and lands the same rows in the same warehouse layout; an engine
-only decides where the stage runs. ``protiso.engines.ray_engine`` imports Ray lazily, so protiso
-works without it (``pip install 'protiso[ray]'`` adds it).
+An engine only decides where the stage runs; the jobs plan, commit and record the same way on
+both, so both land the same rows in the same warehouse layout. Embedding: ``embed_runner`` gives
+the job's runner (``protiso.embedding.runners.LocalRunner`` or ``ray_embed.RayRunner``).
+Alignment: ``protiso.align.align(engine=...)`` runs its pair blocks in a local process pool or on
+Ray actors (``ray_align``). Ray is imported lazily, so protiso works without it
+(``pip install 'protiso[ray]'`` adds it).
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
 
 from protiso.errors import ProtisoError
 
 ENGINES = ("local", "ray")
 
-__all__ = ["ENGINES", "check_engine"]
+__all__ = ["ENGINES", "check_engine", "embed_runner"]
 
 
 def check_engine(name: str) -> str:
@@ -21,3 +26,17 @@ def check_engine(name: str) -> str:
     if key not in ENGINES:
         raise ProtisoError(f"--engine must be one of {', '.join(ENGINES)}; got {name!r}")
     return key
+
+
+def embed_runner(engine: str = "local", *, address: str | None = None, workers: int | None = None,
+                 gpus_per_worker: float = 0.0, cpus_per_worker: float = 1.0,
+                 source: Sequence[str | Path] | None = None):
+    """The embedding runner for ``engine``; the Ray options apply to ``ray`` only."""
+    if check_engine(engine) == "local":
+        from protiso.embedding.runners import LocalRunner
+
+        return LocalRunner()
+    from protiso.engines.ray_embed import RayRunner
+
+    return RayRunner(address=address, workers=workers, gpus_per_worker=gpus_per_worker,
+                     cpus_per_worker=cpus_per_worker, source=source)

@@ -1,9 +1,9 @@
-"""Alignment pair blocks on Ray: the same engines and blocks as the local process pool.
+"""Alignment pair blocks on Ray: the same aligners and blocks as the local process pool.
 
 ``RayBlockRunner`` has the interface of ``protiso.align.worker.BlockRunner`` (``self_scores``,
 ``run``, ``close``): Ray Data ``map_batches`` over a fixed actor pool, each actor holding the
-encoded sample and one alignment engine (parasail or Biopython, built by
-``protiso.align.engines.make_engine`` exactly as a local worker builds it), one block per call.
+encoded sample and one aligner (parasail or Biopython, built by
+``protiso.align.aligners.make_aligner`` exactly as a local worker builds it), one block per call.
 Scores are therefore identical to the local engine's. The driver (``protiso.align.run``) commits
 each finished block as one ``alignments`` part (``run=<id>/block=<n>``), and skips blocks already
 committed, so a killed worker costs a retry and a killed driver costs a rerun of the missing blocks.
@@ -11,14 +11,14 @@ committed, so a killed worker costs a retry and a killed driver costs a rerun of
 
 from __future__ import annotations
 
-import json
+import contextlib
 from collections.abc import Iterator
 from types import ModuleType
 
 import numpy as np
 import pyarrow as pa
 
-from protiso.align.engines import PairStats, SequenceSet, make_engine
+from protiso.align.aligners import PairStats, SequenceSet, make_aligner
 from protiso.align.sampling import PairPlan
 from protiso.align.scoring import Scoring
 from protiso.engines.ray_session import original_error, ray_session, worker_count
@@ -43,11 +43,11 @@ RESULTS = pa.schema([
 
 
 class AlignWorker:
-    """A Ray Data actor: one alignment engine over the run's encoded sample."""
+    """A Ray Data actor: one aligner over the run's encoded sample."""
 
-    def __init__(self, scoring: dict, engine: str, texts: list[str], codes: np.ndarray, offsets: np.ndarray,
+    def __init__(self, scoring: dict, aligner: str, texts: list[str], codes: np.ndarray, offsets: np.ndarray,
                  n_proteins: int) -> None:
-        self.engine = make_engine(engine, Scoring(**scoring), SequenceSet(texts, codes, offsets))
+        self.aligner = make_aligner(aligner, Scoring(**scoring), SequenceSet(texts, codes, offsets))
         self.plan = PairPlan(n_proteins)
 
     def __call__(self, batch: pa.Table) -> pa.Table:
@@ -57,7 +57,7 @@ class AlignWorker:
                 a, b = self.plan.pairs(task["start"], task["stop"])
             else:
                 a, b = np.asarray(task["a"], np.int64), np.asarray(task["b"], np.int64)
-            stats = self.engine.align_pairs(a, b)
+            stats = self.aligner.align_pairs(a, b)
             rows.append({
                 "block": task["block"], "a": a, "b": b, "score": np.asarray(stats.score, np.float64),
                 **{name: np.asarray(getattr(stats, name), np.int64) for name in INT_FIELDS},
@@ -69,13 +69,13 @@ class AlignWorker:
 class RayBlockRunner:
     """``BlockRunner`` on Ray (the caller holds a Ray connection, see ``ray_session``)."""
 
-    def __init__(self, ray: ModuleType, scoring: Scoring, engine: str, seqs: SequenceSet, n_proteins: int,
+    def __init__(self, ray: ModuleType, scoring: Scoring, aligner: str, seqs: SequenceSet, n_proteins: int,
                  workers: int, cpus_per_worker: float = 1.0) -> None:
         self.ray, self.workers, self.cpus = ray, max(1, workers), cpus_per_worker
         self.init = {
             "scoring": {"matrix": scoring.matrix, "mode": scoring.mode, "open_score": scoring.open_score,
                         "extend_score": scoring.extend_score},
-            "engine": engine, "texts": seqs.texts, "codes": seqs.codes, "offsets": seqs.offsets,
+            "aligner": aligner, "texts": seqs.texts, "codes": seqs.codes, "offsets": seqs.offsets,
             "n_proteins": n_proteins,
         }
 
@@ -101,15 +101,15 @@ class RayBlockRunner:
         """(score of each protein aligned with itself, parasail fallbacks), computed here in the driver.
 
         n self-alignments against n(n-1)/2 pairs: starting an actor pool for them costs more than
-        they do. Same engine, same code as a worker, so the scores are identical.
+        they do. Same aligner, same code as a worker, so the scores are identical.
         """
         init = self.init
-        engine = make_engine(init["engine"], Scoring(**init["scoring"]),
+        aligner = make_aligner(init["aligner"], Scoring(**init["scoring"]),
                              SequenceSet(init["texts"], init["codes"], init["offsets"]))
         scores, fallbacks = np.zeros(n), 0
         for start in range(0, n, chunk):
             indices = np.arange(start, min(start + chunk, n), dtype=np.int64)
-            stats = engine.align_pairs(indices, indices)
+            stats = aligner.align_pairs(indices, indices)
             scores[indices] = stats.score
             fallbacks += stats.fallbacks
         return scores, fallbacks
@@ -133,18 +133,14 @@ class RayBlockRunner:
         """Nothing to release: Ray Data stops the actor pool when a dataset's iteration ends."""
 
 
-def align_ray(wh, *, address: str | None = None, workers: int | None = None, cpus_per_worker: float = 1.0,
-              **options):
-    """``protiso.align.align`` with its pair blocks run on Ray actors; same options, rows and result."""
-    from protiso.align import align
-
+@contextlib.contextmanager
+def ray_blocks(address: str | None, workers: int | None, cpus_per_worker: float = 1.0):
+    """A Ray connection for one alignment run: yields (block runner factory, workers, executor params)."""
     with ray_session(address) as ray:
         n_workers = worker_count(ray, workers, cpus_per_worker, 0.0)
 
-        def runner(scoring, engine, seqs, n_proteins, count):
-            return RayBlockRunner(ray, scoring, engine, seqs, n_proteins, count, cpus_per_worker)
+        def runner(scoring, aligner, seqs, n_proteins, count):
+            return RayBlockRunner(ray, scoring, aligner, seqs, n_proteins, count, cpus_per_worker)
 
-        summary = align(wh, workers=n_workers, block_runner=runner, **options)
-    executor = {"executor": "ray", "address": address, "ray_workers": n_workers, "cpus_per_worker": cpus_per_worker}
-    wh.con.execute(wh.sql_text("ray_record_executor"), [json.dumps(executor), summary.run_id])
-    return summary
+        yield runner, n_workers, {"executor": "ray", "address": address, "ray_workers": n_workers,
+                                  "cpus_per_worker": cpus_per_worker}

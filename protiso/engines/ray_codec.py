@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
+from protiso.embedding.options import StageResult
 from protiso.metrics.stats import SufficientStats
-from protiso.models.stage_types import StageResult
 
 PACKED = pa.schema([
     ("chunk", pa.int64()),

@@ -4,7 +4,7 @@ An adapter turns a list of protein sequences into, per sequence and per requeste
 layer, one global (per-protein) vector and the per-residue vectors. Layers are
 numbered 0 (embedding output) .. ``num_layers`` (last); ``None`` in a request means
 the last layer. Batching by token budget, chunking of long sequences and writing to
-the warehouse happen outside the adapter (see ``protiso.models.stage``).
+the warehouse happen outside the adapter (see ``protiso.embedding.stage``).
 """
 
 from __future__ import annotations

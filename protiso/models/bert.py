@@ -10,16 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import torch
-
 from protiso.errors import ProtisoError
-from protiso.models.hf import (
-    HFEncoderAdapter,
-    max_positions,
-    quiet_transformers,
-    resolve_device,
-    weights_revision,
-)
+from protiso.models.hf import HFEncoderAdapter, max_positions, transformers_class
 
 
 def antiberty_dir() -> Path:
@@ -36,37 +28,24 @@ def antiberty_dir() -> Path:
 class BertAdapter(HFEncoderAdapter):
     """Any BERT checkpoint with a residue-per-token vocabulary (ProtBert, ProtBert-BFD, local dirs)."""
 
-    spaced = True
     x_map = "UZOB"
+    tokenizer_class = "BertTokenizer"
+    model_class = "BertModel"
+    model_kwargs = {"add_pooling_layer": False}
 
-    def __init__(
-        self,
-        path: str | Path,
-        *,
-        name: str,
-        device: str = "auto",
-        vocab_file: str | Path | None = None,
-        revision: str | None = None,
-        max_residues: int | None = None,
-    ) -> None:
-        from transformers import BertModel, BertTokenizer
+    def vocab_file(self, path: Path) -> Path:
+        """The tokenizer's ``vocab.txt`` (beside the weights, as on the hub)."""
+        return path / "vocab.txt"
 
-        path = Path(path)
-        vocab = Path(vocab_file) if vocab_file else path / "vocab.txt"
+    def load_tokenizer(self, path: Path, name: str):
+        vocab = self.vocab_file(path)
         if not vocab.is_file():
             raise ProtisoError(f"{name}: no vocab.txt at {vocab}")
         # transformers 5 ignores ``vocab_file=``; ``vocab=`` is the path argument.
-        tokenizer = BertTokenizer(vocab=str(vocab), do_lower_case=False)
-        with quiet_transformers():
-            model = BertModel.from_pretrained(str(path), dtype=torch.float32, add_pooling_layer=False)
-        super().__init__(
-            model,
-            tokenizer,
-            name=name,
-            revision=revision or weights_revision(path),
-            device=resolve_device(device),
-            max_residues=max_residues or max_positions(model.config, 2),
-        )
+        return transformers_class(self.tokenizer_class)(vocab=str(vocab), do_lower_case=False)
+
+    def max_residues_from(self, config) -> int | None:
+        return max_positions(config, 2)  # [CLS] and [SEP]
 
 
 class AntiBERTy(BertAdapter):
@@ -75,14 +54,10 @@ class AntiBERTy(BertAdapter):
     x_map = ""
 
     def __init__(self, device: str = "auto", max_residues: int | None = None) -> None:
-        root = antiberty_dir()
-        checkpoint = root / "AntiBERTy_md_smooth"
+        checkpoint = antiberty_dir() / "AntiBERTy_md_smooth"
         if not (checkpoint / "config.json").is_file():
             raise ProtisoError(f"antiberty: weights missing at {checkpoint}; reinstall antiberty==0.1.3")
-        super().__init__(
-            checkpoint,
-            name="antiberty",
-            device=device,
-            vocab_file=root / "vocab.txt",
-            max_residues=max_residues,
-        )
+        super().__init__(checkpoint, name="antiberty", device=device, max_residues=max_residues)
+
+    def vocab_file(self, path: Path) -> Path:
+        return path.parent / "vocab.txt"  # trained_models/vocab.txt, beside the checkpoint folder

@@ -7,37 +7,14 @@ over residue tokens. The last hidden state is after ESM's final layer norm, as i
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import torch
-
-from protiso.models.hf import HFEncoderAdapter, quiet_transformers, resolve_device, weights_revision
+from protiso.models.hf import HFEncoderAdapter, max_positions
 
 
 class ESMAdapter(HFEncoderAdapter):
     spaced = False
-    x_map = ""
+    tokenizer_class = "EsmTokenizer"
+    model_class = "EsmModel"
+    model_kwargs = {"add_pooling_layer": False}
 
-    def __init__(
-        self,
-        path: str | Path,
-        *,
-        name: str,
-        device: str = "auto",
-        revision: str | None = None,
-        max_residues: int | None = None,
-    ) -> None:
-        from transformers import EsmModel, EsmTokenizer
-
-        with quiet_transformers():
-            tokenizer = EsmTokenizer.from_pretrained(str(path))
-            model = EsmModel.from_pretrained(str(path), dtype=torch.float32, add_pooling_layer=False)
-        limit = getattr(model.config, "max_position_embeddings", None)
-        super().__init__(
-            model,
-            tokenizer,
-            name=name,
-            revision=revision or weights_revision(Path(path)),
-            device=resolve_device(device),
-            max_residues=max_residues or (int(limit) - 4 if limit else None),
-        )
+    def max_residues_from(self, config) -> int | None:
+        return max_positions(config, 4)  # fair-esm: 1,026 positions, 1,022 residues

@@ -8,52 +8,31 @@ the config has them (minus the special tokens), else there is none.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import torch
 
 from protiso.errors import ProtisoError
-from protiso.models.hf import HFEncoderAdapter, quiet_transformers, resolve_device, weights_revision
+from protiso.models.hf import HFEncoderAdapter, ResidueCodec, max_positions
 
 
 class GenericAdapter(HFEncoderAdapter):
     x_map = "UZOB"
 
-    def __init__(
-        self,
-        path: str | Path,
-        *,
-        name: str,
-        device: str = "auto",
-        revision: str | None = None,
-        max_residues: int | None = None,
-    ) -> None:
-        from transformers import AutoModel, AutoTokenizer
-
-        with quiet_transformers():
-            tokenizer = AutoTokenizer.from_pretrained(str(path))
-            model = AutoModel.from_pretrained(str(path), dtype=torch.float32)
+    def prepare_model(self, model: torch.nn.Module) -> torch.nn.Module:
         if getattr(model.config, "is_encoder_decoder", False) and hasattr(model, "get_encoder"):
-            model = model.get_encoder()
-        kwargs = dict(
-            name=name,
-            revision=revision or weights_revision(Path(path)),
-            device=resolve_device(device),
-            max_residues=max_residues,
-        )
-        errors = []
-        for spaced in (False, True):
-            self.spaced = spaced
-            try:
-                super().__init__(model, tokenizer, **kwargs)
-                break
-            except ProtisoError as error:
-                errors.append(error)
-        else:
-            raise errors[-1]
-        specials = len(self.codec.prefix) + len(self.codec.suffix)
-        limit = getattr(model.config, "max_position_embeddings", None)
-        if max_residues is None and limit and getattr(model.config, "position_embedding_type", "absolute") == "absolute":
-            # RoBERTa-style position ids start after the padding index.
-            offset = int(model.config.pad_token_id or 0) + 1 if "roberta" in model.config.model_type else 0
-            self.max_residues = int(limit) - specials - offset
+            return model.get_encoder()
+        return model
+
+    def make_codec(self, tokenizer, name: str) -> ResidueCodec:
+        self.spaced = False
+        try:
+            return super().make_codec(tokenizer, name)
+        except ProtisoError:
+            self.spaced = True
+            return super().make_codec(tokenizer, name)
+
+    def max_residues_from(self, config) -> int | None:
+        if getattr(config, "position_embedding_type", "absolute") != "absolute":
+            return None
+        # RoBERTa-style position ids start after the padding index.
+        offset = int(config.pad_token_id or 0) + 1 if "roberta" in config.model_type else 0
+        return max_positions(config, len(self.codec.prefix) + len(self.codec.suffix) + offset)

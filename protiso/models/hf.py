@@ -2,7 +2,8 @@
 
 Each family module subclasses :class:`HFEncoderAdapter` and only states its conventions:
 how residues are written for the tokenizer (space-separated or not), which residues map to
-``X``, which model class to load and the longest input. Encoding bypasses string
+``X``, which tokenizer and model classes to load and the longest input; the one constructor
+(``path, *, name, device, revision, max_residues``) loads any of them. Encoding bypasses string
 tokenisation: at load time :class:`ResidueCodec` asks the tokenizer for the id of every
 residue and for its special-token layout, then checks on a probe sequence that direct
 encoding gives exactly the tokenizer's ids. A batch is then a padded id matrix plus a mask of
@@ -15,8 +16,10 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -143,12 +146,63 @@ class ResidueCodec:
 
 
 class HFEncoderAdapter(ModelAdapter):
-    """A transformers encoder whose tokenizer gives one token per residue."""
+    """A transformers encoder whose tokenizer gives one token per residue.
 
-    spaced: bool = True
+    The constructor loads ``tokenizer_class`` and ``model_class`` (names in ``transformers``,
+    imported only when a model loads) from a hub-layout directory, with ``tokenizer_kwargs`` and
+    ``model_kwargs`` and always in fp32. A family states only what differs: these class
+    attributes, ``spaced`` and ``x_map``, and the hooks ``load_tokenizer``, ``prepare_tokenizer``,
+    ``prepare_model``, ``extra_ids``, ``make_codec`` and ``max_residues_from``.
+    """
+
+    spaced: bool = True  # residues written space-separated for the tokenizer (ESM: together)
     x_map: str = ""  # residues mapped to X by normalise (e.g. "UZOB")
+    tokenizer_class: ClassVar[str] = "AutoTokenizer"
+    model_class: ClassVar[str] = "AutoModel"
+    tokenizer_kwargs: ClassVar[Mapping[str, object]] = {}
+    model_kwargs: ClassVar[Mapping[str, object]] = {}
 
     def __init__(
+        self,
+        path: str | Path,
+        *,
+        name: str,
+        device: str = "auto",
+        revision: str | None = None,
+        max_residues: int | None = None,
+    ) -> None:
+        path = Path(path)
+        with quiet_transformers():
+            tokenizer = self.load_tokenizer(path, name)
+            model = transformers_class(self.model_class).from_pretrained(
+                str(path), dtype=torch.float32, **self.model_kwargs
+            )
+        self.attach(
+            model,
+            tokenizer,
+            name=name,
+            revision=revision or weights_revision(path),
+            device=resolve_device(device),
+            max_residues=max_residues,
+        )
+
+    @classmethod
+    def from_loaded(
+        cls,
+        model: torch.nn.Module,
+        tokenizer,
+        *,
+        name: str,
+        revision: str,
+        device: torch.device,
+        max_residues: int | None = None,
+    ) -> HFEncoderAdapter:
+        """An adapter around a model and tokenizer already in memory (benchmarks build random ones)."""
+        adapter = cls.__new__(cls)
+        adapter.attach(model, tokenizer, name=name, revision=revision, device=device, max_residues=max_residues)
+        return adapter
+
+    def attach(
         self,
         model: torch.nn.Module,
         tokenizer,
@@ -158,18 +212,19 @@ class HFEncoderAdapter(ModelAdapter):
         device: torch.device,
         max_residues: int | None,
         pooling: str = "mean over residue tokens",
-        extra_ids: dict[str, int] | None = None,
     ) -> None:
+        """Set the adapter up around a loaded model: codec, facts, limit, CPU kernels."""
         self.device = device
-        self.model = model.eval().to(device)
+        self.model = self.prepare_model(model).eval().to(device)
         self.tokenizer = tokenizer
-        self.codec = ResidueCodec.from_tokenizer(tokenizer, name, self.spaced, extra_ids)
+        self.prepare_tokenizer(tokenizer)
+        self.codec = self.make_codec(tokenizer, name)
         self.name = name
         self.revision = revision
-        config = model.config
+        config = self.model.config
         self.dim = int(getattr(config, "hidden_size", None) or config.d_model)
         self.num_layers = int(config.num_hidden_layers)
-        self.max_residues = max_residues
+        self.max_residues = self.max_residues_from(config) if max_residues is None else max_residues
         self.pooling = pooling
         self.alphabet = frozenset(self.codec.ids)
         self._table = str.maketrans({r: "X" for r in self.x_map}) if "X" in self.codec.ids else None
@@ -178,6 +233,30 @@ class HFEncoderAdapter(ModelAdapter):
             from protiso.models.cpu_kernels import accelerate
 
             self.cpu_kernels = accelerate(self.model, self._probe_hidden)
+
+    # -- hooks a family overrides ---------------------------------------------------
+
+    def load_tokenizer(self, path: Path, name: str):
+        """The tokenizer of the checkpoint at ``path`` (called inside ``quiet_transformers``)."""
+        return transformers_class(self.tokenizer_class).from_pretrained(str(path), **self.tokenizer_kwargs)
+
+    def prepare_tokenizer(self, tokenizer) -> None:
+        """Adjust the loaded tokenizer in place (e.g. its padding side) before the codec reads it."""
+
+    def prepare_model(self, model: torch.nn.Module) -> torch.nn.Module:
+        """The module to run, given the loaded one (e.g. the encoder of an encoder-decoder)."""
+        return model
+
+    def extra_ids(self, tokenizer) -> dict[str, int]:
+        """Residue -> token id entries the tokenizer does not give itself (e.g. X as <unk>)."""
+        return {}
+
+    def make_codec(self, tokenizer, name: str) -> ResidueCodec:
+        return ResidueCodec.from_tokenizer(tokenizer, name, self.spaced, self.extra_ids(tokenizer))
+
+    def max_residues_from(self, config) -> int | None:
+        """The longest input when none is given (called once ``self.codec`` is set). Default: none."""
+        return None
 
     def _probe_hidden(self) -> tuple[torch.Tensor, ...]:
         """All hidden states of a short real sequence (the CPU kernel check compares them)."""
@@ -219,6 +298,13 @@ def max_positions(config, specials: int) -> int | None:
     """Longest residue count for absolute position embeddings (``None`` when positions are relative)."""
     limit = getattr(config, "max_position_embeddings", None)
     return int(limit) - specials if limit else None
+
+
+def transformers_class(name: str) -> type:
+    """``transformers.<name>``, imported on first use (``protiso --help`` never imports transformers)."""
+    import transformers
+
+    return getattr(transformers, name)
 
 
 @contextlib.contextmanager

@@ -9,36 +9,11 @@ loaded in fp32 on CPU; on CUDA it runs under bf16 autocast.
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import torch
-
-from protiso.models.hf import HFEncoderAdapter, quiet_transformers, resolve_device, weights_revision
+from protiso.models.hf import HFEncoderAdapter
 
 
 class T5EncoderAdapter(HFEncoderAdapter):
-    spaced = True
     x_map = "UZOB"
-
-    def __init__(
-        self,
-        path: str | Path,
-        *,
-        name: str,
-        device: str = "auto",
-        revision: str | None = None,
-        max_residues: int | None = None,
-    ) -> None:
-        from transformers import T5EncoderModel, T5Tokenizer
-
-        with quiet_transformers():
-            tokenizer = T5Tokenizer.from_pretrained(str(path), do_lower_case=False)
-            model = T5EncoderModel.from_pretrained(str(path), dtype=torch.float32)
-        super().__init__(
-            model,
-            tokenizer,
-            name=name,
-            revision=revision or weights_revision(Path(path)),
-            device=resolve_device(device),
-            max_residues=max_residues,
-        )
+    tokenizer_class = "T5Tokenizer"
+    model_class = "T5EncoderModel"
+    tokenizer_kwargs = {"do_lower_case": False}

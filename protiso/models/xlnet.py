@@ -8,43 +8,23 @@ XLNet's positions are relative, so there is no length limit unless one is given.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import torch
 
-from protiso.models.hf import HFEncoderAdapter, quiet_transformers, resolve_device, weights_revision
+from protiso.models.hf import HFEncoderAdapter
 
 
 class XLNetAdapter(HFEncoderAdapter):
-    spaced = True
     x_map = "UZOB"
+    tokenizer_class = "XLNetTokenizer"
+    model_class = "XLNetModel"
+    tokenizer_kwargs = {"do_lower_case": False}
 
-    def __init__(
-        self,
-        path: str | Path,
-        *,
-        name: str,
-        device: str = "auto",
-        revision: str | None = None,
-        max_residues: int | None = None,
-    ) -> None:
-        from transformers import XLNetModel, XLNetTokenizer
-
-        with quiet_transformers():
-            tokenizer = XLNetTokenizer.from_pretrained(str(path), do_lower_case=False)
-            model = XLNetModel.from_pretrained(str(path), dtype=torch.float32)
+    def prepare_tokenizer(self, tokenizer) -> None:
         tokenizer.padding_side = "left"
-        extra = {} if "X" in tokenizer.get_vocab() or "▁X" in tokenizer.get_vocab() else {"X": tokenizer.unk_token_id}
-        super().__init__(
-            model,
-            tokenizer,
-            name=name,
-            revision=revision or weights_revision(Path(path)),
-            device=resolve_device(device),
-            max_residues=max_residues,
-            extra_ids=extra,
-        )
-        self.num_layers = int(model.config.n_layer)
+
+    def extra_ids(self, tokenizer) -> dict[str, int]:
+        vocab = tokenizer.get_vocab()
+        return {} if "X" in vocab or "▁X" in vocab else {"X": tokenizer.unk_token_id}
 
     def forward_hidden(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, ...]:
         out = self.model(

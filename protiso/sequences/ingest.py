@@ -15,12 +15,9 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import time
-import uuid
 from dataclasses import asdict, dataclass, field, fields
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -34,7 +31,7 @@ from protiso.sequences import READERS
 from protiso.sequences.batches import BATCH_SIZE, SCHEMAS
 from protiso.sequences.detect import detect_formats
 from protiso.sequences.staging import Staging, temp_view
-from protiso.warehouse import Warehouse, versions
+from protiso.warehouse import Run, Warehouse
 
 PART_ROWS = 2_000_000
 # DuckDB's memory cap while it de-duplicates (it spills to W/protiso.duckdb.tmp beyond this); keeps the
@@ -103,10 +100,6 @@ class IngestSummary:
         return "\n".join(lines)
 
 
-def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
-
-
 def ingest_files(wh: Warehouse, paths: Sequence[str | Path], fmt: str | None = None, progress: bool = True,
                  batch_size: int = BATCH_SIZE,
                  check: Callable[[Warehouse], None] | None = None) -> IngestSummary:
@@ -116,10 +109,17 @@ def ingest_files(wh: Warehouse, paths: Sequence[str | Path], fmt: str | None = N
     proteins this ingest adds; an error it raises leaves the warehouse untouched.
     """
     clock = time.perf_counter()
-    started = _now()
     paths = [Path(p) for p in paths]
     formats = detect_formats(paths, fmt)
-    run_id = f"ingest-{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+    params = {"files": [str(p.resolve()) for p in paths], "formats": formats, "format": fmt or "auto",
+              "batch_size": batch_size, "normalisation": NORMALISATION}
+    with wh.run("ingest", params, defer=True) as run:  # recorded in the ingest's one commit, or not at all
+        return _ingest(wh, run, paths, formats, batch_size, progress, clock, check)
+
+
+def _ingest(wh: Warehouse, run: Run, paths: list[Path], formats: list[str], batch_size: int, progress: bool,
+            clock: float, check: Callable[[Warehouse], None] | None) -> IngestSummary:
+    run_id = run.id
     summary = IngestSummary(run_id, [FileSummary(p.name, f) for p, f in zip(paths, formats)])
     replaced: list[Path] = []
     staging: Staging | None = None
@@ -137,10 +137,7 @@ def ingest_files(wh: Warehouse, paths: Sequence[str | Path], fmt: str | None = N
                 raise ProtisoError(f"{path}: no {file_format} records in the file; nothing was ingested")
         bar.set_postfix_str("de-duplicating and writing")
         staging.finish(wh.con)
-        replaced = _apply(wh, staging, summary, {
-            "files": [str(p.resolve()) for p in paths], "formats": formats, "format": fmt or "auto",
-            "batch_size": batch_size, "normalisation": NORMALISATION,
-        }, started, clock, check)
+        replaced = _apply(wh, run, staging, summary, clock, check)
     finally:
         bar.close()
         _drop_temps(wh)
@@ -152,8 +149,8 @@ def ingest_files(wh: Warehouse, paths: Sequence[str | Path], fmt: str | None = N
     return summary
 
 
-def _apply(wh: Warehouse, staging: Staging, summary: IngestSummary, params: dict, started: datetime,
-           clock: float, check: Callable[[Warehouse], None] | None) -> list[Path]:
+def _apply(wh: Warehouse, run: Run, staging: Staging, summary: IngestSummary, clock: float,
+           check: Callable[[Warehouse], None] | None) -> list[Path]:
     """Run the set operations, then commit parts, rejects and the runs row. Returns the replaced files."""
     con = wh.con
     for step in _STEPS:
@@ -183,19 +180,14 @@ def _apply(wh: Warehouse, staging: Staging, summary: IngestSummary, params: dict
     _count(wh, summary)
     if check is not None:
         check(wh)
-    with wh.commit(summary.run_id) as tx:
+    summary.seconds = time.perf_counter() - clock
+    run.params.update(summary=[asdict(s) for s in summary.files], notes=summary.notes)
+    with run.commit(final=True) as tx:
         for table, out in outputs:
             _write_parts(tx, table, out, summary.run_id)
         if replaced:
             tx.execute(wh.sql_text("ingest_drop_parts"), {"part_ids": [part_id for part_id, _ in replaced]})
         tx.execute(wh.sql_text("ingest_insert_rejects"), {"run_id": summary.run_id})
-        summary.seconds = time.perf_counter() - clock
-        run_params = dict(params, summary=[asdict(s) for s in summary.files], notes=summary.notes)
-        tx.execute(wh.sql_text("ingest_insert_run"), {
-            "run_id": summary.run_id, "started_at": started, "finished_at": _now(),
-            "params": json.dumps(run_params, sort_keys=True, default=str),
-            "versions": json.dumps(versions(), sort_keys=True),
-        })
     return [wh.path / path for _, path in replaced]
 
 

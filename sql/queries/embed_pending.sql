@@ -1,8 +1,10 @@
--- Proteins that still lack a raw embedding for some requested layer of a model, with the layers
--- they lack. Proteins whose sequence the model rejected in an earlier run (rejects, source
--- 'embed:<model>') are left out. Longest first, then by seq_hash: identical sequences are
--- neighbours, and each committed chunk holds proteins of similar length, so its batches pack
--- tightly even when the chunk is small.
+-- Sequences of the relation `embed_source` (accession, seq_hash, sequence, ordinal: the proteins
+-- table, see embed_source_proteins.sql, or rows a runner read from shards) that still lack a raw
+-- embedding of $model for some requested layer, one row per accession (the lowest ordinal wins),
+-- with the layers they lack. Accessions whose sequence the model rejected in an earlier run
+-- (rejects, source 'embed:<model>') are left out. Longest first, then by seq_hash: identical
+-- sequences are neighbours, and each committed chunk holds proteins of similar length, so its
+-- batches pack tightly even when the chunk is small.
 -- $model VARCHAR, $pooling VARCHAR, $layers INTEGER[]
 WITH wanted AS (
     SELECT unnest($layers::INTEGER[]) AS layer
@@ -16,13 +18,12 @@ rejected AS (
     SELECT DISTINCT accession FROM rejects WHERE source = 'embed:' || $model AND accession IS NOT NULL
 ),
 candidates AS (
-    SELECT accession, any_value(seq_hash) AS seq_hash, any_value(sequence) AS sequence
-    FROM proteins
+    SELECT accession, first(seq_hash ORDER BY ordinal) AS seq_hash, first(sequence ORDER BY ordinal) AS sequence
+    FROM embed_source
     WHERE sequence IS NOT NULL AND accession NOT IN (SELECT accession FROM rejected)
     GROUP BY accession
 )
-SELECT c.accession, coalesce(c.seq_hash, md5(c.sequence)) AS seq_hash, c.sequence,
-       list(w.layer ORDER BY w.layer) AS missing
+SELECT c.accession, c.seq_hash, c.sequence, list(w.layer ORDER BY w.layer) AS missing
 FROM candidates c
 CROSS JOIN wanted w
 LEFT JOIN done d ON d.accession = c.accession AND d.layer = w.layer

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 
 import numpy as np
 import pyarrow as pa
@@ -30,9 +29,10 @@ from protiso.errors import ProtisoError
 from protiso.metrics.bootstrap import bootstrap_isoscore
 from protiso.metrics.cosine import CosineStats
 from protiso.metrics.isotropy import check_shrinkage
+from protiso.metrics.spectra import spectrum_row
 from protiso.metrics.stats import SufficientStats
 from protiso.vectors import stack_vectors
-from protiso.warehouse import Warehouse
+from protiso.warehouse import Warehouse, utcnow
 
 GROUPINGS = ("organism", "go_term", "length_bin")
 SCOPES = ("global", "local")
@@ -88,10 +88,6 @@ class _Options:
     min_points: int
 
 
-def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
-
-
 def _row(key: dict, stats: SufficientStats, cosine: CosineStats | None, points: np.ndarray | None,
          opts: _Options) -> dict:
     ci = None
@@ -110,7 +106,7 @@ def _row(key: dict, stats: SufficientStats, cosine: CosineStats | None, points: 
         "isoscore_ci_low": None if ci is None else ci.low,
         "isoscore_ci_high": None if ci is None else ci.high,
         "bootstrap": None if ci is None else opts.bootstrap,
-        "computed_at": _now(),
+        "computed_at": utcnow(),
     }
 
 
@@ -192,7 +188,7 @@ def _global_rows(wh: Warehouse, by: Sequence[str], models: list[str] | None, set
 
 
 def _local_rows(wh: Warehouse, by: Sequence[str], models: list[str] | None, sets: list[str] | None,
-                opts: _Options, skipped: list[str]) -> list[dict]:
+                opts: _Options, skipped: list[str], spectra: list[dict]) -> list[dict]:
     if sets is not None and "raw" not in sets:
         return []  # residue statistics exist for raw embeddings only
     rows: list[dict] = []
@@ -205,6 +201,9 @@ def _local_rows(wh: Warehouse, by: Sequence[str], models: list[str] | None, sets
                "group_by": "all", "group_value": "all"}
         if stats.n >= 2:
             rows.append(_row(key, stats, None, None, opts))
+        spectrum = spectrum_row(item["model"], item["layer"], stats, utcnow())
+        if spectrum is not None:
+            spectra.append(spectrum)
     if not by:
         return rows
     layers = wh.query(wh.sql_text("isotropy_residue_layers"), {"models": models}).to_pylist()
@@ -250,20 +249,19 @@ def compute_isotropy(wh: Warehouse, by: Sequence[str] = (), bootstrap: int = 0, 
               "scopes": list(scopes), "seed": seed, "level": level, "min_points": min_points,
               "bootstrap_method": "percentile re-centred on the estimate; points if N <= 1000 else 16-64 blocks"}
     opts = _Options(zeta, bootstrap, seed, level, min_points)
-    run_id = wh.start_run("isotropy", params)
     skipped: list[str] = []
-    try:
+    with wh.run("isotropy", params) as run:
         rows: list[dict] = []
+        spectra: list[dict] = []
         if "global" in scopes:
             rows += _global_rows(wh, by, model_list, sets, opts, skipped)
         if "local" in scopes:
-            rows += _local_rows(wh, by, model_list, sets, opts, skipped)
+            rows += _local_rows(wh, by, model_list, sets, opts, skipped, spectra)
         insert = wh.sql_text("isotropy_insert")
-        with wh.commit(run_id) as tx:
+        with run.commit() as tx:
             for row in rows:
-                tx.execute(insert, {**row, "run_id": run_id})
-    except BaseException:
-        wh.finish_run(run_id, "failed")
-        raise
-    wh.finish_run(run_id, "done", {**params, "rows": len(rows), "skipped": skipped})
-    return IsotropySummary(run_id, len(rows), skipped, [r for r in rows if r["group_by"] == "all"])
+                tx.execute(insert, {**row, "run_id": run.id})
+            for row in spectra:
+                tx.execute(wh.sql_text("isotropy_insert_spectrum"), {**row, "run_id": run.id})
+        run.params.update(rows=len(rows), skipped=skipped)
+    return IsotropySummary(run.id, len(rows), skipped, [r for r in rows if r["group_by"] == "all"])

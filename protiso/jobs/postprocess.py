@@ -111,9 +111,8 @@ def postprocess_embeddings(wh: Warehouse, method: str, k: int | None = None, eps
         raise ProtisoError(f"no embeddings in set {source!r} to post-process"
                            + (f" for models {', '.join(model_list)}" if model_list else ""))
     params = {"method": method, "k": k, "eps": eps, "models": model_list, "source": source}
-    run_id = wh.start_run("postprocess", params)
-    summary = PostprocessSummary(run_id)
-    try:
+    with wh.run("postprocess", params) as run:
+        summary = PostprocessSummary(run.id)
         for item in tqdm(found, desc=f"postprocess ({method})", unit="set", disable=None):
             where = {"model": item["model"], "layer": item["layer"], "pooling": item["pooling"], "source": source}
             what = f"embeddings of {item['model']} layer {item['layer']} ({source})"
@@ -121,9 +120,9 @@ def postprocess_embeddings(wh: Warehouse, method: str, k: int | None = None, eps
             target = {"model": item["model"], "layer": item["layer"], "pooling": item["pooling"],
                       "embedding_set": transform.embedding_set}
             old = _replaced_parts(wh, target)
-            with wh.commit(run_id) as tx:
+            with run.commit() as tx:
                 for batch in _batches(wh, where, BATCH_ROWS):
-                    table = _transformed(batch, transform, run_id, what)
+                    table = _transformed(batch, transform, run.id, what)
                     tx.write_part("embeddings", table, partition={"model": item["model"], "layer": item["layer"],
                                                                   "set": transform.embedding_set})
                     summary.rows += table.num_rows
@@ -132,11 +131,8 @@ def postprocess_embeddings(wh: Warehouse, method: str, k: int | None = None, eps
             summary.replaced_parts += len(old)
             if transform.embedding_set not in summary.embedding_sets:
                 summary.embedding_sets.append(transform.embedding_set)
-    except BaseException:
-        wh.finish_run(run_id, "failed")
-        raise
-    wh.finish_run(run_id, "done", {**params, "embedding_sets": summary.embedding_sets, "rows": summary.rows,
-                                   "replaced_parts": summary.replaced_parts})
+        run.params.update(embedding_sets=summary.embedding_sets, rows=summary.rows,
+                          replaced_parts=summary.replaced_parts)
     return summary
 
 

@@ -1,4 +1,4 @@
-"""Report section 5: do embedding distances track alignment similarity?
+"""Report section 5, embedding distance vs. alignment similarity: do embedding distances track alignments?
 
 Reads the ``correlations`` view (Pearson and Spearman per pair of metrics) for a table and heatmaps,
 the ``similarity_bins`` view for binned mean +- sd curves, and ``sql/queries/report_pair_hist.sql``
@@ -11,9 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from protiso.plots import Series, heatmap, histogram2d, line_chart
-from protiso.report_common import Missing, grouped, has_relation, number_attr, rows
-from protiso.warehouse import Warehouse
+from protiso.report.common import Missing, Source, grouped, has_relation, number_attr, rows
+from protiso.report.plots import Series, heatmap, histogram2d, line_chart
 
 NX, NY = 40, 30
 HEATMAPS_SHOWN = 12
@@ -40,7 +39,8 @@ class CorrelationSection:
     missing: list[Any] = field(default_factory=list)
 
 
-def correlation_section(wh: Warehouse, models: list[str] | None) -> CorrelationSection:
+def correlation_section(source: Source) -> CorrelationSection:
+    wh, models = source.wh, source.models
     section = CorrelationSection()
     if not all(has_relation(wh, name) for name in ("pair_metrics", "correlations", "similarity_bins")):
         section.missing.append(Missing.of("the pair_metrics table and correlations views", "pip install -U protiso"))

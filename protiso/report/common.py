@@ -1,14 +1,20 @@
-"""Shared pieces of the HTML report: running report queries, "missing" notes, number formatting.
+"""What every report section shares: its inputs, running report queries, "missing" notes, number formatting.
+
+A section builder receives a ``Source`` (the warehouse, the selected models and the query results more
+than one section reads) and only reads: it runs ``sql/queries/report_*.sql`` through ``rows`` and
+reshapes the answers; it never computes a metric. Data a section needs but the warehouse lacks becomes
+a ``Missing`` note naming the protiso command(s) that produce it (``COMMANDS``).
 
 Every number the report shows is written twice: as text (``format_number``) and at full precision in a
-``data-value`` attribute (``number_attr``), beside ``data-*`` keys that identify it, so that tests can
-compare each one with the warehouse's SQL answer.
+``data-value`` attribute (``number_attr``), beside ``data-*`` keys that identify it (``iso_keys``,
+``iso_point_attrs``), so that tests can compare each one with the warehouse's SQL answer.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from protiso.warehouse import Warehouse
@@ -24,7 +30,6 @@ COMMANDS = {
     "pair_metrics": "protiso pair-metrics -w W",
     "postprocess": "protiso postprocess -w W --method whiten",
 }
-SECTIONS = ("summary", "isotropy", "spectra", "layers", "correlations", "groups", "postprocess")
 RUNS_SHOWN = 100
 GROUPS_SHOWN = 8
 
@@ -40,6 +45,20 @@ class Missing:
     def of(cls, what: str, *steps: str) -> "Missing":
         """``steps`` are COMMANDS keys (or literal commands)."""
         return cls(what, [COMMANDS.get(step, step) for step in steps])
+
+
+@dataclass
+class Source:
+    """What a section builder reads: the warehouse, the selected models (None = all) and shared results."""
+
+    wh: Warehouse
+    models: list[str] | None
+
+    @cached_property
+    def isotropy_rows(self) -> list[dict[str, Any]]:
+        """``report_isotropy.sql`` (newest row over all points per model, layer, set and scope), run once
+        for sections 2, 4 and 7. Builders that add keys to a row copy it first."""
+        return rows(self.wh, "report_isotropy", models=self.models)
 
 
 def rows(wh: Warehouse, name: str, **params: Any) -> list[dict[str, Any]]:
@@ -75,6 +94,12 @@ def iso_keys(row: dict[str, Any]) -> dict[str, Any]:
     """What identifies an isotropy row, as written in ``data-*`` attributes."""
     return {"model": row["model"], "layer": row["layer"], "set": row["embedding_set"], "scope": row["scope"],
             "group-by": row["group_by"], "group": row["group_value"]}
+
+
+def iso_point_attrs(row: dict[str, Any], metric: str) -> dict[str, Any]:
+    """Data attributes of an isotropy number drawn in a chart (as the template's ``num`` macro writes them)."""
+    keys = {f"data-{key}": value for key, value in iso_keys(row).items()}
+    return {"data-metric": metric, **keys, "data-value": number_attr(row[metric])}
 
 
 def number_attr(value: Any) -> str:

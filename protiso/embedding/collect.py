@@ -8,20 +8,17 @@ vectors (stacked, one transfer) and the residue vectors of sampled proteins leav
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
 import torch
 
+from protiso.embedding.options import StageOptions, StageResult, keeps_residues
 from protiso.errors import ProtisoError
 from protiso.metrics.isotropy import isoscore_from_pr
 from protiso.metrics.stats import SufficientStats
-from protiso.models.base import ModelAdapter
-from protiso.models.stage_types import StageOptions, StageResult, keeps_residues
-
-if TYPE_CHECKING:
-    from protiso.models.stage import _Unique
+from protiso.models.base import ModelAdapter, SequenceOutput
 
 EMBEDDINGS_SCHEMA = pa.schema(
     [
@@ -53,6 +50,17 @@ FOLD_ROWS = 16384  # residue vectors gathered before one X^T X product
 _EPS = float(np.finfo(np.float64).eps)
 
 
+@dataclass
+class UniqueSequence:
+    """One distinct sequence of a chunk and what the stage collects for it."""
+
+    sequence: str  # as stored
+    rows: list[int]  # input rows that hold it
+    policy: str = "none"
+    bounds: list[tuple[int, int]] = field(default_factory=list)
+    parts: dict[int, SequenceOutput] = field(default_factory=dict)
+
+
 def vectors_array(matrix: np.ndarray) -> pa.ListArray:
     """(n, d) float32 matrix -> Arrow list<float32> array of n rows, without a Python loop."""
     matrix = np.ascontiguousarray(matrix, dtype=np.float32)
@@ -78,7 +86,7 @@ def isoscore_moments(vectors: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor,
     return torch.trace(mat), (mat * mat).sum(), tolerance
 
 
-def _combine(unique: _Unique, layer: int) -> tuple[torch.Tensor, torch.Tensor]:
+def _combine(unique: UniqueSequence, layer: int) -> tuple[torch.Tensor, torch.Tensor]:
     """(global vector, residue vectors) of one sequence, joining chunks when there are several."""
     parts = [unique.parts[i] for i in range(len(unique.bounds))]
     if len(parts) == 1:
@@ -140,7 +148,7 @@ class Collector:
         self.residue_batches: list[pa.RecordBatch] = []
         self.keep = [keeps_residues(a, options.residues, options.seed) for a in accessions]
 
-    def finish(self, unique: _Unique) -> None:
+    def finish(self, unique: UniqueSequence) -> None:
         """Record one sequence whose pieces are all embedded, then drop its vectors."""
         index = len(self.lengths)
         for layer in self.layers:

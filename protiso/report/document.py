@@ -1,14 +1,11 @@
-"""The HTML report: each section's context is built from SQL results (``sql/queries/report_*.sql``)
-and rendered with the Jinja templates in ``reports/`` into one self-contained file.
+"""The report document: build every registered section's context, render ``reports/report.html``,
+write the file.
 
-Sections: 1 warehouse summary, 2 isotropy table (with the study's published figures), 3 covariance
-spectra, 4 layer-wise curves, 5 correlations with alignments, 6 isotropy by annotation group,
-7 raw vs post-processed embeddings. A section whose data is absent renders a note naming what is
-missing and the protiso command that produces it.
-
-The file has no scripts and references nothing outside itself: CSS is inline and figures are inline
-SVG (``protiso.plots``). Every number shown in a table or figure carries ``data-metric`` and
-``data-value`` attributes so tests can compare it with the warehouse's SQL answer.
+``build_context`` runs each ``sections.REGISTRY`` builder once over one ``Source`` and rewrites the
+``-w W`` of every "missing" command to name this warehouse. ``render`` uses the one Jinja environment
+(autoescaping, ``StrictUndefined``) and then encodes ``://`` in the output so nothing reads as a
+fetchable address. ``render_report`` writes through a temporary file, so a failed render leaves no
+partial report.
 """
 
 from __future__ import annotations
@@ -18,46 +15,30 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import jinja2
 
 from protiso import resources
 from protiso.errors import ProtisoError
-from protiso.report_common import SECTIONS, format_number, iso_keys, number_attr, rows
-from protiso.report_pairs import CorrelationSection, correlation_keys, correlation_section
-from protiso.report_sections import (
-    GroupsSection,
-    IsotropySection,
-    LayersSection,
-    PostprocessSection,
-    SpectraSection,
-    SummarySection,
-    groups_section,
-    isotropy_section,
-    layers_section,
-    postprocess_section,
-    spectra_section,
-    summary_section,
-)
+from protiso.report.common import Source, format_number, iso_keys, number_attr
+from protiso.report.sections import REGISTRY, SECTIONS
+from protiso.report.sections.correlations import correlation_keys
 from protiso.warehouse import Warehouse
 
-__all__ = ["ReportContext", "ReportSummary", "build_context", "render", "render_report"]
+__all__ = ["ReportContext", "ReportSummary", "build_context", "environment", "render", "render_report"]
 
 
 @dataclass
 class ReportContext:
+    """What ``reports/report.html`` renders (as ``ctx``)."""
+
     title: str
     generated_at: str
     warehouse: str
     version: str
     models: list[str] | None
-    summary: SummarySection
-    isotropy: IsotropySection
-    spectra: SpectraSection
-    layers: LayersSection
-    correlations: CorrelationSection
-    groups: GroupsSection
-    postprocess: PostprocessSection
+    sections: dict[str, Any]            # section key -> its context, in REGISTRY order
 
 
 @dataclass
@@ -79,6 +60,7 @@ def environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        keep_trailing_newline=True,     # a partial's last line ends as it would inline
     )
     env.filters["number"] = format_number
     env.filters["number_attr"] = number_attr
@@ -105,24 +87,18 @@ def build_context(wh: Warehouse, models: list[str] | None = None, title: str | N
 
     if models is not None:
         models = _check_models(wh, models)
-    iso_rows = rows(wh, "report_isotropy", models=models)
+    source = Source(wh, models)
     context = ReportContext(
         title=title or f"protiso report: {wh.path.name}",
         generated_at=datetime.now().strftime("%Y-%m-%d %H:%M"),
         warehouse=str(wh.path),
         version=__version__,
         models=models,
-        summary=summary_section(wh, models),
-        isotropy=isotropy_section([dict(r) for r in iso_rows]),
-        spectra=spectra_section(wh, models),
-        layers=layers_section(iso_rows),
-        correlations=correlation_section(wh, models),
-        groups=groups_section(wh, models),
-        postprocess=postprocess_section(iso_rows),
+        sections={section.key: section.build(source) for section in REGISTRY},
     )
     where = shlex.quote(str(wh.path))
-    for name in SECTIONS:
-        for item in getattr(context, name).missing:
+    for data in context.sections.values():
+        for item in data.missing:
             item.commands = [c.replace("-w W", f"-w {where}") for c in item.commands]
     return context
 
@@ -138,8 +114,8 @@ def _check_models(wh: Warehouse, models: list[str]) -> list[str]:
 
 
 def render(context: ReportContext) -> str:
-    """Render ``reports/report.html`` with ``context``."""
-    return _defang(environment().get_template("report.html").render(ctx=context))
+    """Render ``reports/report.html`` with ``context``, its sections in REGISTRY order."""
+    return _defang(environment().get_template("report.html").render(ctx=context, sections=REGISTRY))
 
 
 def render_report(wh: Warehouse, output: str | Path, models: list[str] | None = None,
@@ -158,6 +134,7 @@ def render_report(wh: Warehouse, output: str | Path, models: list[str] | None = 
     except OSError as error:
         tmp.unlink(missing_ok=True)
         raise ProtisoError(f"cannot write {output}: {error.strerror}") from None
-    sections = {name: not getattr(context, name).missing for name in SECTIONS}
-    missing = [f"{m.what}: {'; then '.join(m.commands)}" for name in sections for m in getattr(context, name).missing]
+    sections = {name: not context.sections[name].missing for name in SECTIONS}
+    missing = [f"{m.what}: {'; then '.join(m.commands)}"
+               for name in SECTIONS for m in context.sections[name].missing]
     return ReportSummary(output, len(html.encode()), time.perf_counter() - started, sections, missing)

@@ -19,8 +19,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from protiso.align.pairmath import average_ranks, pair_distances
 from protiso.errors import ProtisoError
+from protiso.metrics.pairs import average_ranks, pair_distances
 
 if TYPE_CHECKING:
     from protiso.warehouse import Warehouse
@@ -137,21 +137,16 @@ def compute_pair_metrics(wh: Warehouse, alignment_run: str | None = None) -> Pai
                 continue
             table, stats = tables
             n_complete = int(pc.sum(table.column("complete")).as_py() or 0)
-            pm_run = wh.start_run("pair_metrics", {"alignment_run": run_id, **group, "source_key": source_key,
-                                                   "n_pairs": table.num_rows, "n_complete": n_complete,
-                                                   "precision": "float64 numpy", "replaces": old and old[0]},
-                                  model=model, layer=layer, pooling=pooling)
-            table = table.append_column("run_id", pa.array([pm_run] * table.num_rows))
-            try:
-                with wh.commit(pm_run) as tx:
+            params = {"alignment_run": run_id, **group, "source_key": source_key, "n_pairs": table.num_rows,
+                      "n_complete": n_complete, "precision": "float64 numpy", "replaces": old and old[0]}
+            with wh.run("pair_metrics", params, model=model, layer=layer, pooling=pooling) as run:
+                table = table.append_column("run_id", pa.array([run.id] * table.num_rows))
+                with run.commit() as tx:
                     tx.write_part("pair_metrics", table, partition={"aligned": run_id})
-                    tx.write_part("pair_metric_stats", stats.append_column("run_id", pa.array([pm_run])))
+                    tx.write_part("pair_metric_stats", stats.append_column("run_id", pa.array([run.id])))
                     if old is not None:
                         tx.execute(wh.sql_text("pair_metrics_drop"), {"run_id": old[0]})
-            except BaseException:
-                wh.finish_run(pm_run, "failed")
-                raise
-            wh.finish_run(pm_run, "done")
+            pm_run = run.id
             summary.groups.append({"alignment_run": run_id, **group, "pairs": table.num_rows,
                                    "complete": n_complete, "run_id": pm_run})
     return summary

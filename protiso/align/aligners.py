@@ -1,11 +1,11 @@
-"""Alignment engines: parasail (SIMD, exact for integer scoring) and Biopython (any scoring).
+"""Aligners: parasail (SIMD, exact for integer scoring) and Biopython (any scoring), one interface.
 
 Both take a fixed list of encoded sequences and align index pairs (query ``a``, reference
 ``b``), returning the same per-pair statistics (score, identities, positives, alignment length,
 gap columns) of one optimal alignment.
 
 parasail: ``nw_trace_scan_profile_16`` with a query profile reused along a row of pairs (global),
-``sw_trace_scan_16`` with the pair swapped (local, see ``ParasailEngine``), retried with the 32-bit
+``sw_trace_scan_16`` with the pair swapped (local, see ``ParasailAligner``), retried with the 32-bit
 function when the 16-bit one saturates. Every traceback is re-scored in
 float64 from its CIGAR (protiso.align.paths); a path that is malformed or does not re-score to
 parasail's optimal score is re-aligned with Biopython and counted in ``fallbacks``.
@@ -66,7 +66,7 @@ class SequenceSet:
         return cls(texts, flat, offsets)
 
 
-class BiopythonEngine:
+class BiopythonAligner:
     name = "biopython"
 
     def __init__(self, scoring: Scoring, seqs: SequenceSet):
@@ -93,14 +93,14 @@ class BiopythonEngine:
         return out
 
 
-class ParasailEngine:
+class ParasailAligner:
     name = "parasail"
 
     def __init__(self, scoring: Scoring, seqs: SequenceSet):
         import parasail
 
         if not scoring.parasail_exact:
-            raise ValueError("parasail cannot score this exactly; use the Biopython engine")
+            raise ValueError("parasail cannot score this exactly; use the Biopython aligner")
         self.scoring = scoring
         self.seqs = seqs
         # Local mode aligns (b, a): parasail then picks, among equally scoring end cells, the one first in
@@ -116,7 +116,7 @@ class ParasailEngine:
         self._f16 = getattr(parasail, f"{kind}_trace_scan_16")
         self._f32 = getattr(parasail, f"{kind}_trace_scan_32")
         self._profile = parasail.profile_create_16
-        self._fallback: BiopythonEngine | None = None
+        self._fallback: BiopythonAligner | None = None
 
     def path(self, i: int, j: int, profiles: dict | None = None) -> tuple[float, np.ndarray | None, int, int]:
         """(score, CIGAR, query begin, reference begin) of pair (i, j); the query is ``j`` when ``swap``."""
@@ -164,7 +164,7 @@ class ParasailEngine:
         redo = np.flatnonzero(broken | ~stats.valid | (stats.score != scores))
         if redo.size:
             if self._fallback is None:
-                self._fallback = BiopythonEngine(self.scoring, self.seqs)
+                self._fallback = BiopythonAligner(self.scoring, self.seqs)
             again = self._fallback.align_pairs(a[redo], b[redo])
             for name in ("score", "identities", "positives", "length", "gaps"):
                 getattr(out, name)[redo] = getattr(again, name)
@@ -173,16 +173,16 @@ class ParasailEngine:
         return out
 
 
-def make_engine(name: str, scoring: Scoring, seqs: SequenceSet) -> BiopythonEngine | ParasailEngine:
-    return ParasailEngine(scoring, seqs) if name == "parasail" else BiopythonEngine(scoring, seqs)
+def make_aligner(name: str, scoring: Scoring, seqs: SequenceSet) -> BiopythonAligner | ParasailAligner:
+    return ParasailAligner(scoring, seqs) if name == "parasail" else BiopythonAligner(scoring, seqs)
 
 
-def choose_engine(requested: str, scoring: Scoring) -> tuple[str, str | None]:
-    """(engine, warning or None) for ``requested`` in auto | parasail | biopython."""
+def choose_aligner(requested: str, scoring: Scoring) -> tuple[str, str | None]:
+    """(aligner, warning or None) for ``requested`` in auto | parasail | biopython."""
     from protiso.errors import ProtisoError
 
     if requested not in ("auto", "parasail", "biopython"):
-        raise ProtisoError(f"engine must be auto, parasail or biopython, not {requested!r}")
+        raise ProtisoError(f"aligner must be auto, parasail or biopython, not {requested!r}")
     if requested == "biopython":
         return "biopython", None
     if scoring.parasail_exact:
@@ -190,7 +190,7 @@ def choose_engine(requested: str, scoring: Scoring) -> tuple[str, str | None]:
     why = ("is not all integers" if not scoring.integral else
            "extends gaps at a higher cost than it opens them (parasail would re-open gaps)")
     message = (f"matrix {scoring.matrix} with gap scores {scoring.open_score}/{scoring.extend_score} {why}, "
-               f"which parasail cannot score exactly: using the (much slower) Biopython engine")
+               f"which parasail cannot score exactly: using the (much slower) Biopython aligner")
     if requested == "parasail":
         raise ProtisoError(message.split(":")[0])
     return "biopython", message

@@ -21,22 +21,15 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import pyarrow as pa
 import torch
 
+from protiso.embedding.collect import Collector, UniqueSequence
+from protiso.embedding.options import LENGTH_POLICIES, StageOptions, StageResult, keeps_residues, parse_residues
 from protiso.errors import ProtisoError
 from protiso.models.base import ModelAdapter, SequenceOutput
-from protiso.models.stage_output import Collector
-from protiso.models.stage_types import (
-    StageOptions,
-    StageResult,
-    keeps_residues,
-    parse_residues,
-)
 
-LENGTH_POLICIES = ("truncate", "chunk")
 __all__ = [
     "LENGTH_POLICIES",
     "StageOptions",
@@ -123,17 +116,6 @@ def forward_with_split(
     )
 
 
-@dataclass
-class _Unique:
-    """One distinct sequence and what the stage collects for it."""
-
-    sequence: str  # as stored
-    rows: list[int]
-    policy: str = "none"
-    bounds: list[tuple[int, int]] = field(default_factory=list)
-    parts: dict[int, list[SequenceOutput]] = field(default_factory=dict)
-
-
 @torch.inference_mode()
 def embed_record_batch(
     adapter: ModelAdapter,
@@ -148,17 +130,17 @@ def embed_record_batch(
     if options.length_policy not in LENGTH_POLICIES:
         raise ProtisoError(f"length policy must be one of {', '.join(LENGTH_POLICIES)}; got {options.length_policy!r}")
     layers = list(options.layers) or adapter.resolve_layers(None)
-    uniques: dict[str, _Unique] = {}
+    uniques: dict[str, UniqueSequence] = {}
     for row, (accession, seq_hash, sequence) in enumerate(zip(accessions, hashes, sequences)):
         if not sequence:
             raise ProtisoError(f"{accession}: empty sequence")
         key = seq_hash or hashlib.md5(sequence.encode()).hexdigest()
         if key not in uniques:
             adapter.check(accession, sequence)
-            uniques[key] = _Unique(sequence=sequence, rows=[])
+            uniques[key] = UniqueSequence(sequence=sequence, rows=[])
         uniques[key].rows.append(row)
 
-    pieces: list[tuple[_Unique, int, str]] = []
+    pieces: list[tuple[UniqueSequence, int, str]] = []
     for unique in uniques.values():
         unique.policy, unique.bounds = plan_pieces(len(unique.sequence), adapter.max_residues, options.length_policy)
         normalised = adapter.normalise(unique.sequence)

@@ -1,0 +1,65 @@
+"""Covariance eigen-spectra from sufficient statistics: shares of variance, their running total and how
+many components hold a given share, plus the row ``protiso isotropy`` stores in ``local_spectra``.
+
+``Spectrum.of(stats)`` takes (merged) ``SufficientStats`` and returns the eigenvalues of their centred
+scatter, clipped at 0, in decreasing order, normalised to sum 1 and zero-padded to ``dim``: exactly
+``SufficientStats.eigen_spectrum()``, so also what the ``eigen_spectrum`` SQL function gives for the
+same vectors. Any covariance normalisation (1/N or 1/(N-1)) has the same shares, so these are the
+normalised ``numpy.linalg.eigvalsh(numpy.cov(points, rowvar=False))`` of the vectors themselves.
+
+``Spectrum.components(share)`` is the smallest k whose first k eigenvalues hold at least ``share`` of
+the variance (``searchsorted`` on the running total), capped at ``dim`` when rounding leaves the total
+a few ulps short; ``sql/queries/report_local_spectrum.sql`` finds the same k with
+``min(k) FILTER (WHERE cumulative >= share)``.
+
+Degenerate input follows ``protiso.metrics.stats``: fewer than 2 vectors, or a scatter whose variance
+is lost to rounding, give None (and no stored row). Plain numpy, float64, no DuckDB.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+
+from protiso.metrics.stats import SufficientStats
+
+SHARES = (0.5, 0.9, 0.99)   # the report's "components for 50 / 90 / 99 %"
+
+
+@dataclass(frozen=True)
+class Spectrum:
+    """Normalised covariance eigenvalues of ``n`` vectors of dimension ``dim``, largest first."""
+
+    n: int
+    dim: int
+    eigenvalues: np.ndarray             # float64, length dim, descending, sums to 1
+
+    @classmethod
+    def of(cls, stats: SufficientStats) -> Spectrum | None:
+        """The spectrum of ``stats``; None when it is undefined (see the module's degenerate rules)."""
+        values = stats.eigen_spectrum()
+        return None if values is None else cls(stats.n, stats.dim, values)
+
+    @property
+    def cumulative(self) -> np.ndarray:
+        """Share of the variance held by the first 1, 2, ..., dim components."""
+        return np.cumsum(self.eigenvalues)
+
+    def components(self, share: float) -> int:
+        """The fewest leading components that hold at least ``share`` (0 < share <= 1) of the variance."""
+        if not 0.0 < share <= 1.0:
+            raise ValueError(f"share must be in (0, 1], got {share}")
+        return min(int(np.searchsorted(self.cumulative, share)) + 1, self.dim)
+
+
+def spectrum_row(model: str, layer: int, stats: SufficientStats, computed_at: datetime) -> dict[str, Any] | None:
+    """Parameters of ``sql/queries/isotropy_insert_spectrum.sql`` except ``$run_id``, for the merged
+    residue statistics of one model and layer; None when the spectrum is undefined (store nothing)."""
+    spectrum = Spectrum.of(stats)
+    if spectrum is None:
+        return None
+    return {"model": model, "layer": int(layer), "n": spectrum.n, "dim": spectrum.dim,
+            "eigenvalues": spectrum.eigenvalues.tolist(), "computed_at": computed_at}

@@ -1,0 +1,52 @@
+"""The report's sections, in one registry: the order, headings, builders and templates of the page.
+
+``REGISTRY`` is the only list of sections. ``build_context`` runs each ``Section.build`` on one
+``Source`` and keeps its context under ``Section.key``; ``reports/report.html`` loops over the same
+tuple for the table of contents and, for each section, writes ``<section id="KEY">``, the numbered
+``Section.title`` and then includes ``Section.template`` with the section's context bound to ``s``.
+A builder only reads SQL results (see ``protiso.report.common``) and returns a dataclass with a
+``missing`` list; an empty list means the section had all of its data.
+
+To add a section: write ``sections/<key>.py`` with its builder, ``reports/_<key>.html`` with its body,
+and one ``Section`` entry here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from protiso.report.common import Source
+from protiso.report.sections.correlations import correlation_section
+from protiso.report.sections.groups import groups_section
+from protiso.report.sections.isotropy import isotropy_section
+from protiso.report.sections.layers import layers_section
+from protiso.report.sections.postprocess import postprocess_section
+from protiso.report.sections.spectra import spectra_section
+from protiso.report.sections.summary import summary_section
+
+
+@dataclass(frozen=True)
+class Section:
+    """One section of the report page."""
+
+    key: str                            # HTML id, ``ReportContext.sections`` and ``ReportSummary.sections`` key
+    title: str                          # heading (numbered by position) and table-of-contents entry
+    build: Callable[[Source], Any]      # reads the warehouse; returns the context, with a ``missing`` list
+    template: str                       # partial in reports/ rendering the body under the heading
+
+
+REGISTRY: tuple[Section, ...] = (
+    Section("summary", "Warehouse summary", summary_section, "_summary.html"),
+    Section("isotropy", "Isotropy of each model and layer", isotropy_section, "_isotropy.html"),
+    Section("spectra", "Covariance spectra", spectra_section, "_spectra.html"),
+    Section("layers", "Isotropy across layers", layers_section, "_layers.html"),
+    Section("correlations", "Embedding distance vs. alignment similarity", correlation_section,
+            "_correlations.html"),
+    Section("groups", "Isotropy by annotation group", groups_section, "_groups.html"),
+    Section("postprocess", "Raw vs. post-processed embeddings", postprocess_section, "_postprocess.html"),
+)
+SECTIONS: tuple[str, ...] = tuple(section.key for section in REGISTRY)
+
+__all__ = ["REGISTRY", "SECTIONS", "Section"]

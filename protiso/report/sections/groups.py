@@ -1,0 +1,43 @@
+"""Report section 6, isotropy by annotation group (organism, GO term, length bin).
+
+Reads ``report_groups.sql``: per model, layer, set, scope and grouping, the groups ranked by IsoScore.
+When there are more than ``2 * GROUPS_SHOWN`` groups the section shows the ``GROUPS_SHOWN`` most and
+least isotropic; otherwise all of them in one table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from protiso.report.common import GROUPS_SHOWN, Missing, Source, grouped, rows
+
+
+@dataclass
+class GroupsSection:
+    blocks: list[dict[str, Any]]        # per model/layer/set/scope/grouping: "tables" of (caption, rows)
+    missing: list[Missing] = field(default_factory=list)
+
+
+def groups_section(source: Source) -> GroupsSection:
+    data = rows(source.wh, "report_groups", models=source.models, top=GROUPS_SHOWN)
+    blocks = []
+    keys = ("model", "layer", "embedding_set", "scope", "group_by")
+    for key, members in grouped(data, keys).items():
+        block = dict(zip(keys, key))
+        block["groups"] = members[0]["groups"]
+        ordered = sorted(members, key=lambda m: m["rank_most"])
+        if block["groups"] <= 2 * GROUPS_SHOWN:  # the query returned every group: one table
+            caption = "All groups, most isotropic first" if block["groups"] > 1 else "The only group"
+            block["tables"] = [(caption, ordered)]
+        else:
+            block["tables"] = [
+                (f"The {GROUPS_SHOWN} most isotropic", [m for m in ordered if m["rank_most"] <= GROUPS_SHOWN]),
+                (f"The {GROUPS_SHOWN} least isotropic",
+                 sorted([m for m in members if m["rank_least"] <= GROUPS_SHOWN], key=lambda m: m["rank_least"])),
+            ]
+        blocks.append(block)
+    section = GroupsSection(blocks)
+    if not blocks:
+        section.missing.append(Missing.of("isotropy per annotation group", "groups"))
+    return section
