@@ -76,7 +76,7 @@ def load_vectors(path: Path) -> np.ndarray:
 def part_sql(path: Path) -> dict:
     import duckdb
 
-    from protiso import udfs
+    from protiso.warehouse import udfs
 
     con = duckdb.connect()
     udfs.register(con)
@@ -136,8 +136,8 @@ def part_cosine(n: int, dim: int) -> dict:
 def part_stream(total: int, dim: int, checkpoints: list[int]) -> dict:
     import duckdb
 
-    from protiso import resources
     from protiso.metrics.stats import SufficientStats
+    from protiso.warehouse import resources
 
     rng = np.random.default_rng(2)
     batch = 8192

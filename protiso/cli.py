@@ -70,8 +70,8 @@ def sql(
     max_rows: Annotated[int, typer.Option(help="Rows shown in table format (0 = all).")] = 40,
 ) -> None:
     """Run SQL against the warehouse and print the result (or write Parquet with -o)."""
-    from protiso.export import run_sql
     from protiso.warehouse import Warehouse
+    from protiso.warehouse.output import run_sql
 
     with Warehouse.open(warehouse) as wh:
         typer.echo(run_sql(wh, query, fmt, output, max_rows))

@@ -15,8 +15,8 @@ import numpy as np
 import pyarrow as pa
 import pytest
 from hub_models import FIXTURE_FASTA, protbert, read_fasta
-from protiso.embedding import EmbedOptions, embed_proteins, parse_layers
 
+from protiso.embedding import EmbedOptions, embed_proteins, parse_layers
 from protiso.errors import ProtisoError
 from protiso.models.base import ModelAdapter
 from protiso.warehouse import Warehouse

@@ -2,7 +2,7 @@
 
 The same point clouds go through numpy (``protiso.metrics.isotropy``), the mergeable
 ``SufficientStats``, the stage's torch moments (``isoscore_moments``), the Python SQL UDFs
-(``protiso.udfs``) and the plain-SQL macros of ``sql/macros/isotropy_stats.sql`` fed one
+(``protiso.warehouse.udfs``) and the plain-SQL macros of ``sql/macros/isotropy_stats.sql`` fed one
 statistics row per point, and each must match the reference ``IsoScore`` package evaluated in
 float64 (or, where the package is undefined, the written degenerate rules: None / NULL). The stage's
 Arrow schemas are checked against the table contracts in ``sql/tables/``.

@@ -12,7 +12,7 @@ REPO = Path(__file__).resolve().parents[1]
 SCRIPT = """
 import protiso, sys
 from pathlib import Path
-from protiso import resources
+from protiso.warehouse import resources
 from protiso.warehouse import Warehouse
 assert Path(protiso.__file__).resolve().is_relative_to(Path(sys.argv[1]).resolve()), protiso.__file__
 assert resources.root("sql").is_relative_to(Path(sys.argv[1]).resolve())

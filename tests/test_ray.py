@@ -31,11 +31,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'protiso[ray]')")
 pytest.importorskip("antiberty", reason="the AntiBERTy weights (pip install 'protiso[antiberty]') are needed")
 
-from protiso.embedding import EmbedOptions, embed_proteins  # noqa: E402
-from protiso.engines.ray_embed import RayRunner  # noqa: E402
-
 from protiso.align import align  # noqa: E402
+from protiso.embedding import EmbedOptions, embed_proteins  # noqa: E402
 from protiso.engines import check_engine  # noqa: E402
+from protiso.engines.ray_embed import RayRunner  # noqa: E402
 from protiso.errors import ProtisoError  # noqa: E402
 from protiso.jobs.isotropy import compute_isotropy  # noqa: E402
 from protiso.sequences.ingest import ingest_files  # noqa: E402

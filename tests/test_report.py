@@ -366,7 +366,7 @@ def test_pair_histogram_sql_matches_numpy():
     """report_pair_hist.sql bins pairs like numpy.histogram2d and averages each column exactly."""
     import duckdb
 
-    from protiso import resources
+    from protiso.warehouse import resources
 
     rng = np.random.default_rng(7)
     n = 5000

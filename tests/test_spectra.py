@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import duckdb
 import numpy as np
 import pytest
 
-from protiso import resources
 from protiso.metrics.spectra import SHARES, Spectrum, spectrum_row
 from protiso.metrics.stats import SufficientStats
+from protiso.warehouse import Warehouse, resources
 
 
 def residues(n: int = 400, dim: int = 24, seed: int = 3) -> np.ndarray:
@@ -60,11 +59,11 @@ def test_degenerate_statistics_give_no_spectrum_and_no_row():
         Spectrum.of(SufficientStats.from_points(residues(dim=4))).components(0.0)
 
 
-def test_stored_row_and_the_report_query_agree_with_the_metric():
-    """isotropy_insert_spectrum.sql stores spectrum_row; report_local_spectrum.sql reads the newest spectrum
-    of each model's highest layer and counts the same components as Spectrum.components."""
-    con = duckdb.connect()
-    con.execute(resources.sql_text("migrations", "0002_local_spectra.sql"))
+def test_stored_row_and_the_report_query_agree_with_the_metric(tmp_path):
+    """isotropy_insert_spectrum.sql stores spectrum_row; report_spectrum.sql reads (scope local) the newest
+    spectrum of each model's highest layer and counts the same components as Spectrum.components."""
+    wh = Warehouse.create(tmp_path / "w")
+    con = wh.con
     insert = resources.sql_text("queries", "isotropy_insert_spectrum.sql")
     newest = SufficientStats.from_points(residues(seed=1))
     cases = [("run-a", "m", 8, SufficientStats.from_points(residues(seed=2)), datetime(2025, 1, 1)),  # older
@@ -79,10 +78,11 @@ def test_stored_row_and_the_report_query_agree_with_the_metric():
     assert stored[:2] == (expect.n, expect.dim)
     assert stored[2] == expect.eigenvalues.tolist()  # DOUBLE[] keeps every bit
 
-    query = resources.sql_text("queries", "report_local_spectrum.sql")
+    query = resources.sql_text("queries", "report_spectrum.sql")
     result = con.execute(query, {"models": ["m"]})
     names = [d[0] for d in result.description]
     found = [dict(zip(names, row)) for row in result.fetchall()]
+    assert {r["scope"] for r in found} == {"local"}  # no per-protein embeddings here
     assert {(r["model"], r["layer"]) for r in found} == {("m", 8)}
     assert [r["k"] for r in found] == list(range(1, expect.dim + 1))
     assert [r["eigenvalue"] for r in found] == expect.eigenvalues.tolist()
@@ -90,4 +90,5 @@ def test_stored_row_and_the_report_query_agree_with_the_metric():
     for share in SHARES:
         assert found[0][f"dims_{round(share * 100)}"] == expect.components(share)
     every = con.execute(query, {"models": None}).fetchall()
-    assert {(r[0], r[1]) for r in every} == {("m", 8), ("other", 8)}
+    assert {(r[1], r[2]) for r in every} == {("m", 8), ("other", 8)}
+    wh.close()

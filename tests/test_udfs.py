@@ -1,4 +1,4 @@
-"""protiso.udfs: the isotropy SQL functions on a plain DuckDB connection and on a warehouse."""
+"""protiso.warehouse.udfs: the isotropy SQL functions on a plain DuckDB connection and on a warehouse."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 from IsoScore.IsoScore import IsoScore
 from isotropy_data import build_warehouse, golden, reference_float64, vectors
 
-from protiso import udfs
 from protiso.metrics import effective_dims, eigen_spectrum, isoscore, isoscore_star, mean_pairwise_cosine
+from protiso.warehouse import udfs
 
 
 @pytest.fixture()

@@ -31,8 +31,8 @@ from protiso.metrics.cosine import CosineStats
 from protiso.metrics.isotropy import check_shrinkage
 from protiso.metrics.spectra import spectrum_row
 from protiso.metrics.stats import SufficientStats
-from protiso.vectors import stack_vectors
 from protiso.warehouse import Warehouse, utcnow
+from protiso.warehouse.vectors import stack_vectors
 
 GROUPINGS = ("organism", "go_term", "length_bin")
 SCOPES = ("global", "local")

@@ -22,8 +22,8 @@ from tqdm import tqdm
 from protiso.errors import ProtisoError
 from protiso.metrics.postprocess import METHODS, Postprocessor, default_abtt_k, fit_from_stats, set_name
 from protiso.metrics.stats import SufficientStats
-from protiso.vectors import stack_vectors
 from protiso.warehouse import Warehouse
+from protiso.warehouse.vectors import stack_vectors
 
 BATCH_ROWS = 65536
 

@@ -19,12 +19,11 @@ from typing import Any
 
 import jinja2
 
-from protiso import resources
 from protiso.errors import ProtisoError
 from protiso.report.common import Source, format_number, iso_keys, number_attr
 from protiso.report.sections import REGISTRY, SECTIONS
 from protiso.report.sections.correlations import correlation_keys
-from protiso.warehouse import Warehouse
+from protiso.warehouse import Warehouse, resources
 
 __all__ = ["ReportContext", "ReportSummary", "build_context", "environment", "render", "render_report"]
 

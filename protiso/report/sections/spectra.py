@@ -1,11 +1,10 @@
 """Report section 3, covariance spectra: eigenvalues and cumulative share of variance, per scope.
 
-Both scopes are read, never computed here. Global spectra (per-protein vectors of each model's
-highest raw layer) come from ``report_spectrum.sql`` through the ``eigen_spectrum`` SQL function.
-Local spectra (per-residue vectors) are the ones ``protiso isotropy`` stored in ``local_spectra``
-from the merged residue statistics (``protiso.metrics.spectra``); ``report_local_spectrum.sql``
-reads the newest of each model's highest layer. Both queries return the same rows: one per component
-k with its share of variance, the running total and the components that hold 50 / 90 / 99 % of it.
+Both scopes are read, never computed here, by one query, ``report_spectrum.sql``: global spectra
+(per-protein vectors of each model's highest raw layer) through the ``eigen_spectrum`` SQL function,
+local spectra (per-residue vectors) as ``protiso isotropy`` stored them in ``local_spectra`` from the
+merged residue statistics (``protiso.metrics.spectra``). One row per scope, model, layer and
+component k with its share of variance, the running total and the components that hold 50 / 90 / 99 %.
 """
 
 from __future__ import annotations
@@ -26,17 +25,17 @@ class SpectraSection:
 def spectra_section(source: Source) -> SpectraSection:
     wh, models = source.wh, source.models
     section = SpectraSection([])
-    if has_function(wh, "eigen_spectrum"):
-        data = rows(wh, "report_spectrum", models=models)
-        if data:
-            section.panels.append(_spectrum_panel("global", data))
-        else:
-            section.missing.append(Missing.of("per-protein embeddings (2 or more per model)", "embeddings"))
-    else:
+    if not has_function(wh, "eigen_spectrum"):
         section.missing.append(Missing.of("the eigen_spectrum SQL function", "pip install -U protiso"))
-    data = rows(wh, "report_local_spectrum", models=models)
-    if data:
-        section.panels.append(_spectrum_panel("local", data))
+        return section
+    data = rows(wh, "report_spectrum", models=models)
+    global_, local = ([row for row in data if row["scope"] == scope] for scope in ("global", "local"))
+    if global_:
+        section.panels.append(_spectrum_panel("global", global_))
+    else:
+        section.missing.append(Missing.of("per-protein embeddings (2 or more per model)", "embeddings"))
+    if local:
+        section.panels.append(_spectrum_panel("local", local))
     elif rows(wh, "report_residue_stats", models=models)[0]["rows"]:
         section.missing.append(Missing.of("local covariance spectra, stored from the residue statistics",
                                           "isotropy"))

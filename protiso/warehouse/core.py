@@ -16,102 +16,23 @@ are re-created on every open, so a moved warehouse repairs itself when protiso o
 from __future__ import annotations
 
 import json
-import os
-import platform
 import re
-import uuid
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from importlib import metadata
 from pathlib import Path
 from typing import Any, Iterator
 
 import duckdb
 import pyarrow as pa
-import pyarrow.parquet as pq
 
-from protiso import resources
 from protiso.errors import ProtisoError
+from protiso.warehouse import resources
+from protiso.warehouse.commit import PARQUET_DIR, Commit, Run, new_run_id, utcnow
 
 DB_FILE = "protiso.duckdb"
-PARQUET_DIR = "parquet"
 # The DuckDB CLI users install today (duckdb-cli 1.5.x) must read what we write.
 STORAGE_VERSION = "v1.5.0"
 # What a sql/views or sql/macros file creates: kind, name, and "AS TABLE" for a table macro.
 CREATED = re.compile(r"CREATE\s+OR\s+REPLACE\s+(VIEW|MACRO)\s+(\w+)(\s*\([^)]*\)\s*AS\s+TABLE)?", re.I)
-
-
-def utcnow() -> datetime:
-    """The current UTC time as a naive timestamp: what every protiso timestamp column holds."""
-    return datetime.now(timezone.utc).replace(tzinfo=None)
-
-
-def versions() -> dict[str, str]:
-    """Versions of protiso and of the libraries that shape its numbers."""
-    out = {"python": platform.python_version()}
-    for dist in ("protiso", "duckdb", "pyarrow", "numpy", "torch", "transformers", "biopython", "parasail"):
-        try:
-            out[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            pass
-    return out
-
-
-def _safe(value: Any) -> str:
-    """A partition value that is safe as one path component."""
-    text = str(value)
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in text) or "_"
-
-
-@dataclass
-class _PendingPart:
-    part_id: str
-    table: str
-    path: Path
-    rows: int
-
-
-@dataclass
-class Commit:
-    """Collects Parquet parts and statements that become visible together."""
-
-    warehouse: "Warehouse"
-    run_id: str | None
-    run: "Run | None" = None
-    final: bool = False
-    parts: list[_PendingPart] = field(default_factory=list)
-    statements: list[tuple[str, Any]] = field(default_factory=list)
-
-    def write_part(self, table: str, data: pa.Table | pa.RecordBatch,
-                   partition: dict[str, Any] | None = None) -> Path | None:
-        """Write ``data`` as a zstd Parquet part of ``table`` (cast to its contract). Empty data writes nothing."""
-        if isinstance(data, pa.RecordBatch):
-            data = pa.Table.from_batches([data])
-        if data.num_rows == 0:
-            return None
-        data = self.warehouse.conform(table, data)
-        part_id = uuid.uuid4().hex
-        folder = self.warehouse.path / PARQUET_DIR / table
-        for key, value in (partition or {}).items():
-            folder = folder / f"{key}={_safe(value)}"
-        folder.mkdir(parents=True, exist_ok=True)
-        final = folder / f"part-{part_id}.parquet"
-        tmp = folder / f".tmp-{part_id}.parquet"
-        pq.write_table(data, tmp, compression="zstd", row_group_size=64 * 1024)
-        with open(tmp, "rb") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp, final)
-        self.parts.append(_PendingPart(part_id, table, final, data.num_rows))
-        return final
-
-    def execute(self, sql: str, params: Any = None) -> None:
-        """Run ``sql`` in the commit's transaction."""
-        self.statements.append((sql, params))
-
-    def _discard(self) -> None:
-        for part in self.parts:
-            part.path.unlink(missing_ok=True)
 
 
 class Warehouse:
@@ -154,12 +75,12 @@ class Warehouse:
         con.execute("SET enable_progress_bar = false")
         wh = cls(path, con)
         try:
-            from protiso import migrations
+            from protiso.warehouse import migrations
 
             migrations.migrate(con)
             wh._collect_garbage()
             wh.refresh_views()
-            from protiso import udfs
+            from protiso.warehouse import udfs
 
             udfs.register(con)
         except BaseException:
@@ -294,7 +215,7 @@ class Warehouse:
     @contextmanager
     def run(self, kind: str, params: dict[str, Any], *, model: str | None = None, revision: str | None = None,
             layer: str | int | None = None, pooling: str | None = None, defer: bool = False,
-            resume: str | None = None) -> Iterator["Run"]:
+            resume: str | None = None) -> Iterator[Run]:
         """Record one run of a job: its ``runs`` row, marked ``failed`` on any exception, ``done`` on success.
 
         ``run.params`` may be updated inside the block; the final parameters are written when it ends.
@@ -333,7 +254,7 @@ class Warehouse:
                              [status, utcnow(), json.dumps(params, sort_keys=True, default=str), run_id])
 
     @contextmanager
-    def commit(self, run_id: str | None, *, run: "Run | None" = None, final: bool = False) -> Iterator[Commit]:
+    def commit(self, run_id: str | None, *, run: Run | None = None, final: bool = False) -> Iterator[Commit]:
         """Collect parts and statements; make them visible in one transaction on success.
 
         With ``run`` (see ``Run.commit``) the run's row is written in the same transaction when it has
@@ -377,33 +298,3 @@ class Warehouse:
         if touched:
             # Dependent views (sql/views) bind to the table views by name; re-create them for safety.
             self.refresh_views()
-
-
-def new_run_id(kind: str) -> str:
-    """``<kind>-<UTC time>-<8 hex>``: sortable by start and unique."""
-    return f"{kind}-{utcnow():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
-
-
-@dataclass
-class Run:
-    """One recorded run (``Warehouse.run``): its id, kind and parameters as they will be recorded."""
-
-    warehouse: Warehouse
-    id: str
-    kind: str
-    params: dict[str, Any]
-    columns: dict[str, Any]
-    started_at: datetime
-    recorded: bool = False  # its runs row exists
-    finished: bool = False  # marked done
-
-    def commit(self, final: bool = False):
-        """``Warehouse.commit`` for this run; ``final`` also marks the run done in that transaction."""
-        return self.warehouse.commit(self.id, run=self, final=final)
-
-    def insert_statement(self, status: str) -> tuple[str, list[Any]]:
-        finished = utcnow() if status == "done" else None
-        return ("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [self.id, self.kind, self.started_at, finished, status, self.columns["model"],
-                 self.columns["revision"], self.columns["layer"], self.columns["pooling"],
-                 json.dumps(self.params, sort_keys=True, default=str), json.dumps(versions(), sort_keys=True)])

@@ -13,7 +13,7 @@ Isotropy functions take ``vectors``, a list of equal-length float vectors such a
 
 They are vectorised Arrow UDFs: each call receives a batch of groups and reads the nested lists
 through their Arrow offsets as one (N, dim) numpy array per group (zero-copy when the vectors are
-contiguous; see protiso.vectors), so no Python code runs per vector. FLOAT and DOUBLE vectors are both accepted as
+contiguous; see protiso.warehouse.vectors), so no Python code runs per vector. FLOAT and DOUBLE vectors are both accepted as
 they are (``vectors`` is declared ANY, because a DOUBLE[][] parameter would make DuckDB copy every
 FLOAT[][] group into doubles first); anything else is rejected with an error.
 
@@ -40,7 +40,7 @@ import pyarrow.compute as pc
 from protiso.errors import ProtisoError
 from protiso.metrics.cosine import mean_pairwise_cosine
 from protiso.metrics.isotropy import effective_dims, eigen_spectrum, isoscore, isoscore_star
-from protiso.vectors import chunks, group_points
+from protiso.warehouse.vectors import chunks, group_points
 
 DOUBLE = duckdb.sqltypes.DOUBLE
 DOUBLE_LIST = duckdb.sqltypes.DuckDBPyType("DOUBLE[]")

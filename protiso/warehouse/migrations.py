@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import duckdb
 
-from protiso import resources
 from protiso.errors import ProtisoError
+from protiso.warehouse import resources
 
 
 def known() -> list[tuple[int, str]]:
