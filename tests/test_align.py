@@ -283,7 +283,7 @@ def test_resume_after_kill(tmp_path):
         status = wh.con.execute("SELECT status FROM runs WHERE kind = 'align'").fetchall()
         committed = {r[0]: r[1] for r in wh.con.execute("SELECT path, rows FROM parts").fetchall()
                      if "alignments" in r[0]}
-        assert status == [("running",)] and 0 < len(committed) < 80
+        assert status == [("interrupted",)] and 0 < len(committed) < 80  # its process is gone
     out, err = _protiso(*args).communicate(timeout=600)
     assert "resumed" in out and f"{sum(committed.values()):,} were already committed" in out, out + err
     with Warehouse.open(path) as wh:
@@ -347,3 +347,85 @@ def test_resume_refuses_changed_proteins(tmp_path):
         ingest_files(wh, [extra], progress=False)
         with pytest.raises(ProtisoError, match=f"cannot resume {run_id}: the proteins it sampled changed"):
             align(wh, resume=run_id, workers=1, progress=False)
+
+
+# -- pairs over --max-cells (protiso.align.long_pairs) -------------------------------------------
+
+
+@pytest.mark.parametrize("scoring", [GLOBAL, LOCAL, dict(GLOBAL, open_score=-3.0, extend_score=-3.0)],
+                         ids=["pam250-global", "blosum62-local", "linear-gaps"])
+def test_long_pairs_are_exact_in_linear_memory(wh, scoring):
+    """Pairs over max_cells (here 100,000 cells: most pairs of 30 real proteins) are aligned without a
+    traceback: every score equals Biopython's, and the counts are those of an optimal alignment (checked
+    against all of Biopython's optimal alignments where there are at most 300; equal to Biopython's
+    where the optimum is unique)."""
+    summary = align(wh, proteins=30, seed=8, workers=1, max_cells=100_000, progress=False, pair_metrics=False,
+                    **scoring)
+    rows = _rows(wh, summary.run_id)
+    seqs = _sequences(wh)
+    assert len(rows) == summary.n_pairs == 435 and summary.skipped == 0
+    long = [r for r in rows if len(seqs[r["accession_a"]]) * len(seqs[r["accession_b"]]) > 100_000]
+    assert summary.linear == len(long) > 100
+    sc = Scoring(**scoring)
+    aligner = sc.biopython_aligner()
+    checked = 0
+    for row in long:
+        optimal = aligner.align(seqs[row["accession_a"]], seqs[row["accession_b"]])
+        assert row["score"] == optimal.score
+        n = _n_optimal(optimal)
+        if n > 300:
+            continue
+        found = {(c.identities / al.length, c.positives / al.length, al.length, c.gaps)
+                 for al in optimal for c in [al.counts(aligner)]}
+        assert (row["identity"], row["similarity"], row["alignment_length"], row["gaps"]) in found, row
+        checked += 1  # (where the optimum is unique, that is Biopython's alignment)
+    assert checked > 20 or scoring["open_score"] == scoring["extend_score"]  # linear gaps: too many co-optima
+    params = json.loads(wh.query("SELECT params FROM runs WHERE run_id = ?", [summary.run_id]).to_pylist()[0]["params"])
+    assert params["max_cells"] == 100_000 and params["linear_pairs"] == summary.linear
+    assert params["skipped_pairs"] == 0 and "memory_rule" in params["definitions"]
+
+
+def test_self_scores_of_long_proteins(wh):
+    """normalized_score needs each protein aligned with itself; over max_cells that score is the matrix
+    diagonal summed (or a linear-memory alignment) and equals Biopython's."""
+    rows = {r[0]: r[1] for r in wh.con.execute("SELECT accession, sequence FROM proteins").fetchall()}
+    names = sorted(rows)[:40]
+    sc = Scoring(**GLOBAL)
+    seqs = SequenceSet.from_codes([sc.encode(rows[n])[0] for n in names], [sc.encode(rows[n])[1] for n in names])
+    idx = np.arange(len(names))
+    aligner = sc.biopython_aligner()
+    expected = [aligner.score(rows[n], rows[n]) for n in names]
+    for max_cells in (1_000, 100_000):
+        got = ParasailAligner(sc, seqs, max_cells=max_cells).align_pairs(idx, idx).score
+        assert list(got) == expected
+
+
+def test_pairs_too_long_even_for_linear_memory_are_skipped_and_listed(wh):
+    """Rule 3: a pair whose linear-memory alignment would still exceed 6 * max_cells bytes has no row, a
+    rejects row saying why, and a count in the run; the run is done."""
+    summary = align(wh, proteins=6, seed=4, workers=1, max_cells=500, progress=False, pair_metrics=False)
+    assert summary.skipped == 15 and summary.pairs_aligned == 0 and not _rows(wh, summary.run_id)
+    rejects = wh.query("SELECT source, accession, reason FROM rejects WHERE run_id = ?", [summary.run_id]).to_pylist()
+    assert len(rejects) == 15 and all(r["source"] == "align" for r in rejects)
+    assert all("over --max-cells 500; even linear memory needs" in r["reason"] for r in rejects)
+    run = wh.query("SELECT status, params FROM runs WHERE run_id = ?", [summary.run_id]).to_pylist()[0]
+    assert run["status"] == "done" and json.loads(run["params"])["skipped_pairs"] == 15
+    assert "15 pair(s) skipped" in summary.render()
+
+
+@pytest.mark.filterwarnings("ignore::protiso.align.AlignerWarning")
+def test_long_pairs_with_a_biopython_only_scoring_are_skipped(wh):
+    summary = align(wh, proteins=8, seed=4, workers=1, max_cells=100_000, progress=False, pair_metrics=False,
+                    **dict(GLOBAL, open_score=-10.5))
+    rows = _rows(wh, summary.run_id)
+    seqs = _sequences(wh)
+    assert summary.aligner == "biopython" and summary.skipped > 0 and len(rows) == 28 - summary.skipped
+    assert all(len(seqs[r["accession_a"]]) * len(seqs[r["accession_b"]]) <= 100_000 for r in rows)
+    reasons = wh.query("SELECT reason FROM rejects WHERE run_id = ?", [summary.run_id]).column("reason").to_pylist()
+    assert len(reasons) == summary.skipped and all("needs Biopython's traceback" in r for r in reasons)
+
+
+def test_max_cells_must_be_positive(wh):
+    for bad in (0, -5):
+        with pytest.raises(ProtisoError, match="--max-cells must be a positive number"):
+            align(wh, proteins=3, workers=1, max_cells=bad, progress=False)

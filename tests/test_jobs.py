@@ -115,3 +115,19 @@ def test_spec_keys_and_types_are_checked_before_anything_runs(tmp_path: Path, bo
     spec.write_text('[job]\nwarehouse = "w"\n' + body)
     with pytest.raises(ProtisoError, match=message):
         load_job(spec)
+
+
+def test_paper_job_lists_proteinbert_states_its_pair_sample_and_fails_before_any_commit(tmp_path: Path) -> None:
+    spec = Path(__file__).resolve().parents[1] / "ingest" / "paper.toml"
+    job = load_job(spec, warehouse=tmp_path / "w")
+    assert [step.model for step in job.embed] == ["Rostlab/prot_bert", "Rostlab/prot_bert_bfd", "Rostlab/prot_xlnet",
+                                                  "proteinbert"]
+    weights = Path(job.embed[-1].weights)
+    assert weights.is_absolute() and weights.name == "epoch_92400_sample_23500000.pkl"
+    assert job.align.proteins == 3580 and job.align.proteins * (job.align.proteins - 1) // 2 == 6_406_410
+    if not all(path.exists() for path in job.inputs):
+        pytest.skip("the shared Swiss-Prot 2014 files are not beside this checkout")
+    result = CliRunner().invoke(app, ["run", str(spec), "-w", str(tmp_path / "w"), "--no-progress"])
+    assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1, result.output
+    assert str(weights) in result.output and "Rostlab/prot_bert" in result.output
+    assert not (tmp_path / "w").exists()

@@ -317,7 +317,7 @@ def test_killed_driver_rerun_finishes_only_the_missing(tmp_path, fasta, ray_inst
         summary = embed_proteins_ray(wh, "antiberty", device="cpu", workers=2, progress=False)
         assert summary.proteins == N_PROTEINS - partial["rows"]
         statuses = sorted(r["status"] for r in wh.query("SELECT status FROM runs WHERE kind = 'embed'").to_pylist())
-    assert statuses == ["done", "running"]  # the killed driver's run never finished
+    assert statuses == ["done", "interrupted"]  # the killed driver's run never finished (marked on open)
     counts = _counts(tmp_path / "w")
     assert counts["rows"] == counts["distinct_rows"] == N_PROTEINS
 

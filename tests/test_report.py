@@ -114,6 +114,11 @@ def _spectrum_counts(values: np.ndarray) -> dict[str, int]:
     return out | {"spectrum_dim": len(values)}
 
 
+PAPER_PEARSON = {("cosine", "sq_euclidean"): 0.791, ("cosine", "score"): 0.014, ("cosine", "identity"): -0.011,
+                 ("sq_euclidean", "score"): -0.103, ("sq_euclidean", "identity"): -0.146,
+                 ("score", "identity"): 0.847}
+
+
 def expected(con, number: dict[str, str]):
     """The warehouse's answer for one number of the report, computed here independently."""
     metric = number["data-metric"]
@@ -169,6 +174,8 @@ def expected(con, number: dict[str, str]):
             "AND scope = ? AND group_by = ? AND isoscore IS NOT NULL",
             [number["data-model"], int(number["data-layer"]), number["data-set"], number["data-scope"],
              number["data-group-by"]]).fetchall()[0][0]
+    if metric == "published_pearson":  # the study's ProtBERT matrix, as printed in the paper
+        return PAPER_PEARSON[(number["data-x"], number["data-y"])]
     if metric.startswith("published_"):
         (figure,) = [f for f in published.FIGURES
                      if f.label == number["data-model"] and f.scope == number["data-scope"]]
@@ -269,9 +276,9 @@ def test_published_figures_are_labelled_and_match_protbert(tmp_path):
     beside = {(n["data-beside"], n["data-model"], n["data-metric"]): float(n["data-value"]) for n in numbers
               if "data-beside" in n}
     assert beside == {
-        ("Rostlab/prot_bert", "ProtBERT", "published_isoscore"): 0.00165,
+        ("Rostlab/prot_bert", "ProtBERT", "published_isoscore"): 0.0016583,
         ("Rostlab/prot_bert", "ProtBERT", "published_effective_dims"): 3,
-        ("Rostlab/prot_bert_bfd", "ProtBERT-BFD", "published_isoscore"): 0.00396,
+        ("Rostlab/prot_bert_bfd", "ProtBERT-BFD", "published_isoscore"): 0.0039686,
         ("Rostlab/prot_bert_bfd", "ProtBERT-BFD", "published_effective_dims"): 6,
     }
     assert "published" in out.read_text()
@@ -440,3 +447,31 @@ def test_svg_charts_are_well_formed_and_escape_labels():
     assert "no data to plot" in str(charts[2])
     circles = ET.fromstring(str(charts[0])).findall("circle")
     assert len(circles) == 5  # the NULL point is left out
+
+
+def test_paper_section_shows_the_printed_matrix_the_sign_question_and_our_recorded_choices(warehouse, report):
+    html, summary = report
+    assert summary.sections["paper"], summary.missing
+    paper = html[html.index('<section id="paper">'):]
+    paper = paper[:paper.index("</section>")]
+    numbers = parse(paper).numbers
+    printed = {(n["data-x"], n["data-y"]): float(n["data-value"]) for n in numbers
+               if n["data-metric"] == "published_pearson"}
+    assert printed == PAPER_PEARSON
+    ours = [n for n in numbers if n["data-metric"] == "pearson"]
+    assert {(n["data-x"], n["data-y"]) for n in ours} >= {("cosine", "sq_euclidean"), ("score", "identity")}
+    assert "cosine <em>distance</em>" in paper and "sign" in paper.lower()
+    with Warehouse.open(warehouse) as wh:
+        matrix, mode, n_proteins, n_pairs = wh.con.execute(
+            "SELECT matrix, mode, n_proteins, n_pairs FROM alignment_runs ORDER BY created_at DESC LIMIT 1").fetchone()
+        proteins = wh.con.execute("SELECT count(*) FROM proteins").fetchone()[0]
+    assert f"{matrix} {mode}" in paper and f"{n_proteins} proteins, all {n_pairs} pairs" in paper
+    assert f"{proteins} proteins" in paper and "mean" in paper
+
+
+def test_published_isoscores_are_shown_at_the_papers_precision(report):
+    html, _ = report
+    shown = {n["data-model"]: n["text"] for n in parse(html).numbers
+             if n["data-metric"] == "published_isoscore" and n.get("data-scope") == "global" and n["text"]}
+    assert shown["ProtBERT"] == "0.0016583" and shown["ProtBERT-BFD"] == "0.0039686"
+    assert shown["ProtXLNet"] == "0.0015023" and shown["ProteinBERT"] == "0.231228"

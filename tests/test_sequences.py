@@ -307,3 +307,19 @@ def test_unknown_format_names_the_file(tmp_path, content):
     with pytest.raises(ProtisoError, match=r"mystery\.data: unknown format") as info:
         detect_format(path)
     assert "\n" not in str(info.value)
+
+
+def test_invalid_utf8_is_located_in_bytes(tmp_path):
+    """``open_text`` keeps invalid bytes as surrogates; ``invalid_utf8`` counts bytes, not characters, so
+    the position is right after multi-byte letters; valid non-ASCII text passes."""
+    from protiso.sequences.detect import invalid_utf8, open_text, shown
+
+    path = tmp_path / "mixed.txt"
+    path.write_bytes(b"\xef\xbb\xbf>P1 Prot\xc3\xa9ine \xce\xb1-helix\n>P2 Prot\xe9ine\n")
+    with open_text(path) as handle:
+        first, second = handle.readlines()
+    assert first.startswith(">P1") and invalid_utf8(first, 1) is None  # BOM dropped, é and α are fine
+    assert invalid_utf8(second, 2) == "invalid UTF-8 at line 2, byte 9 (0xE9): >P2 Prot\\xe9ine"
+    assert shown(second) == ">P2 Prot\\xe9ine\n" and shown(first) == first
+    late = ">P3 " + "\u00e9" * 3 + b"\xff".decode("utf-8", "surrogateescape")
+    assert invalid_utf8(late, 7).startswith("invalid UTF-8 at line 7, byte 11 (0xFF)")

@@ -15,8 +15,10 @@ from protiso.embedding.stage import (
     keeps_residues,
     parse_residues,
     plan_pieces,
+    stitch_ranges,
     token_batches,
 )
+from protiso.embedding.lengths import window_starts
 from protiso.errors import ProtisoError
 from protiso.metrics.isotropy import isoscore
 from protiso.models.registry import load_model
@@ -204,3 +206,73 @@ def test_bad_input_is_a_protiso_error(adapter):
     empty = embed_record_batch(adapter, sample_batch([]), StageOptions(layers=(2,)))
     assert empty.embeddings.num_rows == 0 and empty.stats == {}
     assert empty.embeddings.schema.field("embedding").type == pa.list_(pa.float32())
+
+
+def _farthest_from_an_edge(length: int, bounds: list[tuple[int, int]]) -> list[int]:
+    """The stated rule, by brute force: per residue, the window where it is farthest from an edge
+    (ties: the earlier window)."""
+    best = []
+    for j in range(length):
+        scores = [(min(j - a, b - 1 - j), -i) for i, (a, b) in enumerate(bounds) if a <= j < b]
+        best.append(-max(scores)[1])
+    return best
+
+
+def test_window_rule_covers_every_residue_from_the_window_where_it_is_farthest_from_an_edge():
+    assert plan_pieces(50, 50, "window") == ("none", [(0, 50)])
+    assert plan_pieces(101, 50, "window") == ("window", [(0, 50), (17, 67), (34, 84), (51, 101)])
+    assert window_starts(51, 50) == [0, 1] and window_starts(150, 50) == [0, 25, 50, 75, 100]
+    assert stitch_ranges([(0, 50), (17, 67), (34, 84), (51, 101)]) == [(0, 34), (34, 51), (51, 68), (68, 101)]
+    for limit in (1, 2, 3, 4, 5, 50, 51, 510):
+        for length in sorted({limit + 1, limit + 2, 2 * limit - 1, 2 * limit, 3 * limit + 7, 1000}):
+            if length <= limit:
+                continue
+            policy, bounds = plan_pieces(length, limit, "window")
+            assert policy == "window" and all(b - a == limit for a, b in bounds)
+            assert bounds[0][0] == 0 and bounds[-1][1] == length
+            gaps = [b[0] - a[0] for a, b in zip(bounds, bounds[1:])]
+            assert len(bounds) == -(-(length - limit) // (limit - limit // 2)) + 1
+            assert 1 <= min(gaps) and max(gaps) - min(gaps) <= 1 and max(gaps) <= limit - limit // 2  # even, overlap >= L//2
+            keep = stitch_ranges(bounds)
+            owner = [i for i, (lo, hi) in enumerate(keep) for _ in range(lo, hi)]
+            assert owner == _farthest_from_an_edge(length, bounds), (limit, length)  # a partition, by the rule
+            context = [min(j - bounds[i][0], bounds[i][1] - 1 - j) for j, i in enumerate(owner)]
+            inner = [c for j, c in enumerate(context) if limit // 4 <= j < length - limit // 4]
+            assert min(inner) >= limit // 4  # every residue but the protein's ends has floor(limit/4) each side
+    assert plan_pieces(40, 50, "skip") == ("none", [(0, 40)])
+    with pytest.raises(ProtisoError, match="skip"):
+        plan_pieces(101, 50, "skip")
+
+
+def test_window_policy_gives_every_residue_a_vector_and_equals_plain_for_short_proteins(model_dir):
+    limited = load_model(str(model_dir), device="cpu", max_residues=50)
+    accession, sequence = next(r for r in RECORDS if 160 <= len(r[1]) <= 240)
+    short = next(r for r in RECORDS if len(r[1]) < 50)
+    batch = sample_batch([(accession, sequence), short])
+    options = dict(layers=(1, 2), residues=1.0, batch_tokens=120)
+    windowed = embed_record_batch(limited, batch, StageOptions(length_policy="window", **options))
+    plain = embed_record_batch(limited, batch, StageOptions(length_policy="truncate", **options))
+    rows = frame(windowed).set_index(["accession", "layer"])
+    stored = windowed.residues.to_pandas()
+    _, bounds = plan_pieces(len(sequence), 50, "window")
+    keep = stitch_ranges(bounds)
+    for layer in (1, 2):
+        assert rows.loc[(accession, layer), "length_policy"] == "window"
+        assert rows.loc[(accession, layer), "local_n"] == len(sequence)
+        mine = stored[(stored.accession == accession) & (stored.layer == layer)].sort_values("position")
+        assert mine.position.tolist() == list(range(1, len(sequence) + 1))  # every residue has a vector
+        assert "".join(mine.residue) == sequence
+        windows = [limited.embed_batch([sequence[a:b]], [layer])[0].residues[layer] for a, b in bounds]
+        manual = np.concatenate([w[lo - a:hi - a] for w, (a, _), (lo, hi) in zip(windows, bounds, keep)])
+        np.testing.assert_allclose(np.stack(mine.vector), manual, atol=2e-6)
+        np.testing.assert_allclose(rows.loc[(accession, layer), "embedding"], manual.mean(0), atol=2e-6)
+    # A protein under the limit: window == plain, bit for bit.
+    a, b = frame(windowed), frame(plain)
+    a, b = a[a.accession == short[0]], b[b.accession == short[0]]
+    assert (a.length_policy == "none").all()
+    np.testing.assert_array_equal(np.stack(a.embedding), np.stack(b.embedding))
+    np.testing.assert_array_equal(a.local_isoscore.to_numpy(), b.local_isoscore.to_numpy())
+    assert windowed.stats[2].n == windowed.residues_total == len(sequence) + len(short[1])
+    for layer in (1, 2):  # statistics cover every stitched residue once
+        vectors = np.stack(stored[stored.layer == layer].vector).astype(np.float64)
+        np.testing.assert_allclose(windowed.stats[layer].sum_x, vectors.sum(0), rtol=1e-9, atol=1e-9)

@@ -20,6 +20,10 @@ the first in ``a`` (then ``b``), as Biopython does; the order of the two gap kin
 Scores never differ; identity / similarity / length / gaps can differ between co-optimal alignments
 (bench/align.py, 3,160 Swiss-Prot pairs: identity equals Biopython's for 67 % of PAM250 global pairs,
 mean |difference| 0.004 where not, Pearson 0.996; for 99.3 % of BLOSUM62 local pairs, Pearson 0.9999).
+
+Memory. Both aligners trace only pairs of at most ``max_cells`` DP cells; longer pairs go to
+``protiso.align.long_pairs`` (exact scores and counts in linear memory, or skipped), so no pair can
+exhaust a worker's memory.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from protiso.align.long_pairs import DEFAULT_MAX_CELLS, LongPairs
 from protiso.align.paths import path_stats
 from protiso.align.scoring import Scoring
 
@@ -41,6 +46,8 @@ class PairStats:
     gaps: np.ndarray
     fallbacks: int = 0
     cells: int = 0
+    linear: int = 0       # pairs over max_cells aligned in linear memory (long_pairs rule 2)
+    skipped: int = 0      # pairs skipped (rule 3): score NaN, no row
 
     @classmethod
     def empty(cls, n: int) -> "PairStats":
@@ -66,15 +73,47 @@ class SequenceSet:
         return cls(texts, flat, offsets)
 
 
-class BiopythonAligner:
-    name = "biopython"
+class _Aligner:
+    """What both aligners share: pairs over ``max_cells`` go to ``LongPairs``, the rest to ``_traced``."""
 
-    def __init__(self, scoring: Scoring, seqs: SequenceSet):
+    def __init__(self, scoring: Scoring, seqs: SequenceSet, max_cells: int = DEFAULT_MAX_CELLS):
         self.scoring = scoring
         self.seqs = seqs
-        self.aligner = scoring.biopython_aligner()
+        self.max_cells = max_cells
+        self._long: LongPairs | None = None
+
+    def _traced(self, a: np.ndarray, b: np.ndarray) -> PairStats:
+        raise NotImplementedError
 
     def align_pairs(self, a: np.ndarray, b: np.ndarray) -> PairStats:
+        cells = self.seqs.lengths[a] * self.seqs.lengths[b]
+        long = cells > self.max_cells
+        if not long.any():
+            return self._traced(a, b)
+        if self._long is None:
+            self._long = LongPairs(self.scoring, self.seqs, self.max_cells)
+        out = PairStats.empty(len(a))
+        for part, rows in ((self._long.align_pairs(a[long], b[long]), long),
+                           (self._traced(a[~long], b[~long]) if (~long).any() else None, ~long)):
+            if part is None:
+                continue
+            for name in ("score", "identities", "positives", "length", "gaps"):
+                getattr(out, name)[rows] = getattr(part, name)
+            out.fallbacks += part.fallbacks
+            out.linear += part.linear
+            out.skipped += part.skipped
+        out.cells = int(cells.sum())
+        return out
+
+
+class BiopythonAligner(_Aligner):
+    name = "biopython"
+
+    def __init__(self, scoring: Scoring, seqs: SequenceSet, max_cells: int = DEFAULT_MAX_CELLS):
+        super().__init__(scoring, seqs, max_cells)
+        self.aligner = scoring.biopython_aligner()
+
+    def _traced(self, a: np.ndarray, b: np.ndarray) -> PairStats:
         out = PairStats.empty(len(a))
         texts, matrix = self.seqs.texts, self.scoring.substitution
         for k, (i, j) in enumerate(zip(a.tolist(), b.tolist())):
@@ -93,16 +132,15 @@ class BiopythonAligner:
         return out
 
 
-class ParasailAligner:
+class ParasailAligner(_Aligner):
     name = "parasail"
 
-    def __init__(self, scoring: Scoring, seqs: SequenceSet):
+    def __init__(self, scoring: Scoring, seqs: SequenceSet, max_cells: int = DEFAULT_MAX_CELLS):
         import parasail
 
         if not scoring.parasail_exact:
             raise ValueError("parasail cannot score this exactly; use the Biopython aligner")
-        self.scoring = scoring
-        self.seqs = seqs
+        super().__init__(scoring, seqs, max_cells)
         # Local mode aligns (b, a): parasail then picks, among equally scoring end cells, the one first in
         # a (then in b), which is the end Biopython's first local alignment has. The parasail matrix and the
         # re-scoring use the transposed matrix so that entry [x, y] still scores a's x against b's y.
@@ -141,7 +179,7 @@ class ParasailAligner:
             return score, None, 0, 0
         return score, cigar.seq.copy(), cigar.beg_query, cigar.beg_ref
 
-    def align_pairs(self, a: np.ndarray, b: np.ndarray) -> PairStats:
+    def _traced(self, a: np.ndarray, b: np.ndarray) -> PairStats:
         n = len(a)
         scores = np.zeros(n)
         cigars: list[np.ndarray] = []
@@ -164,7 +202,7 @@ class ParasailAligner:
         redo = np.flatnonzero(broken | ~stats.valid | (stats.score != scores))
         if redo.size:
             if self._fallback is None:
-                self._fallback = BiopythonAligner(self.scoring, self.seqs)
+                self._fallback = BiopythonAligner(self.scoring, self.seqs, self.max_cells)
             again = self._fallback.align_pairs(a[redo], b[redo])
             for name in ("score", "identities", "positives", "length", "gaps"):
                 getattr(out, name)[redo] = getattr(again, name)
@@ -173,8 +211,10 @@ class ParasailAligner:
         return out
 
 
-def make_aligner(name: str, scoring: Scoring, seqs: SequenceSet) -> BiopythonAligner | ParasailAligner:
-    return ParasailAligner(scoring, seqs) if name == "parasail" else BiopythonAligner(scoring, seqs)
+def make_aligner(name: str, scoring: Scoring, seqs: SequenceSet,
+                 max_cells: int = DEFAULT_MAX_CELLS) -> BiopythonAligner | ParasailAligner:
+    kind = ParasailAligner if name == "parasail" else BiopythonAligner
+    return kind(scoring, seqs, max_cells)
 
 
 def choose_aligner(requested: str, scoring: Scoring) -> tuple[str, str | None]:

@@ -13,6 +13,9 @@ Columns: identity = identical columns / alignment length, similarity = positive-
 columns / alignment length (length = columns incl. gap columns; NULL for an empty local
 alignment), gaps = gap columns, normalized_score = score / ((self_a + self_b) / 2) where
 self_x is x aligned with itself under the same scoring (NULL unless that mean is > 0).
+
+Memory: a pair is traced only up to ``max_cells`` DP cells; longer pairs are aligned in linear memory
+with exact scores and counts, or skipped with a ``rejects`` row (``protiso.align.long_pairs``).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import numpy as np
 import pyarrow as pa
 
 from protiso.align.aligners import PairStats, choose_aligner
+from protiso.align.long_pairs import DEFAULT_MAX_CELLS, TRACE_BYTES_PER_CELL, check_max_cells, skip_reason
 from protiso.align.sample_load import Sample, load_sample
 from protiso.align.sampling import SampleSpec
 from protiso.align.scoring import Scoring
@@ -38,7 +42,7 @@ from protiso.errors import ProtisoError
 if TYPE_CHECKING:
     from protiso.warehouse import Warehouse
 
-PLAN_VERSION = 1
+PLAN_VERSION = 2  # 2: max_cells (the memory rule) is part of the plan
 DEFAULT_FRACTION = 0.01
 DEFAULT_BLOCK_SIZE = 20_000
 
@@ -53,12 +57,14 @@ class AlignSummary:
     aligner: str
     n_proteins: int
     n_pairs: int
-    pairs_aligned: int          # by this call
+    pairs_aligned: int          # by this call (rows written; skipped pairs not included)
     pairs_resumed: int          # committed earlier by a killed run
     seconds: float
     cells: int
     fallbacks: int
     resumed: bool
+    linear: int = 0             # pairs over max_cells aligned in linear memory
+    skipped: int = 0            # pairs skipped (rejects rows)
     warnings: list[str] = field(default_factory=list)
     pair_metrics: list[dict] = field(default_factory=list)
 
@@ -77,19 +83,26 @@ class AlignSummary:
                  f"{self.gcups:.2f} GCUPS)" + (f"; {self.pairs_resumed:,} were already committed" if self.pairs_resumed else "")]
         if self.fallbacks:
             lines.append(f"{self.fallbacks} pair(s) re-aligned with Biopython (parasail traceback rejected)")
+        if self.linear:
+            lines.append(f"{self.linear:,} pair(s) over --max-cells aligned in linear memory (exact scores and counts)")
+        if self.skipped:
+            lines.append(f"{self.skipped:,} pair(s) skipped: too long even for linear memory, or a scoring only "
+                         "Biopython computes (see the rejects table, source 'align')")
         lines += [f"warning: {w}" for w in self.warnings]
         lines += [f"pair metrics: {g['model']} layer {g['layer']} {g['embedding_set']}: {g['pairs']:,} pairs"
                   for g in self.pair_metrics]
         return "\n".join(lines)
 
 
-def _plan_params(scoring: Scoring, spec: SampleSpec, aligner: str, block_size: int, sample: Sample) -> dict:
+def _plan_params(scoring: Scoring, spec: SampleSpec, aligner: str, block_size: int, max_cells: int,
+                 sample: Sample) -> dict:
     params = {
         "plan_version": PLAN_VERSION,
         "scoring": scoring.params(),
         "sample": asdict(spec) | {"kind": spec.kind},
         "engine": aligner,  # the recorded key (and alignment_runs column) for the aligner
         "block_size": block_size,
+        "max_cells": max_cells,
         "n_candidates": sample.n_candidates,
         "n_proteins": len(sample.accessions),
         "n_pairs": sample.plan.n_pairs,
@@ -103,6 +116,11 @@ def _plan_params(scoring: Scoring, spec: SampleSpec, aligner: str, block_size: i
             "tie_breaking": ("co-optimal alignments: parasail keeps diagonal > gap in its 1st sequence > gap in its "
                              "2nd, extending a gap on ties; global aligns (a, b), local (b, a) so the end cell is "
                              "the first in a like Biopython's; see protiso.align.aligners"),
+            "memory_rule": (f"pairs of at most max_cells DP cells are traced (<= {TRACE_BYTES_PER_CELL} bytes/cell); "
+                            "longer ones get exact scores and counts of an optimal alignment in linear memory "
+                            "(parasail stats functions), or are skipped with a rejects row when even that exceeds "
+                            f"{TRACE_BYTES_PER_CELL} * max_cells bytes or the scoring needs Biopython; "
+                            "see protiso.align.long_pairs"),
         },
     }
     key = json.dumps(params, sort_keys=True, default=str)
@@ -120,7 +138,11 @@ def _recorded(wh: Warehouse, run_id: str) -> dict:
 
 
 def _block_table(sample: Sample, self_scores: np.ndarray, a: np.ndarray, b: np.ndarray,
-                 stats: PairStats, run_id: str) -> pa.Table:
+                 stats: PairStats, run_id: str, keep: np.ndarray) -> pa.Table:
+    """The ``alignments`` rows of one block: the pairs in ``keep`` (skipped pairs have none)."""
+    a, b = a[keep], b[keep]
+    stats = PairStats(*(getattr(stats, name)[keep] for name in ("score", "identities", "positives", "length",
+                                                                  "gaps")))
     length = stats.length.astype(np.float64)
     empty = stats.length == 0
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -147,13 +169,15 @@ def align(wh: Warehouse, *, fraction: float | None = None, proteins: int | None 
           where: str | None = None, workers: int | None = None, block_size: int = DEFAULT_BLOCK_SIZE,
           aligner: str = "auto", resume: str | None = None, progress: bool = True,
           pair_metrics: bool = True, engine: str = "local", address: str | None = None,
-          block_runner=None) -> AlignSummary:
+          block_runner=None, max_cells: int | None = None) -> AlignSummary:
     """Align a seeded sample of the warehouse's proteins; see the module docstring.
 
     ``aligner``: auto | parasail | biopython. ``engine``: where pair blocks run, ``local`` (a process
     pool here, ``protiso.align.worker.BlockRunner``) or ``ray`` (Ray actors at ``address``,
     ``protiso.engines.ray_align``); ``workers``: processes or actors. ``block_runner``: another local
     runner with ``BlockRunner``'s constructor signature and interface (tests interrupt runs with it).
+    ``max_cells``: the most DP cells of a pair aligned with a traceback (``protiso.align.long_pairs``;
+    default ``DEFAULT_MAX_CELLS``).
     """
     from protiso.engines import check_engine
 
@@ -166,6 +190,7 @@ def align(wh: Warehouse, *, fraction: float | None = None, proteins: int | None 
         scoring = Scoring(sc["matrix"], sc["mode"], sc["open_score"], sc["extend_score"])
         spec = SampleSpec(**{k: v for k, v in sp.items() if k != "kind"})
         block_size, aligner = recorded["block_size"], recorded["engine"]
+        max_cells = recorded.get("max_cells", DEFAULT_MAX_CELLS)  # plan 1 runs: refused below, plan changed
     else:
         recorded = None
         scoring = Scoring(matrix, mode, float(open_score), float(extend_score))
@@ -175,10 +200,12 @@ def align(wh: Warehouse, *, fraction: float | None = None, proteins: int | None 
     spec.validate()
     if block_size < 1:
         raise ProtisoError(f"block size must be at least 1, not {block_size}")
+    max_cells = check_max_cells(DEFAULT_MAX_CELLS if max_cells is None else max_cells)
     aligner_name, warning = choose_aligner(aligner, scoring)
     if warning:
         warnings.warn(warning, AlignerWarning, stacklevel=2)
-    request = _Request(scoring, spec, aligner_name, block_size, resume, recorded, [warning] if warning else [])
+    request = _Request(scoring, spec, aligner_name, block_size, max_cells, resume, recorded,
+                       [warning] if warning else [])
     if on_ray:
         from protiso.engines.ray_align import ray_blocks
 
@@ -201,6 +228,7 @@ class _Request:
     spec: SampleSpec
     aligner: str
     block_size: int
+    max_cells: int
     resume: str | None
     recorded: dict | None
     notes: list[str]
@@ -211,7 +239,7 @@ def _run(wh: Warehouse, request: _Request, workers: int | None, progress: bool, 
     """Plan the sample, find or start its run, align the blocks not yet committed, record the run."""
     scoring, spec, resume, recorded = request.scoring, request.spec, request.resume, request.recorded
     sample = load_sample(wh, spec, scoring)
-    params = _plan_params(scoring, spec, request.aligner, request.block_size, sample)
+    params = _plan_params(scoring, spec, request.aligner, request.block_size, request.max_cells, sample)
     if resume is not None and params["plan_key"] != recorded["plan_key"]:
         if params["sample_fingerprint"] != recorded.get("sample_fingerprint"):
             raise ProtisoError(f"cannot resume {resume}: the proteins it sampled changed or are missing from the "
@@ -227,11 +255,11 @@ def _run(wh: Warehouse, request: _Request, workers: int | None, progress: bool, 
                 "open_score": scoring.open_score, "extend_score": scoring.extend_score, "engine": request.aligner,
                 "n_proteins": len(sample.accessions), "n_pairs": sample.plan.n_pairs, "seed": spec.seed,
                 "params": json.dumps(params, sort_keys=True, default=str)})
-        summary = _execute(wh, run.id, sample, scoring, request.aligner, request.block_size, workers, progress,
-                           block_runner)
+        summary = _execute(wh, run.id, sample, scoring, request, workers, progress, block_runner)
         summary.resumed, summary.warnings = earlier is not None, list(request.notes)
         run.params = params | {"workers": workers, "seconds": round(summary.seconds, 3),
-                               "fallbacks": summary.fallbacks, "resumed": summary.resumed} | executor
+                               "fallbacks": summary.fallbacks, "linear_pairs": summary.linear,
+                               "skipped_pairs": summary.skipped, "resumed": summary.resumed} | executor
     return summary
 
 
@@ -240,12 +268,25 @@ def _unfinished(wh: Warehouse, plan_key: str) -> str | None:
     return rows[0][0] if rows else None
 
 
-def _execute(wh: Warehouse, run_id: str, sample: Sample, scoring: Scoring, aligner: str, block_size: int,
+def _skipped_rejects(sample: Sample, scoring: Scoring, max_cells: int, a: np.ndarray, b: np.ndarray,
+                     skipped: np.ndarray) -> list[tuple[str, str]]:
+    """(accession_a, reason) of each skipped pair, for the rejects table."""
+    lengths, accessions = sample.seqs.lengths, sample.accessions
+    rows = []
+    for i, j in zip(a[skipped].tolist(), b[skipped].tolist()):
+        acc_a, acc_b = accessions[i].as_py(), accessions[j].as_py()
+        reason = skip_reason(int(lengths[i]), int(lengths[j]), max_cells, scoring.parasail_exact)
+        rows.append((acc_a, f"pair {acc_a} / {acc_b}: {reason}"))
+    return rows
+
+
+def _execute(wh: Warehouse, run_id: str, sample: Sample, scoring: Scoring, request: _Request,
              workers: int, progress: bool, block_runner) -> AlignSummary:
     from tqdm import tqdm
 
+    aligner, max_cells = request.aligner, request.max_cells
     plan = sample.plan
-    blocks = plan.blocks(block_size)
+    blocks = plan.blocks(request.block_size)
     done = {int(b): int(n) for b, n in wh.con.execute(wh.sql_text("align_done_blocks"), {"run_id": run_id}).fetchall()}
     todo = [k for k in range(len(blocks)) if k not in done]
     pairs_resumed = sum(done.values())
@@ -258,18 +299,24 @@ def _execute(wh: Warehouse, run_id: str, sample: Sample, scoring: Scoring, align
             tasks.append((k, start, stop, *plan.pairs(start, stop)))
     summary = AlignSummary(run_id, aligner, len(sample.accessions), plan.n_pairs, 0, pairs_resumed, 0.0, 0, 0, False)
     started = time.perf_counter()
-    runner = block_runner(scoring, aligner, sample.seqs, plan.n_proteins, min(workers, max(1, len(tasks))))
+    runner = block_runner(scoring, aligner, sample.seqs, plan.n_proteins, min(workers, max(1, len(tasks))),
+                          max_cells=max_cells)
     try:
         self_scores, summary.fallbacks = runner.self_scores(len(sample.accessions)) if tasks else (None, 0)
         with tqdm(total=plan.n_pairs, initial=pairs_resumed, unit="pair", unit_scale=True, disable=not progress,
                   desc=f"align {run_id}", smoothing=0.1) as bar:
             for block, a, b, stats in runner.run(tasks):
+                skipped = np.isnan(stats.score)
                 with wh.commit(run_id) as tx:
-                    tx.write_part("alignments", _block_table(sample, self_scores, a, b, stats, run_id),
+                    tx.write_part("alignments", _block_table(sample, self_scores, a, b, stats, run_id, ~skipped),
                                   partition={"run": run_id, "block": f"{block:06d}"})
-                summary.pairs_aligned += len(a)
+                    for accession, reason in _skipped_rejects(sample, scoring, max_cells, a, b, skipped):
+                        tx.execute(wh.sql_text("align_insert_reject"), [run_id, accession, reason])
+                summary.pairs_aligned += len(a) - int(skipped.sum())
                 summary.cells += stats.cells
                 summary.fallbacks += stats.fallbacks
+                summary.linear += stats.linear
+                summary.skipped += int(skipped.sum())
                 elapsed = time.perf_counter() - started
                 bar.set_postfix_str(f"{summary.cells / max(elapsed, 1e-9) / 1e9:.2f} GCUPS")
                 bar.update(len(a))

@@ -14,6 +14,7 @@ from protiso.align.aligners import SequenceSet
 from protiso.align.sampling import PairPlan, SampleSpec, choose_pairs, choose_proteins
 from protiso.align.scoring import Scoring
 from protiso.errors import ProtisoError
+from protiso.warehouse.predicates import check_predicate
 
 if TYPE_CHECKING:
     from protiso.warehouse import Warehouse
@@ -31,8 +32,12 @@ class Sample:
 
 def _candidates(wh: Warehouse, spec: SampleSpec) -> pa.Array:
     source = wh.sql_text("align_source")
-    if spec.where:
-        source = source.replace("/*WHERE*/ TRUE", f"({spec.where})")
+    where = check_predicate(spec.where)
+    if where:
+        # On lines of its own, so that a trailing '--' comment cannot swallow the closing parenthesis.
+        source = source.replace("/*WHERE*/ TRUE", f"(\n{where}\n)")
+    if len(duckdb.extract_statements(source)) != 1:  # check_predicate already refuses this; belt and braces
+        raise ProtisoError("--where must be one boolean SQL expression, not several statements")
     try:
         wh.con.execute(source)
         table = wh.query(wh.sql_text("align_candidates"),

@@ -8,7 +8,8 @@ Candidates are the warehouse proteins passing the filters, sorted by accession. 
   occurrences kept).
 
 Proteins are indexed in accession order, so a pair (i, j) with i < j has accession_a < accession_b.
-Blocks are consecutive ranges of the pair list, ``block_size`` pairs each.
+Blocks are consecutive ranges of the pair list, ``block_size`` pairs each. ``where`` must be one
+boolean SQL expression (``protiso.warehouse.predicates.check_predicate``), checked before anything runs.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from protiso.errors import ProtisoError
+from protiso.warehouse.predicates import check_predicate
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,7 @@ class SampleSpec:
             raise ProtisoError(f"--pairs must be at least 1, not {self.pairs}")
         if self.min_length is not None and self.max_length is not None and self.min_length > self.max_length:
             raise ProtisoError(f"--min-length {self.min_length} is larger than --max-length {self.max_length}")
+        check_predicate(self.where)  # exactly one boolean expression, never a second statement
 
     @property
     def kind(self) -> str:

@@ -57,7 +57,8 @@ class UniqueSequence:
     sequence: str  # as stored
     rows: list[int]  # input rows that hold it
     policy: str = "none"
-    bounds: list[tuple[int, int]] = field(default_factory=list)
+    bounds: list[tuple[int, int]] = field(default_factory=list)  # pieces embedded
+    keep: list[tuple[int, int]] = field(default_factory=list)  # residues each piece gives vectors to
     parts: dict[int, SequenceOutput] = field(default_factory=dict)
 
 
@@ -87,10 +88,18 @@ def isoscore_moments(vectors: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor,
 
 
 def _combine(unique: UniqueSequence, layer: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """(global vector, residue vectors) of one sequence, joining chunks when there are several."""
+    """(global vector, residue vectors) of one sequence, joining pieces when there are several.
+
+    ``window``: each window's kept residues (``UniqueSequence.keep``), stitched in order; the global
+    vector is their mean. ``chunk``: residues concatenated, globals averaged weighted by length.
+    """
     parts = [unique.parts[i] for i in range(len(unique.bounds))]
     if len(parts) == 1:
         return as_tensor(parts[0].global_[layer]), as_tensor(parts[0].residues[layer])
+    if unique.policy == "window":
+        residues = torch.cat([as_tensor(p.residues[layer])[lo - start:hi - start]
+                              for p, (start, _), (lo, hi) in zip(parts, unique.bounds, unique.keep)])
+        return residues.to(torch.float64).mean(dim=0).to(torch.float32), residues
     weights = [float(end - start) for start, end in unique.bounds]
     globals_ = [as_tensor(p.global_[layer]).to(torch.float64) for p in parts]
     global_ = (sum(w * g for w, g in zip(weights, globals_)) / sum(weights)).to(torch.float32)

@@ -2,13 +2,16 @@
 
 ``embed_proteins(wh, options, runner=...)`` selects the proteins that still lack a raw embedding
 for a requested layer (``sql/queries/embed_pending.sql`` over the relation ``embed_source``: the
-proteins table, or the rows a runner read from shards), hands them to a runner
-(``protiso.embedding.runners``) as a ``ChunkPlan``, and commits each chunk the runner returns:
-its Parquet parts together with the run's cumulative residue statistics (one ``residue_stats``
-row per run, model and layer, replaced in the same transaction). The job is the only writer; a
-runner only computes. A kill at any point loses at most the chunks in flight; rerunning embeds
-only what is missing. All checks (options, model, weights, layers: ``prepare``; every pending
-sequence against the tokenizer) happen before the first write.
+proteins table, the proteins the user chose (``protiso.embedding.select``), or the rows a runner
+read from shards), leaves out what the length rule ``skip`` skips (``protiso.embedding.lengths``),
+hands the rest to a runner (``protiso.embedding.runners``) as a ``ChunkPlan``, and commits each
+chunk the runner returns: its Parquet parts together with the run's cumulative residue statistics
+(one ``residue_stats`` row per run, model and layer, replaced in the same transaction). The job is
+the only writer; a runner only computes. A kill at any point loses at most the chunks in flight;
+rerunning embeds only what is missing. All checks (options, predicate, accessions, model, weights,
+layers: ``prepare``; the selection; every pending sequence against the tokenizer) happen before
+the first write. The summary and the run's parameters say what was chosen (``selection``) and what
+the length rule did (``long``).
 """
 
 from __future__ import annotations
@@ -17,12 +20,15 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from protiso.embedding.lengths import LONG_REJECT_SOURCE, LongProteins
 from protiso.embedding.options import EmbedOptions, Prepared, StageResult, prepare
 from protiso.embedding.runners import ChunkPlan, LocalRunner, Runner
+from protiso.embedding.select import Selection, drop_selection, select_source
 from protiso.errors import ProtisoError
 from protiso.warehouse import Warehouse
 
@@ -42,15 +48,23 @@ class EmbedSummary:
     seconds: float
     residues_per_second: float
     rejected: list[str] = field(default_factory=list)  # accessions skipped (skip_invalid)
+    long: LongProteins | None = None  # what the length rule did (None: the model has no limit)
+    selection: Selection | None = None  # the proteins the user chose (None: every pending one)
 
     def render(self) -> str:
-        """Plain-text summary: first line what was embedded, then the run and any rejects."""
+        """Plain-text summary: first line what was embedded, then the run, the selection, long
+        proteins and any rejects."""
         layers = ",".join(map(str, self.layers))
         lines = [
             f"embedded {self.proteins:,} proteins ({self.residues:,} residues) with {self.model} "
             f"at layer {layers} on {self.device} in {self.seconds:,.1f} s ({self.residues_per_second:,.0f} residues/s)",
             f"run {self.run_id}; revision {self.revision}; pooling: {self.pooling}",
         ]
+        if self.selection is not None:
+            lines.append(self.selection.render())
+        long_line = None if self.long is None else self.long.render(self.model)
+        if long_line:
+            lines.append(long_line)
         if self.rejected:
             shown = ", ".join(self.rejected[:5]) + (" ..." if len(self.rejected) > 5 else "")
             lines.append(f"rejected {len(self.rejected):,} proteins with residues {self.model} lacks "
@@ -60,7 +74,8 @@ class EmbedSummary:
 
 def embed_proteins(wh: Warehouse, options: EmbedOptions | Prepared, *, runner: Runner | None = None,
                    progress: bool = True) -> EmbedSummary:
-    """Embed every protein of ``wh`` not yet embedded by the model at the requested layers.
+    """Embed every protein of ``wh`` (or of the user's selection: ``options.accessions``, ``where``,
+    ``sample``) not yet embedded by the model at the requested layers.
 
     ``options``: what to embed (``EmbedOptions``), or an already ``prepare``-d run (its model is
     reused). ``runner``: where chunks run (default ``LocalRunner()``); see the module docstring.
@@ -74,19 +89,30 @@ def embed_proteins(wh: Warehouse, options: EmbedOptions | Prepared, *, runner: R
         source = runner.source_rows()
         if source is None:
             require_proteins(wh)
-        pending = _pending(wh, prepared, None if source is None else source[0])
+        elif prepared.options.chosen:
+            raise ProtisoError("--accessions, --where and --sample choose among the warehouse's proteins; "
+                               "they cannot be combined with a runner that reads shards")
+        pending, selection = _pending(wh, prepared, None if source is None else source[0])
         rejected = check_sequences(adapter, pending, prepared.options.skip_invalid)
         if rejected:
-            pending = pending.filter(pc.invert(pc.is_in(pending.column("accession"), pa.array(list(rejected)))))
+            pending = _without(pending, list(rejected))
+        lengths = pc.utf8_length(pending.column("sequence")).to_pylist()
+        long = LongProteins.count(lengths, adapter.max_residues, prepared.options.length_policy)
+        skipped = _too_long(pending, lengths, adapter.max_residues, prepared.options.length_policy)
+        if skipped:
+            pending = _without(pending, list(skipped))
         plan = ChunkPlan(pending)
         target = runner.chunk_residues(plan, prepared)
         params = {**prepared.options.params(), "layers": prepared.layers, "batch_tokens": prepared.batch_tokens,
                   "chunk_residues": target, "max_residues": adapter.max_residues, "dim": adapter.dim,
                   "num_layers": adapter.num_layers, "pending_proteins": pending.num_rows,
-                  **runner.params(prepared)}
+                  "long": long.params(), **runner.params(prepared)}
+        if selection is not None:
+            params["selection"] = selection.params()
         with wh.run("embed", params, model=adapter.name, revision=adapter.revision,
                     layer=",".join(map(str, prepared.layers)), pooling=adapter.pooling) as run:
-            _record_rejects(run, adapter.name, rejected, None if source is None else source[1])
+            _record_rejects(run, f"embed:{adapter.name}", rejected, None if source is None else source[1])
+            _record_rejects(run, LONG_REJECT_SOURCE.format(model=adapter.name), skipped, None)
             desc = f"embed {adapter.name}" + (f" ({runner.engine} x{params['workers']})" if "workers" in params else "")
             bar = tqdm(total=plan.residues, unit="res", unit_scale=True, desc=desc, file=sys.stderr,
                        disable=not progress, smoothing=0.1)
@@ -104,27 +130,56 @@ def embed_proteins(wh: Warehouse, options: EmbedOptions | Prepared, *, runner: R
                 pooling=adapter.pooling, device=params["resolved_device"], proteins=done_proteins,
                 residues=done_residues, seconds=seconds,
                 residues_per_second=done_residues / seconds if seconds > 0 else 0.0, rejected=sorted(rejected),
+                long=long if adapter.max_residues is not None else None, selection=selection,
             )
             run.params["summary"] = asdict(summary)
     return summary
 
 
-def _pending(wh: Warehouse, prepared: Prepared, rows: pa.Table | None) -> pa.Table:
-    """The pending proteins (embed_pending.sql) of the proteins table or of ``rows`` read elsewhere."""
+def embed_warehouse(warehouse: str | Path, options: EmbedOptions, *, runner: Runner | None = None,
+                    progress: bool = True) -> EmbedSummary:
+    """``protiso embed``: embed the pending (or chosen) proteins of the existing warehouse ``warehouse``."""
+    with Warehouse.open(warehouse) as wh:
+        return embed_proteins(wh, options, runner=runner, progress=progress)
+
+
+def _pending(wh: Warehouse, prepared: Prepared, rows: pa.Table | None) -> tuple[pa.Table, Selection | None]:
+    """The pending proteins (embed_pending.sql) of the proteins table, of the user's selection or
+    of ``rows`` read elsewhere; with the selection, when there is one."""
     con = wh.con
-    if rows is None:
-        con.execute(wh.sql_text("embed_source_proteins"))
-    else:
+    selection = None
+    if rows is not None:
         con.register("embed_source", rows)
+    elif prepared.options.chosen:
+        selection = select_source(wh, prepared)
+    else:
+        con.execute(wh.sql_text("embed_source_proteins"))
     try:
-        return wh.query(wh.sql_text("embed_pending"), {"model": prepared.adapter.name,
-                                                       "pooling": prepared.adapter.pooling,
-                                                       "layers": prepared.layers})
+        pending = wh.query(wh.sql_text("embed_pending"), {"model": prepared.adapter.name,
+                                                          "pooling": prepared.adapter.pooling,
+                                                          "layers": prepared.layers})
     finally:
-        if rows is None:
-            con.execute("DROP VIEW IF EXISTS temp.embed_source")
-        else:
+        if rows is not None:
             con.unregister("embed_source")
+        elif selection is not None:
+            drop_selection(wh)
+        else:
+            con.execute("DROP VIEW IF EXISTS temp.embed_source")
+    if selection is not None:
+        selection.pending = pending.num_rows
+    return pending, selection
+
+
+def _without(pending: pa.Table, accessions: list[str]) -> pa.Table:
+    return pending.filter(pc.invert(pc.is_in(pending.column("accession"), pa.array(accessions, pa.string()))))
+
+
+def _too_long(pending: pa.Table, lengths: list[int], limit: int | None, policy: str) -> dict[str, str]:
+    """Accession -> reason for the proteins ``--long skip`` leaves out (none under other rules)."""
+    if policy != "skip" or limit is None:
+        return {}
+    return {accession: f"{length:,} residues, longer than the model's limit of {limit:,} (--long skip)"
+            for accession, length in zip(pending.column("accession").to_pylist(), lengths) if length > limit}
 
 
 def require_proteins(wh: Warehouse, adding: int = 0) -> None:
@@ -161,14 +216,15 @@ def check_sequences(adapter, pending: pa.Table, skip_invalid: bool) -> dict[str,
     return rejected
 
 
-def _record_rejects(run, model: str, rejected: dict[str, str], shard_rejects: pa.Table | None) -> None:
+def _record_rejects(run, source: str, rejected: dict[str, str], shard_rejects: pa.Table | None) -> None:
+    """One ``rejects`` row per accession of ``rejected`` (with ``source``) and per shard reject."""
     shard_rows = [] if shard_rejects is None else shard_rejects.to_pylist()
     if not rejected and not shard_rows:
         return
     insert = run.warehouse.sql_text("embed_insert_reject")
     with run.commit() as tx:
         for accession, reason in rejected.items():
-            tx.execute(insert, [run.id, f"embed:{model}", accession, reason])
+            tx.execute(insert, [run.id, source, accession, reason])
         for row in shard_rows:
             tx.execute(insert, [run.id, row["source"], row["accession"], row["reason"]])
 

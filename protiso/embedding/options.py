@@ -1,10 +1,11 @@
 """What an embedding run is asked to do, checked once, before anything is committed.
 
-``EmbedOptions`` is the one list of embedding options: the CLI (``protiso ingest --model``), TOML
-job specs (``[[embed]]``), the job (``protiso.embedding.job``) and every runner read it.
-``prepare(options, runner)`` checks it completely — option values, the model and its weights
-(loaded), the layers against the model — and returns a ``Prepared`` embedding; nothing is written
-before ``prepare`` has succeeded, so a bad option fails with the warehouse unchanged.
+``EmbedOptions`` is the one list of embedding options: the CLI (``protiso embed``, ``protiso ingest
+--model``), TOML job specs (``[[embed]]``), the job (``protiso.embedding.job``) and every runner read
+it. ``prepare(options, runner)`` checks it completely — option values, the ``--where`` predicate,
+the ``--accessions`` file (read), the model and its weights (loaded), the layers against the
+model — and returns a ``Prepared`` embedding; nothing is written before ``prepare`` has succeeded,
+so a bad option fails with the warehouse unchanged.
 
 ``StageOptions`` / ``StageResult`` are the stage's own, smaller contract (one chunk in, Arrow
 batches out), which a runner hands to ``protiso.embedding.stage.embed_record_batch``.
@@ -19,8 +20,10 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
+from protiso.embedding.lengths import DEFAULT_LENGTH_POLICY, LENGTH_POLICIES
 from protiso.errors import ProtisoError
 from protiso.metrics.stats import SufficientStats
+from protiso.warehouse.predicates import check_predicate
 
 if TYPE_CHECKING:
     from protiso.embedding.runners import Runner
@@ -32,7 +35,6 @@ if TYPE_CHECKING:
 # larger batches keep the GPU busy.
 CPU_BATCH_TOKENS = 2048
 GPU_BATCH_TOKENS = 32768
-LENGTH_POLICIES = ("truncate", "chunk")
 
 
 @dataclass(frozen=True)
@@ -41,11 +43,16 @@ class EmbedOptions:
 
     ``layers``: ``None``/``last``, ``all``, ``"4,-1"`` or a list of ints. ``residues``: ``all``,
     ``none`` or the fraction of proteins (seeded by accession) whose per-residue vectors are
-    stored; statistics always cover every residue. ``length_policy``: ``truncate`` or ``chunk``
-    (embed pieces, average) for sequences longer than the model's limit. ``batch_tokens``:
-    padded tokens per forward (default 2,048 on CPU, 32,768 on CUDA). ``chunk_residues``:
-    residues per committed chunk (default: about ``commit_seconds`` of work locally, about four
-    chunks per worker on Ray).
+    stored; statistics always cover every residue. ``length_policy`` (``--long``): ``truncate``
+    (default), ``window``, ``skip`` or ``chunk`` for sequences longer than the model's limit (see
+    ``protiso.embedding.lengths``). ``batch_tokens``: padded tokens per forward (default 2,048 on
+    CPU, 32,768 on CUDA). ``chunk_residues``: residues per committed chunk (default: about
+    ``commit_seconds`` of work locally, about four chunks per worker on Ray).
+
+    Which proteins (``protiso.embedding.select``; default: every protein not yet embedded):
+    ``accessions`` (a file with one accession a line, or a list), ``where`` (one SQL boolean
+    expression over proteins and their annotations), ``sample`` (N proteins of that selection,
+    drawn by ``seed``; ``seed`` also seeds the per-residue sample).
     """
 
     model: str = "antiberty"
@@ -53,13 +60,16 @@ class EmbedOptions:
     residues: str | float = "none"
     device: str = "auto"
     batch_tokens: int | None = None
-    length_policy: str = "truncate"
+    length_policy: str = DEFAULT_LENGTH_POLICY
     seed: int = 0
     weights: str | None = None
     max_residues: int | None = None
     skip_invalid: bool = False
     chunk_residues: int | None = None
     commit_seconds: float = 60.0
+    sample: int | None = None
+    accessions: str | Sequence[str] | None = None
+    where: str | None = None
 
     @classmethod
     def from_mapping(cls, values: dict[str, Any], where: str) -> EmbedOptions:
@@ -77,9 +87,9 @@ class EmbedOptions:
         if not isinstance(self.model, str) or not self.model.strip():
             raise ProtisoError(f"--model must be a model name or path; got {self.model!r}")
         if self.length_policy not in LENGTH_POLICIES:
-            raise ProtisoError(f"--length-policy must be one of {', '.join(LENGTH_POLICIES)}; "
-                               f"got {self.length_policy!r}")
-        for name in ("batch_tokens", "chunk_residues", "max_residues"):
+            raise ProtisoError(f"the length policy (--long, --length-policy) must be one of "
+                               f"{', '.join(LENGTH_POLICIES)}; got {self.length_policy!r}")
+        for name in ("batch_tokens", "chunk_residues", "max_residues", "sample"):
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
                 raise ProtisoError(f"--{name.replace('_', '-')} must be a positive integer; got {value!r}")
@@ -91,14 +101,24 @@ class EmbedOptions:
             raise ProtisoError(f"--device must be auto, cpu or cuda; got {self.device!r}")
         if not isinstance(self.commit_seconds, (int, float)) or self.commit_seconds <= 0:
             raise ProtisoError(f"commit_seconds must be a positive number; got {self.commit_seconds!r}")
+        check_predicate(self.where)
+        if self.accessions is not None and not isinstance(self.accessions, (str, list, tuple)):
+            raise ProtisoError(f"--accessions must be a file or a list of accessions; got {self.accessions!r}")
         return parse_residues(self.residues)
+
+    @property
+    def chosen(self) -> bool:
+        """Whether the user chose proteins (accessions, where or sample) rather than all pending."""
+        return self.sample is not None or self.accessions is not None or self.where is not None
 
     def params(self) -> dict[str, Any]:
         """The options as recorded in the run's parameters."""
         return {"model": self.model, "layers": self.layers, "residues": str(self.residues), "device": self.device,
                 "batch_tokens": self.batch_tokens, "chunk_residues": self.chunk_residues,
                 "length_policy": self.length_policy, "seed": self.seed, "weights": self.weights,
-                "max_residues": self.max_residues, "skip_invalid": self.skip_invalid}
+                "max_residues": self.max_residues, "skip_invalid": self.skip_invalid, "sample": self.sample,
+                "accessions": self.accessions if isinstance(self.accessions, (str, type(None)))
+                else f"{len(self.accessions)} listed", "where": self.where}
 
 
 @dataclass
@@ -110,6 +130,7 @@ class Prepared:
     layers: list[int]
     batch_tokens: int
     fraction: float  # proteins whose residue vectors are stored
+    accessions: list[str] | None = None  # the --accessions list, read and de-duplicated
 
     def stage_options(self, run_id: str, layers: Sequence[int] | None = None) -> StageOptions:
         return StageOptions(layers=tuple(layers or self.layers), residues=self.fraction,
@@ -124,8 +145,10 @@ def prepare(options: EmbedOptions, runner: Runner | None = None, adapter: ModelA
     (Ray workers load their own copy; the driver only checks sequences and reads metadata).
     """
     from protiso.embedding.runners import LocalRunner
+    from protiso.embedding.select import read_accessions
 
     fraction = options.check()
+    accessions = read_accessions(options.accessions)
     runner = runner or LocalRunner()
     runner.check()
     if adapter is None:
@@ -134,10 +157,13 @@ def prepare(options: EmbedOptions, runner: Runner | None = None, adapter: ModelA
         adapter = load_model(options.model, device=runner.driver_device(options.device),
                              weights=options.weights, max_residues=options.max_residues)
     layers = parse_layers(options.layers, adapter)
+    if options.length_policy == "window" and adapter.max_residues is not None and adapter.residue_dim != adapter.dim:
+        raise ProtisoError(f"--long window needs a model whose global vector is the mean of its residue vectors; "
+                           f"{adapter.name}'s are {adapter.dim}- and {adapter.residue_dim}-dimensional")
     batch_tokens = options.batch_tokens
     if batch_tokens is None:
         batch_tokens = GPU_BATCH_TOKENS if runner.worker_device(options.device, adapter) == "cuda" else CPU_BATCH_TOKENS
-    return Prepared(options, adapter, layers, batch_tokens, fraction)
+    return Prepared(options, adapter, layers, batch_tokens, fraction, accessions)
 
 
 def parse_layers(spec: str | Sequence[int] | None, adapter: ModelAdapter) -> list[int]:
@@ -169,7 +195,7 @@ class StageOptions:
 
     layers: tuple[int, ...]
     residues: float = 0.0
-    length_policy: str = "truncate"
+    length_policy: str = DEFAULT_LENGTH_POLICY
     batch_tokens: int = CPU_BATCH_TOKENS
     seed: int = 0
     run_id: str | None = None

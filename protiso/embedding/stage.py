@@ -12,21 +12,22 @@ code. Input columns: ``accession``, ``seq_hash``, ``sequence``. Output:
 Speed: each distinct ``seq_hash`` is embedded once; pieces are sorted by length and packed into
 batches whose padded size stays within ``batch_tokens`` (fair-esm's ``get_batch_indices`` rule);
 a batch that runs out of GPU memory is split in two and retried. Sequences longer than the
-model's limit are truncated (``truncate``) or cut into near-equal chunks whose residue vectors
-are concatenated and whose global vectors are averaged weighted by chunk length (``chunk_mean``).
+model's limit follow the length rule (``protiso.embedding.lengths``): truncated (``truncate``),
+embedded in overlapping windows whose residue vectors are stitched (``window``), or cut into
+near-equal chunks (``chunk``); the job leaves out those ``skip`` skips.
 """
 
 from __future__ import annotations
 
 import hashlib
-import math
 from collections.abc import Callable
 
 import pyarrow as pa
 import torch
 
 from protiso.embedding.collect import Collector, UniqueSequence
-from protiso.embedding.options import LENGTH_POLICIES, StageOptions, StageResult, keeps_residues, parse_residues
+from protiso.embedding.lengths import LENGTH_POLICIES, plan_pieces, stitch_ranges
+from protiso.embedding.options import StageOptions, StageResult, keeps_residues, parse_residues
 from protiso.errors import ProtisoError
 from protiso.models.base import ModelAdapter, SequenceOutput
 
@@ -39,26 +40,9 @@ __all__ = [
     "keeps_residues",
     "parse_residues",
     "plan_pieces",
+    "stitch_ranges",
     "token_batches",
 ]
-
-
-def plan_pieces(length: int, limit: int | None, policy: str) -> tuple[str, list[tuple[int, int]]]:
-    """The length policy applied to one sequence: (policy recorded, [(start, end), ...])."""
-    if limit is None or length <= limit:
-        return "none", [(0, length)]
-    if policy == "truncate":
-        return "truncate", [(0, limit)]
-    if policy == "chunk":
-        count = math.ceil(length / limit)
-        base, extra = divmod(length, count)
-        bounds, start = [], 0
-        for index in range(count):
-            end = start + base + (1 if index < extra else 0)
-            bounds.append((start, end))
-            start = end
-        return "chunk_mean", bounds
-    raise ProtisoError(f"length policy must be one of {', '.join(LENGTH_POLICIES)}; got {policy!r}")
 
 
 def token_batches(lengths: list[int], batch_tokens: int, specials: int = 2) -> list[list[int]]:
@@ -106,7 +90,7 @@ def forward_with_split(
         if len(sequences) == 1:
             raise ProtisoError(
                 f"out of memory embedding one sequence of {len(sequences[0])} residues with {adapter.name}; "
-                "use --length-policy truncate/chunk with a smaller limit or a device with more memory"
+                "use --long truncate/window with a smaller --max-residues or a device with more memory"
             ) from None
     if on_split is not None:
         on_split(sequences)
@@ -128,7 +112,8 @@ def embed_record_batch(
     hashes = batch.column("seq_hash").to_pylist()
     sequences = batch.column("sequence").to_pylist()
     if options.length_policy not in LENGTH_POLICIES:
-        raise ProtisoError(f"length policy must be one of {', '.join(LENGTH_POLICIES)}; got {options.length_policy!r}")
+        raise ProtisoError(f"the length policy (--long, --length-policy) must be one of {', '.join(LENGTH_POLICIES)}; "
+                           f"got {options.length_policy!r}")
     layers = list(options.layers) or adapter.resolve_layers(None)
     uniques: dict[str, UniqueSequence] = {}
     for row, (accession, seq_hash, sequence) in enumerate(zip(accessions, hashes, sequences)):
@@ -143,6 +128,7 @@ def embed_record_batch(
     pieces: list[tuple[UniqueSequence, int, str]] = []
     for unique in uniques.values():
         unique.policy, unique.bounds = plan_pieces(len(unique.sequence), adapter.max_residues, options.length_policy)
+        unique.keep = stitch_ranges(unique.bounds) if unique.policy == "window" else list(unique.bounds)
         normalised = adapter.normalise(unique.sequence)
         for index, (start, end) in enumerate(unique.bounds):
             pieces.append((unique, index, normalised[start:end]))
@@ -163,7 +149,8 @@ def embed_record_batch(
             unique, index, text = pieces[i]
             unique.parts[index] = output
             embedded += len(text)
-            done += len(text) * len(unique.rows)
+            lo, hi = unique.keep[index]  # the residues this piece gives vectors to
+            done += (hi - lo) * len(unique.rows)
             if len(unique.parts) == len(unique.bounds):
                 collector.finish(unique)
         total += done

@@ -31,7 +31,10 @@ def check_engine(name: str) -> str:
 def embed_runner(engine: str = "local", *, address: str | None = None, workers: int | None = None,
                  gpus_per_worker: float = 0.0, cpus_per_worker: float = 1.0,
                  source: Sequence[str | Path] | None = None):
-    """The embedding runner for ``engine``; the Ray options apply to ``ray`` only."""
+    """The embedding runner for ``engine``; the Ray options apply to ``ray`` only (``workers`` < 1 is refused
+    on either engine, before anything runs)."""
+    if workers is not None and workers < 1:
+        raise ProtisoError(f"--workers must be at least 1; got {workers}")
     if check_engine(engine) == "local":
         from protiso.embedding.runners import LocalRunner
 

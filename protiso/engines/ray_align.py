@@ -19,6 +19,7 @@ import numpy as np
 import pyarrow as pa
 
 from protiso.align.aligners import PairStats, SequenceSet, make_aligner
+from protiso.align.long_pairs import DEFAULT_MAX_CELLS
 from protiso.align.sampling import PairPlan
 from protiso.align.scoring import Scoring
 from protiso.engines.ray_session import original_error, ray_session, worker_count
@@ -39,6 +40,8 @@ RESULTS = pa.schema([
     *[(name, pa.list_(pa.int64())) for name in INT_FIELDS],
     ("fallbacks", pa.int64()),
     ("cells", pa.int64()),
+    ("linear", pa.int64()),
+    ("skipped", pa.int64()),
 ])
 
 
@@ -46,8 +49,8 @@ class AlignWorker:
     """A Ray Data actor: one aligner over the run's encoded sample."""
 
     def __init__(self, scoring: dict, aligner: str, texts: list[str], codes: np.ndarray, offsets: np.ndarray,
-                 n_proteins: int) -> None:
-        self.aligner = make_aligner(aligner, Scoring(**scoring), SequenceSet(texts, codes, offsets))
+                 n_proteins: int, max_cells: int) -> None:
+        self.aligner = make_aligner(aligner, Scoring(**scoring), SequenceSet(texts, codes, offsets), max_cells)
         self.plan = PairPlan(n_proteins)
 
     def __call__(self, batch: pa.Table) -> pa.Table:
@@ -61,7 +64,8 @@ class AlignWorker:
             rows.append({
                 "block": task["block"], "a": a, "b": b, "score": np.asarray(stats.score, np.float64),
                 **{name: np.asarray(getattr(stats, name), np.int64) for name in INT_FIELDS},
-                "fallbacks": int(stats.fallbacks), "cells": int(stats.cells),
+                "fallbacks": int(stats.fallbacks), "cells": int(stats.cells), "linear": int(stats.linear),
+                "skipped": int(stats.skipped),
             })
         return pa.Table.from_pylist(rows, schema=RESULTS)
 
@@ -70,13 +74,13 @@ class RayBlockRunner:
     """``BlockRunner`` on Ray (the caller holds a Ray connection, see ``ray_session``)."""
 
     def __init__(self, ray: ModuleType, scoring: Scoring, aligner: str, seqs: SequenceSet, n_proteins: int,
-                 workers: int, cpus_per_worker: float = 1.0) -> None:
+                 workers: int, cpus_per_worker: float = 1.0, max_cells: int = DEFAULT_MAX_CELLS) -> None:
         self.ray, self.workers, self.cpus = ray, max(1, workers), cpus_per_worker
         self.init = {
             "scoring": {"matrix": scoring.matrix, "mode": scoring.mode, "open_score": scoring.open_score,
                         "extend_score": scoring.extend_score},
             "aligner": aligner, "texts": seqs.texts, "codes": seqs.codes, "offsets": seqs.offsets,
-            "n_proteins": n_proteins,
+            "n_proteins": n_proteins, "max_cells": max_cells,
         }
 
     def _results(self, tasks: list[dict]) -> Iterator[dict]:
@@ -105,7 +109,7 @@ class RayBlockRunner:
         """
         init = self.init
         aligner = make_aligner(init["aligner"], Scoring(**init["scoring"]),
-                             SequenceSet(init["texts"], init["codes"], init["offsets"]))
+                               SequenceSet(init["texts"], init["codes"], init["offsets"]), init["max_cells"])
         scores, fallbacks = np.zeros(n), 0
         for start in range(0, n, chunk):
             indices = np.arange(start, min(start + chunk, n), dtype=np.int64)
@@ -126,7 +130,8 @@ class RayBlockRunner:
             seen.add(row["block"])
             stats = PairStats(np.asarray(row["score"], np.float64),
                               *(np.asarray(row[name], np.int64) for name in INT_FIELDS),
-                              fallbacks=row["fallbacks"], cells=row["cells"])
+                              fallbacks=row["fallbacks"], cells=row["cells"], linear=row["linear"],
+                              skipped=row["skipped"])
             yield row["block"], np.asarray(row["a"], np.int64), np.asarray(row["b"], np.int64), stats
 
     def close(self, terminate: bool = False) -> None:
@@ -139,8 +144,8 @@ def ray_blocks(address: str | None, workers: int | None, cpus_per_worker: float 
     with ray_session(address) as ray:
         n_workers = worker_count(ray, workers, cpus_per_worker, 0.0)
 
-        def runner(scoring, aligner, seqs, n_proteins, count):
-            return RayBlockRunner(ray, scoring, aligner, seqs, n_proteins, count, cpus_per_worker)
+        def runner(scoring, aligner, seqs, n_proteins, count, max_cells=DEFAULT_MAX_CELLS):
+            return RayBlockRunner(ray, scoring, aligner, seqs, n_proteins, count, cpus_per_worker, max_cells)
 
         yield runner, n_workers, {"executor": "ray", "address": address, "ray_workers": n_workers,
                                   "cpus_per_worker": cpus_per_worker}

@@ -36,7 +36,8 @@ def ingest_and_embed(warehouse: str | Path, files: Sequence[str | Path], *, fmt:
 
     detect_formats([Path(f) for f in files], fmt)  # unknown formats fail here, before a warehouse is created
     prepared = None if embed is None else prepare(embed, runner)
-    with Warehouse.open(warehouse, create=create) as wh:
+    # A warehouse created here is removed again when the ingest fails (nothing was committed to it).
+    with Warehouse.open_or_create(warehouse) if create else Warehouse.open(warehouse) as wh:
         ingested = ingest_files(wh, files, fmt=fmt, progress=progress,
                                 check=None if prepared is None else ingest_check(prepared))
         embedded = None if prepared is None else embed_proteins(wh, prepared, runner=runner, progress=progress)

@@ -3,41 +3,43 @@
 Scopes:
 
 * ``global``: the per-protein vectors in ``embeddings``, per model, layer and embedding set
-  (raw and any post-processed set), over all proteins (``group_by = 'all'``) and, on request, per
-  organism, GO term (direct annotations) or length bin (``sql/macros/protein_groups.sql``).
+  (raw and any post-processed set), over all proteins (``group_by = 'all'``, with the covariance
+  spectrum stored in ``global_spectra``) and, on request, per organism, GO term (true-path rule) or
+  length bin (``sql/macros/protein_groups.sql``).
 * ``local``: every residue vector. Over all residues it comes from the float64 sufficient statistics
   the embedding stage accumulated (``residue_stats``, merged over runs), so it covers every residue
   however many there are; mean cosine is NULL there (the statistics do not hold unit vectors).
   Grouped local rows use the stored ``residues`` vectors (all or a seeded sample, as ingested).
 
-Vectors stream from DuckDB in Arrow batches into mergeable statistics, so memory is O(dim^2) per
-group, plus the group's points when a bootstrap CI is requested. Rows are appended (the table keeps
-history; readers take the newest row per key) together with a ``runs`` row holding every parameter.
+Each set is scanned once: its vectors stream from DuckDB in Arrow record batches into float64
+whole-set statistics (``protiso.metrics.stream``), never materialised as ``list(embedding)``. With
+``--by`` or a bootstrap the scan also keeps the vectors (float32 as stored; in RAM up to half the
+memory budget, else memory-mapped) and every group of every grouping is measured in one plan
+(``protiso.jobs.isotropy_groups``, ``protiso.metrics.grouped``: dim x dim statistics only along the
+plan's path, Gram form for groups smaller than dim). Rows are appended (the table keeps history;
+readers take the newest row per key) together with a ``runs`` row holding every parameter.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
-from tqdm import tqdm
 
 from protiso.errors import ProtisoError
+from protiso.jobs.budget import DEFAULT_MEMORY_BUDGET, MINIMUM_MEMORY_BUDGET, format_bytes
+from protiso.jobs.isotropy_groups import Scan, group_members, grouped_rows, scan_set
 from protiso.metrics.bootstrap import bootstrap_isoscore
-from protiso.metrics.cosine import CosineStats
 from protiso.metrics.isotropy import check_shrinkage
 from protiso.metrics.spectra import spectrum_row
 from protiso.metrics.stats import SufficientStats
 from protiso.warehouse import Warehouse, utcnow
-from protiso.warehouse.vectors import stack_vectors
 
 GROUPINGS = ("organism", "go_term", "length_bin")
 SCOPES = ("global", "local")
 DEFAULT_ZETA = 0.2
-BATCH_ROWS = 8192
 
 
 @dataclass
@@ -60,25 +62,6 @@ class IsotropySummary:
         return "\n".join(lines)
 
 
-@dataclass
-class _Group:
-    """Streaming statistics of one group of vectors."""
-
-    keep_points: bool
-    stats: SufficientStats | None = None
-    cosine: CosineStats | None = None
-    points: list[np.ndarray] = field(default_factory=list)
-
-    def add(self, points: np.ndarray) -> None:
-        if self.stats is None:
-            self.stats = SufficientStats(points.shape[1])
-            self.cosine = CosineStats(points.shape[1])
-        self.stats.add(points, checked=True)
-        self.cosine.add(points, checked=True)
-        if self.keep_points:
-            self.points.append(points)
-
-
 @dataclass(frozen=True)
 class _Options:
     zeta: float
@@ -86,10 +69,12 @@ class _Options:
     seed: int
     level: float
     min_points: int
+    budget: int
 
 
-def _row(key: dict, stats: SufficientStats, cosine: CosineStats | None, points: np.ndarray | None,
-         opts: _Options) -> dict:
+def _row(key: dict, stats, cosine, points: np.ndarray | None, opts: _Options) -> dict:
+    """An ``isotropy`` row; ``stats`` is SufficientStats or GroupMoments, ``cosine`` CosineStats,
+    GroupMoments or None (no unit vectors: mean cosine NULL)."""
     ci = None
     if points is not None and opts.bootstrap > 0:
         ci = bootstrap_isoscore(points, opts.bootstrap, opts.seed, opts.level)
@@ -110,57 +95,20 @@ def _row(key: dict, stats: SufficientStats, cosine: CosineStats | None, points: 
     }
 
 
-def _runs(batches: pa.RecordBatchReader, grouped: bool) -> Iterator[tuple[str, pa.Array]]:
-    """(group_value, vectors) runs of a stream sorted by group_value ('all' when not grouped)."""
-    for batch in batches:
-        vectors = batch.column("vector")
-        if not grouped:
-            yield "all", vectors
-            continue
-        encoded = pc.run_end_encode(batch.column("group_value"))
-        ends = encoded.run_ends.to_numpy()
-        values = encoded.values.to_pylist()
-        start = 0
-        for end, value in zip(ends, values):
-            yield str(value), vectors.slice(start, int(end) - start)
-            start = int(end)
+def _grouped(wh: Warehouse, scan: Scan, key: dict, by: Sequence[str], opts: _Options, label: str) -> list[dict]:
+    rows: list[dict] = []
+    for grouping in by:
+        groups = group_members(wh, scan.accessions, grouping, opts.min_points)
 
+        def make(value: str, moments, points: np.ndarray | None, grouping: str = grouping) -> dict:
+            return _row({**key, "group_by": grouping, "group_value": value}, moments, moments, points, opts)
 
-def _stream_groups(wh: Warehouse, sql: str, params: dict, grouped: bool, keep_points: bool,
-                   what: str) -> Iterator[tuple[str, _Group]]:
-    """Yield (group_value, statistics) for each group of a query sorted by group_value."""
-    cursor = wh.con.cursor()  # its own connection: the caller may query meanwhile
-    try:
-        reader = cursor.sql(sql, params=params).to_arrow_reader(BATCH_ROWS)
-        current: str | None = None
-        group = _Group(keep_points)
-        for value, vectors in _runs(reader, grouped):
-            if value != current:
-                if current is not None and group.stats is not None:
-                    yield current, group
-                current, group = value, _Group(keep_points)
-            points, _ = stack_vectors(vectors, what)
-            if points is not None:
-                group.add(points)
-        if current is not None and group.stats is not None:
-            yield current, group
-    finally:
-        cursor.close()
-
-
-def _measure(wh: Warehouse, sql: str, params: dict, key: dict, grouped: bool, opts: _Options,
-             what: str) -> list[dict]:
-    rows = []
-    for value, group in _stream_groups(wh, sql, params, grouped, opts.bootstrap > 0, what):
-        if group.stats.n < (opts.min_points if grouped else 2):
-            continue
-        points = np.concatenate(group.points) if group.points else None
-        rows.append(_row({**key, "group_value": value}, group.stats, group.cosine, points, opts))
+        rows += grouped_rows(scan, groups, make, opts.budget, f"isotropy {label} by {grouping}", opts.bootstrap > 0)
     return rows
 
 
 def _global_rows(wh: Warehouse, by: Sequence[str], models: list[str] | None, sets: list[str] | None,
-                 opts: _Options, skipped: list[str]) -> list[dict]:
+                 opts: _Options, skipped: list[str], spectra: list[dict]) -> list[dict]:
     found = wh.query(wh.sql_text("isotropy_sets"), {"models": models, "embedding_sets": sets}).to_pylist()
     seen: dict[tuple, str] = {}
     for item in found:
@@ -174,16 +122,28 @@ def _global_rows(wh: Warehouse, by: Sequence[str], models: list[str] | None, set
     if not found:
         skipped.append("global: no embeddings match the selection")
     rows: list[dict] = []
-    for item in tqdm(found, desc="isotropy (global)", unit="set", disable=None):
+    for item in found:
         params = {"model": item["model"], "layer": item["layer"], "embedding_set": item["embedding_set"],
                   "pooling": item["pooling"]}
         key = {"model": item["model"], "layer": item["layer"], "embedding_set": item["embedding_set"],
                "scope": "global"}
         what = f"embeddings of {item['model']} layer {item['layer']} ({item['embedding_set']})"
-        rows += _measure(wh, wh.sql_text("isotropy_vectors"), params, {**key, "group_by": "all"}, False, opts, what)
-        for grouping in by:
-            rows += _measure(wh, wh.sql_text("isotropy_vectors_grouped"), {**params, "group_by": grouping},
-                             {**key, "group_by": grouping}, True, opts, what)
+        label = f"{item['model']} layer {item['layer']} {item['embedding_set']}"
+        scan = scan_set(wh, wh.sql_text("isotropy_vectors"), params, what, item["n"], opts.budget,
+                        keep=bool(by) or opts.bootstrap > 0, desc=f"isotropy {label}")
+        try:
+            if scan.stats is None or scan.stats.n < 2:
+                continue
+            whole = scan.stats.sufficient()
+            rows.append(_row({**key, "group_by": "all", "group_value": "all"}, whole, scan.stats.cosine(),
+                             scan.points, opts))
+            spectrum = spectrum_row(item["model"], item["layer"], whole, utcnow(),
+                                    embedding_set=item["embedding_set"])
+            if spectrum is not None:
+                spectra.append(spectrum)
+            rows += _grouped(wh, scan, key, by, opts, label)
+        finally:
+            scan.close()
     return rows
 
 
@@ -209,27 +169,50 @@ def _local_rows(wh: Warehouse, by: Sequence[str], models: list[str] | None, sets
     layers = wh.query(wh.sql_text("isotropy_residue_layers"), {"models": models}).to_pylist()
     if not layers:
         skipped.append("local grouped: no stored residue vectors (ingest with --residues)")
-    for item in tqdm(layers, desc="isotropy (local)", unit="layer", disable=None):
+    for item in layers:
         key = {"model": item["model"], "layer": item["layer"], "embedding_set": "raw", "scope": "local"}
-        what = f"residues of {item['model']} layer {item['layer']}"
-        for grouping in by:
-            params = {"model": item["model"], "layer": item["layer"], "group_by": grouping}
-            rows += _measure(wh, wh.sql_text("isotropy_residues_grouped"), params,
-                             {**key, "group_by": grouping}, True, opts, what)
+        label = f"{item['model']} layer {item['layer']} residues"
+        scan = scan_set(wh, wh.sql_text("isotropy_residues"), {"model": item["model"], "layer": item["layer"]},
+                        f"residues of {item['model']} layer {item['layer']}", item["n"], opts.budget, keep=True,
+                        desc=f"isotropy {label}")
+        try:
+            if scan.stats is not None:
+                rows += _grouped(wh, scan, key, by, opts, label)
+        finally:
+            scan.close()
     return rows
+
+
+def _check_models(wh: Warehouse, models: list[str] | None) -> None:
+    """Every name in ``models`` must have stored vectors; else a one-line error naming the known models."""
+    if not models:
+        return
+    known = [row[0] for row in wh.con.execute(wh.sql_text("isotropy_models")).fetchall()]
+    unknown = [name for name in models if name not in known]
+    if not unknown:
+        return
+    import difflib
+
+    close = [m for name in unknown for m in difflib.get_close_matches(name, known, n=1)]
+    hint = f" (did you mean {', '.join(close)}?)" if close else ""
+    have = f"the warehouse has vectors of {', '.join(known)}" if known else \
+        "the warehouse has no embeddings yet (protiso ingest FILE --model M)"
+    raise ProtisoError(f"unknown model{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))} "
+                       f"in --models{hint}; {have}")
 
 
 def compute_isotropy(wh: Warehouse, by: Sequence[str] = (), bootstrap: int = 0, zeta: float = DEFAULT_ZETA,
                      models: Sequence[str] | None = None, embedding_set: Sequence[str] | str | None = None,
                      scopes: Sequence[str] = SCOPES, seed: int = 0, level: float = 0.95,
-                     min_points: int = 10) -> IsotropySummary:
+                     min_points: int = 10, memory_budget: int = DEFAULT_MEMORY_BUDGET) -> IsotropySummary:
     """Measure isotropy and append rows to the ``isotropy`` table; returns what was written.
 
     ``by``: extra groupings (organism | go_term | length_bin) besides the row over all points.
     ``bootstrap``: replicates for a seeded percentile CI of IsoScore (0 = none; global and grouped
     local rows only). ``zeta``: IsoScore* shrinkage towards the identity. ``models`` /
     ``embedding_set``: restrict to these (None = all). ``min_points``: smallest group reported (grouped
-    rows; the row over all points needs 2).
+    rows; the row over all points needs 2). ``memory_budget``: bytes protiso may hold at once
+    (``protiso.jobs.budget``; DuckDB's buffers come on top).
     """
     by = list(dict.fromkeys(by))
     for grouping in by:
@@ -243,25 +226,37 @@ def compute_isotropy(wh: Warehouse, by: Sequence[str] = (), bootstrap: int = 0, 
     if min_points < 2:
         raise ProtisoError(f"--min-points must be >= 2, got {min_points}")
     check_shrinkage(zeta, 1, None)
+    if memory_budget < MINIMUM_MEMORY_BUDGET:
+        raise ProtisoError(f"--memory-budget must be at least {format_bytes(MINIMUM_MEMORY_BUDGET)}")
     sets = [embedding_set] if isinstance(embedding_set, str) else (list(embedding_set) if embedding_set else None)
     model_list = list(models) if models else None
+    _check_models(wh, model_list)
     params = {"by": by, "bootstrap": bootstrap, "zeta": zeta, "models": model_list, "embedding_sets": sets,
               "scopes": list(scopes), "seed": seed, "level": level, "min_points": min_points,
+              "memory_budget": memory_budget, "go_term_rule": "true-path (is_a, part_of; within a namespace)",
               "bootstrap_method": "percentile re-centred on the estimate; points if N <= 1000 else 16-64 blocks"}
-    opts = _Options(zeta, bootstrap, seed, level, min_points)
+    opts = _Options(zeta, bootstrap, seed, level, min_points, memory_budget)
     skipped: list[str] = []
     with wh.run("isotropy", params) as run:
         rows: list[dict] = []
         spectra: list[dict] = []
+        global_spectra: list[dict] = []
         if "global" in scopes:
-            rows += _global_rows(wh, by, model_list, sets, opts, skipped)
+            rows += _global_rows(wh, by, model_list, sets, opts, skipped, global_spectra)
         if "local" in scopes:
             rows += _local_rows(wh, by, model_list, sets, opts, skipped, spectra)
-        insert = wh.sql_text("isotropy_insert")
-        with run.commit() as tx:
-            for row in rows:
-                tx.execute(insert, {**row, "run_id": run.id})
-            for row in spectra:
-                tx.execute(wh.sql_text("isotropy_insert_spectrum"), {**row, "run_id": run.id})
+        if rows:
+            wh.con.register("protiso_isotropy_rows", pa.Table.from_pylist(rows))
+        try:
+            with run.commit() as tx:
+                if rows:
+                    tx.execute(wh.sql_text("isotropy_insert"), {"run_id": run.id})
+                for row in spectra:
+                    tx.execute(wh.sql_text("isotropy_insert_spectrum"), {**row, "run_id": run.id})
+                for row in global_spectra:
+                    tx.execute(wh.sql_text("isotropy_insert_global_spectrum"), {**row, "run_id": run.id})
+        finally:
+            if rows:
+                wh.con.unregister("protiso_isotropy_rows")
         run.params.update(rows=len(rows), skipped=skipped)
     return IsotropySummary(run.id, len(rows), skipped, [r for r in rows if r["group_by"] == "all"])

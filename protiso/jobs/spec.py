@@ -95,7 +95,7 @@ def _table(raw: dict[str, Any], name: str, source: Path) -> dict[str, Any]:
     return values
 
 
-def _embed_steps(raw: dict[str, Any], source: Path) -> list[EmbedOptions]:
+def _embed_steps(raw: dict[str, Any], source: Path, base: Path) -> list[EmbedOptions]:
     steps = raw.get("embed", [])
     if isinstance(steps, dict):
         steps = [steps]
@@ -103,6 +103,9 @@ def _embed_steps(raw: dict[str, Any], source: Path) -> list[EmbedOptions]:
         raise ProtisoError(f"{source}: [[embed]] must be tables")
     out = []
     for step in steps:
+        for key in ("weights", "accessions"):  # file paths are relative to the spec file, like every path in it
+            if isinstance(step.get(key), str):
+                step = {**step, key: str(_resolve(base, step[key]))}
         try:
             options = EmbedOptions.from_mapping(step, f"{source}: [embed]")
         except TypeError as error:
@@ -168,7 +171,7 @@ def load_job(path: str | Path, warehouse: str | Path | None = None) -> Job:
         name=job_raw.get("name", path.stem),
         warehouse=Path(where) if warehouse else _resolve(base, where),
         inputs=[_resolve(base, f) for f in _table(raw, "inputs", path).get("files", [])],
-        embed=_embed_steps(raw, path),
+        embed=_embed_steps(raw, path, base),
         isotropy=_isotropy_step(_table(raw, "isotropy", path), path) if "isotropy" in raw else None,
         align=_align_step(_table(raw, "align", path), path) if "align" in raw else None,
         report=_resolve(base, report_raw["output"]) if "output" in report_raw else None,
@@ -199,11 +202,19 @@ def run_job(job: Job, progress: bool = True) -> JobSummary:
     missing = [str(p) for p in job.inputs if not p.exists()]
     if missing:
         raise ProtisoError(f"job {job.name}: input files not found: {', '.join(missing)}")
-    prepared = [prepare(options) for options in job.embed]
+    prepared, failures = [], []
+    for options in job.embed:  # every model is tried, so one run names every missing model or weights file
+        try:
+            prepared.append(prepare(options))
+        except ProtisoError as error:
+            failures.append(str(error))
+    if failures:
+        raise ProtisoError(f"job {job.name}: nothing was run; {len(failures)} embedding step(s) cannot start: "
+                           + "; ".join(failures))
     if job.report is not None and job.report.parent.exists() and not job.report.parent.is_dir():
         raise ProtisoError(f"job {job.name}: cannot write the report under {job.report.parent} (not a directory)")
     summary = JobSummary(job.name)
-    with Warehouse.open(job.warehouse, create=True) as wh:
+    with Warehouse.open_or_create(job.warehouse) as wh:
         if job.inputs:
             from protiso.sequences.ingest import ingest_files
 

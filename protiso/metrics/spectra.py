@@ -1,5 +1,6 @@
 """Covariance eigen-spectra from sufficient statistics: shares of variance, their running total and how
-many components hold a given share, plus the row ``protiso isotropy`` stores in ``local_spectra``.
+many components hold a given share, plus the row ``protiso isotropy`` stores in ``local_spectra`` (residue
+statistics) or ``global_spectra`` (per-protein vectors).
 
 ``Spectrum.of(stats)`` takes (merged) ``SufficientStats`` and returns the eigenvalues of their centred
 scatter, clipped at 0, in decreasing order, normalised to sum 1 and zero-padded to ``dim``: exactly
@@ -55,11 +56,14 @@ class Spectrum:
         return min(int(np.searchsorted(self.cumulative, share)) + 1, self.dim)
 
 
-def spectrum_row(model: str, layer: int, stats: SufficientStats, computed_at: datetime) -> dict[str, Any] | None:
-    """Parameters of ``sql/queries/isotropy_insert_spectrum.sql`` except ``$run_id``, for the merged
-    residue statistics of one model and layer; None when the spectrum is undefined (store nothing)."""
+def spectrum_row(model: str, layer: int, stats: SufficientStats, computed_at: datetime,
+                 embedding_set: str | None = None) -> dict[str, Any] | None:
+    """Parameters of ``sql/queries/isotropy_insert_spectrum.sql`` (merged residue statistics of one model
+    and layer) or, with ``embedding_set``, of ``isotropy_insert_global_spectrum.sql`` (the per-protein
+    vectors of one set), except ``$run_id``; None when the spectrum is undefined (store nothing)."""
     spectrum = Spectrum.of(stats)
     if spectrum is None:
         return None
-    return {"model": model, "layer": int(layer), "n": spectrum.n, "dim": spectrum.dim,
-            "eigenvalues": spectrum.eigenvalues.tolist(), "computed_at": computed_at}
+    row = {"model": model, "layer": int(layer), "n": spectrum.n, "dim": spectrum.dim,
+           "eigenvalues": spectrum.eigenvalues.tolist(), "computed_at": computed_at}
+    return row if embedding_set is None else {**row, "embedding_set": embedding_set}

@@ -26,16 +26,36 @@ class PublishedFigure:
     note: str = ""
 
 
+# At the paper's own precision (its tables give 0.0016583, 0.0039686, 0.0015023 and 0.231228).
 FIGURES: tuple[PublishedFigure, ...] = (
-    PublishedFigure("protbert", "ProtBERT", "global", 0.00165, 3, 1024),
-    PublishedFigure("protbertbfd", "ProtBERT-BFD", "global", 0.00396, 6, 1024),
-    PublishedFigure("protxlnet", "ProtXLNet", "global", 0.00150, 3, 1024),
-    PublishedFigure("proteinbert", "ProteinBERT", "global", 0.2312, 120, 512),
+    PublishedFigure("protbert", "ProtBERT", "global", 0.0016583, 3, 1024),
+    PublishedFigure("protbertbfd", "ProtBERT-BFD", "global", 0.0039686, 6, 1024),
+    PublishedFigure("protxlnet", "ProtXLNet", "global", 0.0015023, 3, 1024),
+    PublishedFigure("proteinbert", "ProteinBERT", "global", 0.231228, 120, 512),
     PublishedFigure("", "protein LMs, per-residue", "local", None, 14, None,
-                    "about 14 effective dimensions for local (residue) embeddings"),
+                    "about 14 effective dimensions per amino acid on average: a per-protein mean, not the pooled "
+                    "cloud of all residues that protiso's local rows measure, so it is not shown beside them"),
     PublishedFigure("bert", "BERT (NLP)", "global", 0.11, None, None, "NLP reference cited by the study"),
     PublishedFigure("gpt", "GPT (NLP)", "global", 0.18, None, None, "NLP reference cited by the study"),
 )
+
+# The paper's Pearson correlation matrix for ProtBERT over its 6.4 M aligned Swiss-Prot pairs, as printed.
+# Cosine similarity against squared Euclidean distance must correlate negatively for vectors of similar
+# norm; the printed +0.791 is therefore cosine distance (1 - cos), which flips the sign of every cosine
+# entry, or a sign slip: the report says so beside it.
+CORRELATION_MODEL = "protbert"
+CORRELATIONS: dict[tuple[str, str], float] = {
+    ("cosine", "sq_euclidean"): 0.791,
+    ("cosine", "score"): 0.014,
+    ("cosine", "identity"): -0.011,
+    ("sq_euclidean", "score"): -0.103,
+    ("sq_euclidean", "identity"): -0.146,
+    ("score", "identity"): 0.847,
+}
+# The study's pair sample: 6.4 M pairs, i.e. all pairs of about 3,580 proteins (3,580 x 3,579 / 2 = 6,406,410);
+# 1 % of Swiss-Prot (5,164 proteins of 516,371 here) would give 13.3 M.
+PAIRS = 6_400_000
+SAMPLE_PROTEINS = 3580
 
 _ORG_PREFIXES = ("rostlab",)
 
@@ -55,16 +75,11 @@ def model_key(name: str) -> str:
 def for_model(name: str, scope: str) -> PublishedFigure | None:
     """The published figure for a warehouse model name and scope, or None.
 
-    Protein models match by name; local scope matches the study's shared local figure for the
-    protein models it studied.
+    Protein models match by name, global scope only: the study's local figure is a per-protein mean and
+    protiso's local rows are the pooled cloud of all residues, a different quantity.
     """
     key = model_key(name)
-    protein_keys = {f.key for f in FIGURES if f.scope == "global" and f.dim is not None}
     for figure in FIGURES:
-        if figure.scope != scope:
-            continue
-        if scope == "global" and figure.key == key and figure.dim is not None:
-            return figure
-        if scope == "local" and key in protein_keys:
+        if scope == "global" and figure.scope == "global" and figure.key == key and figure.dim is not None:
             return figure
     return None

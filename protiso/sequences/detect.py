@@ -16,11 +16,18 @@ header with ``child`` and ``parent``  go-graph
 When the content says nothing, the file extension decides (``.fasta``/``.fa``/``.faa``,
 ``.dat``, ``.obo``), so that the reader can give a specific error; otherwise the file is
 rejected as an unknown format.
+
+Text is UTF-8. A leading byte-order mark (Windows editors, Excel exports) is dropped, plain or
+gzipped; a UTF-16 file is refused with a one-line error. Bytes that are not valid UTF-8 are not
+replaced: they reach the readers as lone surrogates (``surrogateescape``), and each reader rejects
+the record holding such a line (``invalid_utf8`` gives the reason: line, byte and value), or fails
+when it is a header line the whole file depends on. Nothing is ever stored as U+FFFD.
 """
 
 from __future__ import annotations
 
 import gzip
+import re
 import zlib
 from pathlib import Path
 from typing import IO, Sequence
@@ -33,18 +40,56 @@ _EXTENSIONS = {".fasta": "fasta", ".fa": "fasta", ".faa": "fasta", ".fas": "fast
                ".dat": "dat", ".swiss": "dat", ".obo": "obo"}
 # What reading a damaged file raises: EOFError (gzip stream cut short), BadGzipFile/OSError, zlib.error.
 READ_ERRORS = (EOFError, OSError, zlib.error)
+ENCODING = "utf-8-sig"        # UTF-8; a leading byte-order mark is dropped
+ENCODING_ERRORS = "surrogateescape"  # an invalid byte 0xNN becomes U+DCNN, rejected by the readers
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+_ESCAPED = re.compile("[\udc80-\udcff]")
+
+
+def _check_not_utf16(path: Path, head: bytes) -> None:
+    if head[:2] in UTF16_BOMS:
+        raise ProtisoError(f"{path}: the file is UTF-16 text (byte-order mark {head[:2].hex(' ').upper()}); "
+                           "protiso reads UTF-8: save it as UTF-8 (e.g. Excel: 'CSV UTF-8' / 'UTF-8 text')")
 
 
 def open_text(path: Path) -> IO[str]:
-    """Open ``path`` as text, decompressing gzip (recognised by its magic bytes, not its name)."""
+    """Open ``path`` as UTF-8 text (see the module docstring), decompressing gzip (recognised by its
+    magic bytes, not its name)."""
     try:
         with open(path, "rb") as probe:
-            magic = probe.read(2)
-        if magic == GZIP_MAGIC:
-            return gzip.open(path, "rt", encoding="utf-8", errors="replace")
-        return open(path, "rt", encoding="utf-8", errors="replace")
+            head = probe.read(2)
+        if head == GZIP_MAGIC:
+            try:
+                with gzip.open(path, "rb") as probe:
+                    head = probe.read(2)
+            except READ_ERRORS:
+                head = b""  # a damaged gzip file: its reader reports where it breaks off
+            _check_not_utf16(path, head)
+            return gzip.open(path, "rt", encoding=ENCODING, errors=ENCODING_ERRORS)
+        _check_not_utf16(path, head)
+        return open(path, "rt", encoding=ENCODING, errors=ENCODING_ERRORS)
     except OSError as error:
         raise ProtisoError(f"{path}: cannot read: {error.strerror or error}") from None
+
+
+def invalid_utf8(line: str, line_no: int) -> str | None:
+    """Why ``line`` (read by ``open_text``) is not valid UTF-8: line, byte within the line and its value;
+    None when it is valid."""
+    if line.isascii():
+        return None
+    found = _ESCAPED.search(line)
+    if found is None:
+        return None
+    byte = len(line[:found.start()].encode("utf-8", ENCODING_ERRORS)) + 1
+    return (f"invalid UTF-8 at line {line_no}, byte {byte} (0x{ord(found.group()) - 0xDC00:02X}): "
+            f"{shown(line.rstrip())[:80]}")
+
+
+def shown(text: str) -> str:
+    """``text`` with any invalid byte written as ``\\xNN`` (safe to store, print and put in Arrow)."""
+    if text.isascii() or _ESCAPED.search(text) is None:
+        return text
+    return text.encode("utf-8", ENCODING_ERRORS).decode("utf-8", "backslashreplace")
 
 
 def read_error(path: Path, line: int, error: BaseException) -> ProtisoError:

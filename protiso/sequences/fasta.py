@@ -8,7 +8,9 @@ Headers:
 * anything else: ``>ID rest`` -> accession = first word, protein_name = the rest (if any).
 
 A header that starts like a UniProt header but does not parse, an empty header, or a bad
-OX/PE/SV value rejects its record (the reason names the problem). Sequence lines are kept
+OX/PE/SV value rejects its record (the reason names the problem), and so does a header or
+sequence line that is not valid UTF-8 (the reason gives the line, the byte within it and its
+value; see ``detect.invalid_utf8``). A leading byte-order mark is dropped. Sequence lines are kept
 raw; normalisation happens at staging.
 """
 
@@ -20,7 +22,7 @@ from typing import Iterator
 
 from protiso.errors import ProtisoError
 from protiso.sequences.batches import BATCH_SIZE, Buffers, Chunk
-from protiso.sequences.detect import READ_ERRORS, open_text, read_error
+from protiso.sequences.detect import READ_ERRORS, invalid_utf8, open_text, read_error, shown
 
 UNIPROT_ACCESSION = re.compile(
     r"(?:[OPQ][0-9][A-Z0-9]{3}[0-9]|[A-NR-Z][0-9](?:[A-Z][A-Z0-9]{2}[0-9]){1,2})(?:-\d+)?"
@@ -84,12 +86,23 @@ def read_fasta(path: Path, batch_size: int = BATCH_SIZE) -> Iterator[Chunk]:
 
     def finish() -> None:
         out.records += 1
+        sequence = "".join(lines)
+        if not (header.isascii() and sequence.isascii()):  # rare: look for invalid UTF-8 line by line
+            bad = next(filter(None, (invalid_utf8(text, header_line + k)
+                                     for k, text in enumerate([header, *lines]))), None)
+            if bad is not None:
+                try:
+                    accession = parse_header(shown(header))[0]
+                except HeaderError as error:
+                    accession = error.args[1]
+                out.add("rejects", (header_line, accession, bad))
+                return
         try:
             fields = parse_header(header)
         except HeaderError as error:
             out.add("rejects", (header_line, error.args[1], f"{error.args[0]}: {header.strip()[:80]!r}"))
             return
-        out.add("proteins", (*fields, "".join(lines), None, header_line))
+        out.add("proteins", (*fields, sequence, None, header_line))
 
     with open_text(path) as handle:
         try:

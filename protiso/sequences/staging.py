@@ -5,8 +5,8 @@ Every chunk a reader yields is appended to ``<kind>.parquet`` with its ``source`
 (``normalise.py``); rejected sequences go to the ``rejects`` file. DuckDB then sees each file as a
 temporary view ``staged_<kind>`` (connection-local, never stored in the database file).
 
-The staging folder lies under ``W/parquet``: whatever a killed ingest leaves there is not in
-``parts`` and is deleted when the warehouse is next opened; a finished or failed ingest removes it.
+The staging folder is ``W/parquet/_staging``: a finished or failed ingest removes its part, and the
+next writable open removes whatever a killed ingest left there (``protiso.warehouse.recovery``).
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from protiso.errors import ProtisoError
 from protiso.sequences.batches import SCHEMAS, Chunk
 from protiso.sequences.normalise import normalise_array
-
-STAGING_DIR = "_staging"
+from protiso.warehouse.recovery import PARQUET_DIR, STAGING_DIR
 
 
 def staged_schema(kind: str) -> pa.Schema:
@@ -67,12 +67,12 @@ class Staging:
     """Parquet writers for the staged kinds of one ingest."""
 
     def __init__(self, warehouse_path: Path, run_id: str):
-        self.base = warehouse_path / "parquet" / STAGING_DIR
-        # A previous ingest that was killed left its folder (its files are gone since the open).
-        if self.base.exists():
-            shutil.rmtree(self.base, ignore_errors=True)
+        self.base = warehouse_path / PARQUET_DIR / STAGING_DIR
         self.root = self.base / run_id
-        self.root.mkdir(parents=True)
+        try:
+            self.root.mkdir(parents=True)
+        except OSError as error:
+            raise ProtisoError(f"cannot stage the ingest in {self.root}: {error.strerror or error}") from None
         self.writers: dict[str, pq.ParquetWriter] = {}
 
     def path(self, kind: str) -> Path:

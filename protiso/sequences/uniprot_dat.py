@@ -12,7 +12,8 @@ Per entry (``ID`` ... ``//``):
   ontology from the F/P/C letter; sequence: the lines after ``SQ``.
 
 Evidence tags ``{ECO:...}`` are removed from values. An entry without ``AC`` or ``SQ``, with a
-malformed ``DR GO`` line, or not closed by ``//`` is rejected with the reason and its ``ID`` line.
+malformed ``DR GO`` line, with a line that is not valid UTF-8 (``detect.invalid_utf8``), or not
+closed by ``//`` is rejected with the reason and its ``ID`` line. A leading byte-order mark is dropped.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Iterator
 
 from protiso.errors import ProtisoError
 from protiso.sequences.batches import BATCH_SIZE, ONTOLOGY_BY_LETTER, Buffers, Chunk
-from protiso.sequences.detect import READ_ERRORS, open_text, read_error
+from protiso.sequences.detect import READ_ERRORS, invalid_utf8, open_text, read_error, shown
 
 _EVIDENCE = re.compile(r"\s*\{ECO:[^}]*\}")
 _ID = re.compile(r"ID   (\S+)\s+.*?(\d+) AA\.")
@@ -108,7 +109,7 @@ class _Entry:
         elif self.sequence is None:
             problem = problem or "entry has no SQ (sequence) block"
         if problem:
-            out.add("rejects", (self.line, accession, problem))
+            out.add("rejects", (self.line, None if accession is None else shown(accession), problem))
             return
         organism = " ".join(self.organism).rstrip(".") or None
         out.add("proteins", (accession, self.entry_name, self.rec_name or self.sub_name, organism, self.taxon_id,
@@ -142,9 +143,11 @@ def read_dat(path: Path, batch_size: int = BATCH_SIZE) -> Iterator[Chunk]:
         try:
             for line in handle:
                 line_no += 1
+                reason = None if line.isascii() else invalid_utf8(line, line_no)
                 if line.startswith("//"):
                     if entry is None:
                         raise ProtisoError(f"{path}: line {line_no}: '//' without an entry")
+                    entry.problem = entry.problem or reason
                     entry.emit(out)
                     entry = None
                     if out.records >= batch_size:
@@ -158,6 +161,8 @@ def read_dat(path: Path, batch_size: int = BATCH_SIZE) -> Iterator[Chunk]:
                     entry.take(line_no, line)
                 elif line.strip():
                     raise ProtisoError(f"{path}: line {line_no}: expected an 'ID' line (not a UniProt flat file?)")
+                if reason is not None and entry is not None:
+                    entry.problem = entry.problem or reason
         except READ_ERRORS as error:
             raise read_error(path, line_no, error) from None
     if entry is not None:

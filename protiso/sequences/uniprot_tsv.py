@@ -9,7 +9,9 @@ function|biological process|cellular component)`` (``term name [GO:id]; ...``).
 Without ``Sequence`` the file gives annotations only; they are kept even for accessions not (yet)
 in ``proteins``. Python splits lines into columns; the per-item work (GO lists, keywords, number
 checks) runs as Arrow kernels per batch. A row with the wrong number of columns, an empty
-``Entry``, a non-numeric ``Organism (ID)``/``Length`` or a malformed GO item is rejected whole.
+``Entry``, a non-numeric ``Organism (ID)``/``Length``, a malformed GO item or bytes that are not
+valid UTF-8 (``detect.invalid_utf8``) is rejected whole; a header line that is not valid UTF-8 stops
+the ingest. A leading byte-order mark is dropped.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import pyarrow.compute as pc
 
 from protiso.errors import ProtisoError
 from protiso.sequences.batches import BATCH_SIZE, GO_ID_PATTERN, SCHEMAS, Chunk
-from protiso.sequences.detect import READ_ERRORS, open_text, read_error
+from protiso.sequences.detect import READ_ERRORS, invalid_utf8, open_text, read_error, shown
 
 COLUMNS = {
     "entry": "accession", "entry name": "entry_name", "protein names": "protein_name",
@@ -168,6 +170,9 @@ def read_tsv(path: Path, batch_size: int = BATCH_SIZE) -> Iterator[Chunk]:
                 if line.strip():
                     header = line
                     break
+            bad = invalid_utf8(header, line_no)
+            if bad is not None:
+                raise ProtisoError(f"{path}: TSV header is not UTF-8: {bad}")
             names = header.rstrip("\r\n").split("\t")
             cols = column_map(header)
             if "accession" not in cols:
@@ -176,7 +181,10 @@ def read_tsv(path: Path, batch_size: int = BATCH_SIZE) -> Iterator[Chunk]:
             for line in handle:
                 line_no += 1
                 parts = line.rstrip("\r\n").split("\t")
-                if len(parts) == width:
+                bad = None if line.isascii() else invalid_utf8(line, line_no)
+                if bad is not None:
+                    wrong.append((line_no, shown(parts[0]).strip() or None, bad))
+                elif len(parts) == width:
                     rows.append(parts)
                     lines.append(line_no)
                 elif line.strip():

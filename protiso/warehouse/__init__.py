@@ -8,11 +8,15 @@ Modules: ``core`` (``Warehouse``: open, migrate, views, query, ``commit``, ``run
 (``Commit`` and ``Run``: what a writer makes visible together), ``migrations`` (numbered
 ``sql/migrations``), ``udfs`` (every Python SQL function, registered on each connection),
 ``vectors`` (zero-copy reads of vector columns), ``output`` (query results as table, CSV, JSON or
-Parquet) and ``resources`` (the packaged ``sql/`` and ``reports/`` files).
+Parquet), ``resources`` (the packaged ``sql/`` and ``reports/`` files), ``connection`` (read-only or
+writable connections, lock and permission errors), ``recovery`` (what a killed writer leaves:
+files, ``interrupted`` runs), ``catalog`` (protiso's own objects: checks on open, ``repair``) and
+``statements`` (what a user's SQL changes: ``protiso sql``'s read-only rule and guard).
 """
 
 from protiso.warehouse.commit import Commit, Run, new_run_id, utcnow, versions
-from protiso.warehouse.core import DB_FILE, PARQUET_DIR, STORAGE_VERSION, Warehouse
+from protiso.warehouse.connection import STORAGE_VERSION
+from protiso.warehouse.core import DB_FILE, PARQUET_DIR, Warehouse
 
 __all__ = ["DB_FILE", "PARQUET_DIR", "STORAGE_VERSION", "Commit", "Run", "Warehouse", "new_run_id", "utcnow",
            "versions"]

@@ -1,9 +1,10 @@
 """What a writer makes visible together: a ``Commit`` of Parquet parts and statements, and the ``Run`` it belongs to.
 
-A ``Commit`` collects parts (written, fsynced and renamed before the transaction) and SQL
-statements; ``Warehouse.commit`` catalogues them in one DuckDB transaction, or deletes the parts.
-A ``Run`` is one recorded execution of a job (``Warehouse.run``): its id, kind and parameters as
-they will stand in the ``runs`` table.
+A ``Commit`` collects parts and SQL statements; ``Warehouse.commit`` catalogues them in one DuckDB
+transaction, or deletes the parts. Each part is written as ``.tmp-<id>.parquet``, fsynced and renamed
+to ``part-<id>.parquet`` beside a ``.part-<id>.pending`` marker, which goes once the commit is
+decided (the rules are in ``recovery.py``). A ``Run`` is one recorded execution of a job
+(``Warehouse.run``): its id, kind and parameters as they will stand in the ``runs`` table.
 """
 
 from __future__ import annotations
@@ -21,10 +22,11 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from protiso.errors import ProtisoError
+from protiso.warehouse.recovery import PARQUET_DIR, host, marker_name, part_name, temp_name
+
 if TYPE_CHECKING:
     from protiso.warehouse.core import Warehouse
-
-PARQUET_DIR = "parquet"
 
 
 def utcnow() -> datetime:
@@ -56,6 +58,10 @@ class _PendingPart:
     path: Path
     rows: int
 
+    @property
+    def marker(self) -> Path:
+        return self.path.with_name(marker_name(self.part_id))
+
 
 @dataclass
 class Commit:
@@ -67,6 +73,7 @@ class Commit:
     final: bool = False
     parts: list[_PendingPart] = field(default_factory=list)
     statements: list[tuple[str, Any]] = field(default_factory=list)
+    retired: list[_PendingPart] = field(default_factory=list)  # catalogued parts the statements uncatalogue
 
     def write_part(self, table: str, data: pa.Table | pa.RecordBatch,
                    partition: dict[str, Any] | None = None) -> Path | None:
@@ -80,23 +87,52 @@ class Commit:
         folder = self.warehouse.path / PARQUET_DIR / table
         for key, value in (partition or {}).items():
             folder = folder / f"{key}={_safe(value)}"
-        folder.mkdir(parents=True, exist_ok=True)
-        final = folder / f"part-{part_id}.parquet"
-        tmp = folder / f".tmp-{part_id}.parquet"
-        pq.write_table(data, tmp, compression="zstd", row_group_size=64 * 1024)
-        with open(tmp, "rb") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp, final)
-        self.parts.append(_PendingPart(part_id, table, final, data.num_rows))
-        return final
+        part = _PendingPart(part_id, table, folder / part_name(part_id), data.num_rows)
+        tmp = folder / temp_name(part_id)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            part.marker.touch()
+            self.parts.append(part)
+            pq.write_table(data, tmp, compression="zstd", row_group_size=64 * 1024)
+            with open(tmp, "rb") as handle:
+                os.fsync(handle.fileno())
+            os.replace(tmp, part.path)
+        except OSError as error:
+            tmp.unlink(missing_ok=True)
+            raise ProtisoError(f"cannot write a part of {table} in {folder}: {error.strerror or error}") from None
+        return part.path
 
     def execute(self, sql: str, params: Any = None) -> None:
         """Run ``sql`` in the commit's transaction."""
         self.statements.append((sql, params))
 
+    def _retire(self, parts: list[_PendingPart]) -> None:
+        """Mark catalogued parts the commit's statements uncatalogue: their files go once it is committed."""
+        for part in parts:
+            part.marker.touch()
+            self.retired.append(part)
+
+    def _settle(self) -> None:
+        """After the commit: new parts stay, retired ones are deleted; the markers go."""
+        for part in self.retired:
+            _quietly(part.path.unlink)
+        for part in self.parts + self.retired:
+            _quietly(part.marker.unlink)
+
     def _discard(self) -> None:
+        """Instead of the commit: new parts are deleted, retired ones stay; the markers go."""
         for part in self.parts:
-            part.path.unlink(missing_ok=True)
+            _quietly(part.path.unlink)
+        for part in self.parts + self.retired:
+            _quietly(part.marker.unlink)
+
+
+def _quietly(unlink) -> None:
+    """Unlink a file if there; one left behind (an unwritable folder) is settled by the next writable open."""
+    try:
+        unlink(missing_ok=True)
+    except OSError:
+        pass
 
 
 def new_run_id(kind: str) -> str:
@@ -123,7 +159,9 @@ class Run:
 
     def insert_statement(self, status: str) -> tuple[str, list[Any]]:
         finished = utcnow() if status == "done" else None
-        return ("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        return ("INSERT INTO runs (run_id, kind, started_at, finished_at, status, model, revision, layer, pooling, "
+                "params, versions, pid, host) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [self.id, self.kind, self.started_at, finished, status, self.columns["model"],
                  self.columns["revision"], self.columns["layer"], self.columns["pooling"],
-                 json.dumps(self.params, sort_keys=True, default=str), json.dumps(versions(), sort_keys=True)])
+                 json.dumps(self.params, sort_keys=True, default=str), json.dumps(versions(), sort_keys=True),
+                 os.getpid(), host()])

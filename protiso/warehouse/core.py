@@ -8,15 +8,22 @@ Layout::
 Parquet-backed tables (their column contract is ``sql/tables/<table>.sql``) are views
 over ``read_parquet([absolute paths])``; the ``parts`` table lists the files that belong
 to the warehouse. A part is written to disk first and catalogued in one DuckDB
-transaction, together with whatever else its writer records; files that never made it
-into the catalog (a kill -9 between the two steps) are deleted at the next open. Views
-are re-created on every open, so a moved warehouse repairs itself when protiso opens it.
+transaction, together with whatever else its writer records and the views it changes; what a
+killed writer leaves (``recovery.py``) is settled at the next writable open, which also migrates,
+marks dead runs ``interrupted`` and re-creates the views (so a moved warehouse repairs itself).
+
+A read-only open (``Warehouse.open(path, read_only=True)``, for commands that only read) writes
+nothing, so several can run at once, beside the plain ``duckdb -readonly`` shell, on a warehouse
+this user cannot write. It relies on the stored views, which are current when the schema version
+and the views' fingerprint (definitions and directory, in ``protiso_state``) match this protiso;
+otherwise, or when runs of dead processes are still ``running``, it first opens for writing once to
+bring the warehouse up to date, if it can.
 """
 
 from __future__ import annotations
 
 import json
-import re
+import os
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
@@ -25,22 +32,21 @@ import duckdb
 import pyarrow as pa
 
 from protiso.errors import ProtisoError
-from protiso.warehouse import resources
-from protiso.warehouse.commit import PARQUET_DIR, Commit, Run, new_run_id, utcnow
+from protiso.warehouse import catalog, migrations, recovery, resources
+from protiso.warehouse.catalog import CREATED
+from protiso.warehouse.commit import PARQUET_DIR, Commit, Run, _PendingPart, new_run_id, utcnow
+from protiso.warehouse.connection import check_writable, connect, refuse_file_in_path, transaction
 
 DB_FILE = "protiso.duckdb"
-# The DuckDB CLI users install today (duckdb-cli 1.5.x) must read what we write.
-STORAGE_VERSION = "v1.5.0"
-# What a sql/views or sql/macros file creates: kind, name, and "AS TABLE" for a table macro.
-CREATED = re.compile(r"CREATE\s+OR\s+REPLACE\s+(VIEW|MACRO)\s+(\w+)(\s*\([^)]*\)\s*AS\s+TABLE)?", re.I)
 
 
 class Warehouse:
-    """A protiso warehouse directory, open for reading and writing."""
+    """A protiso warehouse directory, open for reading and writing (or, ``read_only``, for reading)."""
 
-    def __init__(self, path: Path, con: duckdb.DuckDBPyConnection):
+    def __init__(self, path: Path, con: duckdb.DuckDBPyConnection, read_only: bool = False):
         self.path = path
         self.con = con
+        self.read_only = read_only
 
     # -- opening -----------------------------------------------------------------
 
@@ -50,35 +56,64 @@ class Warehouse:
         path = Path(path).resolve()
         if (path / DB_FILE).exists():
             raise ProtisoError(f"{path} already holds a warehouse ({DB_FILE})")
+        refuse_file_in_path(path)
         if path.exists() and not path.is_dir():
             raise ProtisoError(f"{path} exists and is not a directory")
-        path.mkdir(parents=True, exist_ok=True)
-        return cls._connect(path)
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise ProtisoError(f"cannot create the warehouse directory {path}: {error.strerror or error}") from None
+        return cls._open_writable(path)
 
     @classmethod
-    def open(cls, path: str | Path, create: bool = False) -> "Warehouse":
-        """Open the warehouse at ``path``; with ``create`` make it when missing."""
+    def open(cls, path: str | Path, create: bool = False, read_only: bool = False) -> "Warehouse":
+        """Open the warehouse at ``path``; with ``create`` make it when missing; ``read_only`` for reading only."""
         path = Path(path).resolve()
         if not (path / DB_FILE).exists():
             if create:
                 return cls.create(path)
+            refuse_file_in_path(path)
             raise ProtisoError(f"no warehouse at {path} (run `protiso init {path}` first)")
-        return cls._connect(path)
+        return cls._open_read_only(path) if read_only else cls._open_writable(path)
 
     @classmethod
-    def _connect(cls, path: Path) -> "Warehouse":
+    @contextmanager
+    def open_or_create(cls, path: str | Path) -> Iterator["Warehouse"]:
+        """Open the warehouse at ``path``, or create it; one created here is removed again when the block
+        fails before anything was committed to it (a failed first ingest leaves no empty warehouse)."""
+        path = Path(path).resolve()
+        if (path / DB_FILE).exists():
+            with cls.open(path) as wh:
+                yield wh
+            return
+        made_dir, made_parquet = not path.exists(), not (path / PARQUET_DIR).exists()
+        wh = cls.create(path)
         try:
-            con = duckdb.connect(str(path / DB_FILE), config={"storage_compatibility_version": STORAGE_VERSION})
-        except duckdb.IOException as error:
-            raise ProtisoError(f"cannot open {path / DB_FILE}: {error}".splitlines()[0]) from None
-        # DuckDB's own progress bar would interleave with our output (and corrupt CSV on stdout).
-        con.execute("SET enable_progress_bar = false")
+            yield wh
+        except BaseException:
+            try:
+                empty = wh.con.execute("SELECT (SELECT count(*) FROM runs) + (SELECT count(*) FROM parts)"
+                                       ).fetchall() == [(0,)]
+            except duckdb.Error:
+                empty = False
+            wh.close()
+            if empty:
+                recovery.remove_new_warehouse(path, DB_FILE, made_dir, made_parquet)
+            raise
+        wh.close()
+
+    @classmethod
+    def _open_writable(cls, path: Path) -> "Warehouse":
+        check_writable(path, path / DB_FILE)
+        con = connect(path / DB_FILE, read_only=False)
+        con.execute("SET enable_progress_bar = false")  # it would interleave with our output (and CSV on stdout)
         wh = cls(path, con)
         try:
-            from protiso.warehouse import migrations
-
+            catalog.raise_if_damaged(con, path, before_migrations=True)
             migrations.migrate(con)
-            wh._collect_garbage()
+            catalog.raise_if_damaged(con, path)
+            recovery.collect_files(path, con)
+            recovery.mark_interrupted(con)
             wh.refresh_views()
             from protiso.warehouse import udfs
 
@@ -87,6 +122,47 @@ class Warehouse:
             con.close()
             raise
         return wh
+
+    @classmethod
+    def _open_read_only(cls, path: Path) -> "Warehouse":
+        try:
+            con = connect(path / DB_FILE, read_only=True)
+        except duckdb.ConnectionException:  # this process holds it open for writing already: share that
+            return cls._open_writable(path)
+        try:
+            needed, required = catalog.out_of_date(path, con)
+        except BaseException:
+            con.close()
+            raise
+        if needed:
+            con.close()
+            try:
+                cls._open_writable(path).close()
+            except ProtisoError as error:
+                if required:
+                    raise ProtisoError(f"{path} must be {needed} before it can be read, which needs write "
+                                       f"access: {error}") from None
+            con = connect(path / DB_FILE, read_only=True)
+        con.execute("SET enable_progress_bar = false")
+        from protiso.warehouse import udfs
+
+        udfs.register(con)
+        return cls(path, con, read_only=True)
+
+    @classmethod
+    def repair(cls, path: str | Path) -> list[str]:
+        """Repair a catalog changed outside protiso (``catalog.repair``); returns what was done, in words."""
+        path = Path(path).resolve()
+        if not (path / DB_FILE).exists():
+            raise ProtisoError(f"no warehouse at {path}")
+        check_writable(path, path / DB_FILE)
+        con = connect(path / DB_FILE, read_only=False)
+        try:
+            done = catalog.repair(path, con)
+        finally:
+            con.close()
+        cls._open_writable(path).close()
+        return done
 
     def close(self) -> None:
         self.con.close()
@@ -118,7 +194,10 @@ class Warehouse:
         rows = self.con.execute(resources.sql_text("queries", "list_tables.sql")).fetchall()
         out = []
         for name, kind in rows:
-            count = self.con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
+            try:
+                count = self.con.execute(f"SELECT count(*) FROM {quote(name)}").fetchall()[0][0]
+            except duckdb.Error as error:
+                raise ProtisoError(f"cannot count the rows of {kind} {name}: {str(error).splitlines()[0]}") from None
             out.append((name, kind, count))
         return out
 
@@ -126,7 +205,7 @@ class Warehouse:
 
     @staticmethod
     def parquet_tables() -> list[str]:
-        return sorted(name[:-4] for name in resources.sql_files("tables"))
+        return catalog.parquet_tables()
 
     def contract(self, table: str) -> pa.Schema:
         """The Arrow schema of a Parquet-backed table, from ``sql/tables/<table>.sql``."""
@@ -159,10 +238,11 @@ class Warehouse:
 
         Each view and macro protiso makes carries the comment ``protiso: <source>``; ones with such a
         comment that this version no longer makes (renamed or removed since) are dropped. Views
-        and macros users create themselves have no such comment and are left alone.
+        and macros users create themselves have no such comment and are left alone. The views'
+        fingerprint is recorded with them (what a read-only open checks).
         """
-        self.con.execute("BEGIN")
-        try:
+        self._writable()
+        with transaction(self.con):
             made: set[str] = set()
             for table in self.parquet_tables():
                 self.con.execute(self._table_view_sql(table))
@@ -175,14 +255,12 @@ class Warehouse:
                         self._mark(f"{kind.upper()}{' TABLE' if as_table else ''}", obj, f"sql/{folder}/{name}", made)
             for kind, obj in self.con.execute(self.sql_text("protiso_objects")).fetchall():
                 if obj not in made:
-                    self.con.execute(f'DROP {kind} IF EXISTS "{obj}"')
-            self.con.execute("COMMIT")
-        except BaseException:
-            self.con.execute("ROLLBACK")
-            raise
+                    self.con.execute(f"DROP {kind} IF EXISTS {quote(obj)}")
+            self.con.execute("INSERT OR REPLACE INTO protiso_state VALUES ('views', ?)",
+                             [catalog.views_fingerprint(self.path)])
 
     def _mark(self, kind: str, name: str, source: str, made: set[str]) -> None:
-        self.con.execute(f"COMMENT ON {kind} \"{name}\" IS 'protiso: {source}'")
+        self.con.execute(f"COMMENT ON {kind} {quote(name)} IS 'protiso: {source}'")
         made.add(name)
 
     def _table_view_sql(self, table: str) -> str:
@@ -200,16 +278,6 @@ class Warehouse:
             f"FROM read_parquet([{files}], union_by_name = true)"
         )
 
-    def _collect_garbage(self) -> None:
-        """Delete Parquet files that no committed part references (left by a killed writer)."""
-        root = self.path / PARQUET_DIR
-        if not root.exists():
-            return
-        known = {str(self.path / row[0]) for row in self.con.execute("SELECT path FROM parts").fetchall()}
-        for file in root.rglob("*.parquet"):
-            if str(file) not in known:
-                file.unlink(missing_ok=True)
-
     # -- writing -----------------------------------------------------------------
 
     @contextmanager
@@ -226,8 +294,10 @@ class Warehouse:
         run = Run(self, resume or new_run_id(kind), kind, dict(params),
                   {"model": model, "revision": revision, "layer": None if layer is None else str(layer),
                    "pooling": pooling}, utcnow())
+        self._writable()
         if resume is not None:
-            self.con.execute("UPDATE runs SET status = 'running', finished_at = NULL WHERE run_id = ?", [run.id])
+            self.con.execute("UPDATE runs SET status = 'running', finished_at = NULL, pid = ?, host = ? "
+                             "WHERE run_id = ?", [os.getpid(), recovery.host(), run.id])
             run.recorded = True
         elif not defer:
             self.con.execute(*run.insert_statement("running"))
@@ -260,6 +330,7 @@ class Warehouse:
         With ``run`` (see ``Run.commit``) the run's row is written in the same transaction when it has
         none yet, and ``final`` marks the run done there too.
         """
+        self._writable()
         pending = Commit(self, run_id, run, final)
         try:
             yield pending
@@ -269,32 +340,47 @@ class Warehouse:
         if not pending.parts and not pending.statements and not (run is not None and final):
             return
         con = self.con
-        con.execute("BEGIN")
         try:
-            now = utcnow()
-            if run is not None and not run.recorded:
-                con.execute(*run.insert_statement("done" if final else "running"))
-            elif run is not None and final:
-                con.execute("UPDATE runs SET status = 'done', finished_at = ?, params = ? WHERE run_id = ?",
-                            [now, json.dumps(run.params, sort_keys=True, default=str), run.id])
-            for part in pending.parts:
-                con.execute(
-                    "INSERT INTO parts VALUES (?, ?, ?, ?, ?, ?)",
-                    [part.part_id, part.table, str(part.path.relative_to(self.path)), part.rows, run_id, now],
-                )
-            for sql, params in pending.statements:
-                con.execute(sql, params)
-            touched = sorted({part.table for part in pending.parts})
-            for table in touched:
-                con.execute(self._table_view_sql(table))
-            con.execute("COMMIT")
+            with transaction(con):
+                now = utcnow()
+                if run is not None and not run.recorded:
+                    con.execute(*run.insert_statement("done" if final else "running"))
+                elif run is not None and final:
+                    con.execute("UPDATE runs SET status = 'done', finished_at = ?, params = ? WHERE run_id = ?",
+                                [now, json.dumps(run.params, sort_keys=True, default=str), run.id])
+                for part in pending.parts:
+                    con.execute(
+                        "INSERT INTO parts VALUES (?, ?, ?, ?, ?, ?)",
+                        [part.part_id, part.table, str(part.path.relative_to(self.path)), part.rows, run_id, now],
+                    )
+                before = self._catalogued() if pending.statements else {}
+                for sql, params in pending.statements:
+                    con.execute(sql, params)
+                if before:  # parts the statements uncatalogue (replaced ones): their files go after the commit
+                    pending._retire([before[k] for k in sorted(before.keys() - self._catalogued().keys())])
+                touched = sorted({part.table for part in pending.parts + pending.retired})
+                for table in touched:
+                    con.execute(self._table_view_sql(table))
         except BaseException:
-            con.execute("ROLLBACK")
             pending._discard()
             raise
+        pending._settle()
         if run is not None:
             run.recorded = True
             run.finished = run.finished or final
         if touched:
             # Dependent views (sql/views) bind to the table views by name; re-create them for safety.
             self.refresh_views()
+
+    def _catalogued(self) -> dict[str, _PendingPart]:
+        rows = self.con.execute("SELECT part_id, table_name, path, rows FROM parts").fetchall()
+        return {part_id: _PendingPart(part_id, table, self.path / path, rows) for part_id, table, path, rows in rows}
+
+    def _writable(self) -> None:
+        if self.read_only:
+            raise ProtisoError(f"{self.path} was opened read-only; open it for writing to change it")
+
+
+def quote(name: str) -> str:
+    """``name`` as a DuckDB identifier: in double quotes, inner ones doubled."""
+    return '"' + name.replace('"', '""') + '"'

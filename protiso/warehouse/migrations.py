@@ -6,6 +6,7 @@ import duckdb
 
 from protiso.errors import ProtisoError
 from protiso.warehouse import resources
+from protiso.warehouse.connection import transaction
 
 
 def known() -> list[tuple[int, str]]:
@@ -21,27 +22,28 @@ def schema_version() -> int:
     return known()[-1][0]
 
 
+def applied(con: duckdb.DuckDBPyConnection) -> int:
+    """The newest schema version recorded in the warehouse (0 for none)."""
+    return con.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchall()[0][0]
+
+
+def refuse_newer(version: int) -> None:
+    if version > schema_version():
+        raise ProtisoError(f"this warehouse has schema version {version}, newer than this protiso understands "
+                           f"({schema_version()}); upgrade protiso")
+
+
 def migrate(con: duckdb.DuckDBPyConnection) -> int:
     """Apply missing migrations; refuse a warehouse written by a newer protiso. Returns the version."""
     con.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMP)"
     )
-    applied = {row[0] for row in con.execute("SELECT version FROM schema_migrations").fetchall()}
-    newest = schema_version()
-    if applied and max(applied) > newest:
-        raise ProtisoError(
-            f"this warehouse has schema version {max(applied)}, newer than this protiso understands "
-            f"({newest}); upgrade protiso"
-        )
+    done = {row[0] for row in con.execute("SELECT version FROM schema_migrations").fetchall()}
+    refuse_newer(max(done, default=0))
     for version, name in known():
-        if version in applied:
+        if version in done:
             continue
-        con.execute("BEGIN")
-        try:
+        with transaction(con):
             con.execute(resources.sql_text("migrations", name))
             con.execute("INSERT INTO schema_migrations VALUES (?, ?, now())", [version, name])
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-    return newest
+    return schema_version()

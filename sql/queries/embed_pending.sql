@@ -1,5 +1,6 @@
 -- Sequences of the relation `embed_source` (accession, seq_hash, sequence, ordinal: the proteins
--- table, see embed_source_proteins.sql, or rows a runner read from shards) that still lack a raw
+-- table, see embed_source_proteins.sql; the proteins a user chose, embed_source_selected.sql; or
+-- rows a runner read from shards) that still lack a raw
 -- embedding of $model for some requested layer, one row per accession (the lowest ordinal wins),
 -- with the layers they lack. Accessions whose sequence the model rejected in an earlier run
 -- (rejects, source 'embed:<model>') are left out. Longest first, then by seq_hash: identical

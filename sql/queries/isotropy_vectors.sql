@@ -1,5 +1,6 @@
--- Global (per-protein) vectors of one model, layer, embedding set and pooling.
-SELECT embedding AS vector
+-- Global (per-protein) vectors of one model, layer, embedding set and pooling, with their accession
+-- (for `protiso isotropy --by`, sql/macros/protein_groups.sql), in storage order.
+SELECT accession, embedding AS vector
 FROM embeddings
 WHERE model = $model AND layer = $layer AND embedding_set = $embedding_set
   AND pooling IS NOT DISTINCT FROM $pooling

@@ -1,9 +1,9 @@
 -- Report section 3: covariance spectra (shares of variance, descending, summing to 1) per scope, the
--- cumulative share, and how many components hold 50 / 90 / 99 % of it.
--- * global: the per-protein vectors of each model's highest stored raw layer, through the
---   eigen_spectrum SQL function;
--- * local: the spectrum `protiso isotropy` stored in local_spectra from the merged residue
---   statistics, the newest of each model's highest layer.
+-- cumulative share, and how many components hold 50 / 90 / 99 % of it. Both scopes are read as
+-- `protiso isotropy` stored them, never computed here:
+-- * global: global_spectra, from one streamed scan of the per-protein vectors of each model's
+--   highest stored raw layer (the newest spectrum of that layer);
+-- * local: local_spectra, from the merged residue statistics, the newest of each model's highest layer.
 -- $models: VARCHAR[] or NULL.
 WITH chosen AS (
     SELECT model, max(layer) AS layer
@@ -12,11 +12,11 @@ WITH chosen AS (
       AND ($models::VARCHAR[] IS NULL OR list_contains($models::VARCHAR[], model))
     GROUP BY model
 ), spectra AS (
-    SELECT 'global' AS scope, e.model, e.layer, eigen_spectrum(list(e.embedding)) AS ev
-    FROM embeddings e
-    JOIN chosen c ON c.model = e.model AND c.layer = e.layer
-    WHERE e.embedding_set = 'raw'
-    GROUP BY e.model, e.layer
+    SELECT 'global' AS scope, s.model, s.layer, s.eigenvalues AS ev
+    FROM global_spectra s
+    JOIN chosen c ON c.model = s.model AND c.layer = s.layer
+    WHERE s.embedding_set = 'raw'
+    QUALIFY row_number() OVER (PARTITION BY s.model ORDER BY s.computed_at DESC, s.run_id DESC) = 1
     UNION ALL
     SELECT 'local' AS scope, model, layer, eigenvalues AS ev
     FROM local_spectra

@@ -22,6 +22,7 @@ from protiso.report.sections.correlations import correlation_section
 from protiso.report.sections.groups import groups_section
 from protiso.report.sections.isotropy import isotropy_section
 from protiso.report.sections.layers import layers_section
+from protiso.report.sections.paper import paper_section
 from protiso.report.sections.postprocess import postprocess_section
 from protiso.report.sections.spectra import spectra_section
 from protiso.report.sections.summary import summary_section
@@ -44,6 +45,7 @@ REGISTRY: tuple[Section, ...] = (
     Section("layers", "Isotropy across layers", layers_section, "_layers.html"),
     Section("correlations", "Embedding distance vs. alignment similarity", correlation_section,
             "_correlations.html"),
+    Section("paper", "How this compares with the paper", paper_section, "_paper.html"),
     Section("groups", "Isotropy by annotation group", groups_section, "_groups.html"),
     Section("postprocess", "Raw vs. post-processed embeddings", postprocess_section, "_postprocess.html"),
 )

@@ -1,9 +1,9 @@
 """Report section 3, covariance spectra: eigenvalues and cumulative share of variance, per scope.
 
-Both scopes are read, never computed here, by one query, ``report_spectrum.sql``: global spectra
-(per-protein vectors of each model's highest raw layer) through the ``eigen_spectrum`` SQL function,
-local spectra (per-residue vectors) as ``protiso isotropy`` stored them in ``local_spectra`` from the
-merged residue statistics (``protiso.metrics.spectra``). One row per scope, model, layer and
+Both scopes are read, never computed here, by one query, ``report_spectrum.sql``, as ``protiso isotropy``
+stored them (``protiso.metrics.spectra``): global spectra (per-protein vectors of each model's highest
+raw layer) in ``global_spectra`` from one streamed scan of the set, local spectra (per-residue vectors)
+in ``local_spectra`` from the merged residue statistics. One row per scope, model, layer and
 component k with its share of variance, the running total and the components that hold 50 / 90 / 99 %.
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from protiso.report.common import Missing, Source, grouped, has_function, rows
+from protiso.report.common import Missing, Source, grouped, rows
 from protiso.report.plots import Series, line_chart
 
 
@@ -25,13 +25,13 @@ class SpectraSection:
 def spectra_section(source: Source) -> SpectraSection:
     wh, models = source.wh, source.models
     section = SpectraSection([])
-    if not has_function(wh, "eigen_spectrum"):
-        section.missing.append(Missing.of("the eigen_spectrum SQL function", "pip install -U protiso"))
-        return section
     data = rows(wh, "report_spectrum", models=models)
     global_, local = ([row for row in data if row["scope"] == scope] for scope in ("global", "local"))
     if global_:
         section.panels.append(_spectrum_panel("global", global_))
+    elif rows(wh, "report_counts")[0]["vectors"]:
+        section.missing.append(Missing.of("global covariance spectra, stored from the per-protein vectors",
+                                          "isotropy"))
     else:
         section.missing.append(Missing.of("per-protein embeddings (2 or more per model)", "embeddings"))
     if local:

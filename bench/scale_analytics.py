@@ -1,0 +1,415 @@
+"""Swiss-Prot-scale analytics (issue 15), measured side by side in one run, each contender in its own
+process with its peak RSS (the kernel's high-water mark, reset once its inputs are loaded).
+
+The warehouse (built once under --dir, reused; --clean removes it): `protiso ingest` of the real
+Swiss-Prot 2014 files (516,371 accessions, their GO annotations, terms and graph), then one synthetic
+anisotropic float32 vector of width 1024 per distinct sequence (435,059: decaying spectrum plus an
+offset, as bench/isotropy.py makes them) under the sequence's first accession, and a synthetic
+alignment run of all 6,406,410 pairs of 3,580 seeded proteins. The 2014 files name no organisms, so
+each accession gets a synthetic one (a seeded Zipf draw over 13,000 names, the largest ~4 % of
+Swiss-Prot as human is): organism groups have realistic sizes, not real members.
+
+1. Whole-set isotropy + mean cosine + spectrum through the `isotropy` job (one streamed scan) against
+   the float64 floor (the same scan of the embedding column alone + float64 X.T @ X of the same shape
+   with numpy's BLAS, timed in blocks of 8,192 rows) and the IsoScore package on 200,000 of the
+   vectors held in memory. Targets: <= 1.3x the floor, <= the package's time, < 2 GB peak.
+2. Every GO term with >= 10 proteins (true-path) and every organism with >= 10, through the job;
+   against a pandas groupby loop calling the IsoScore package on a seeded sample of 30 of the same
+   groups, extrapolated by the mean per group. Targets: < 3 min, < 6 GB, >= 10x.
+3. Pair metrics of the 6.4 M pairs (`protiso pair-metrics`) against a per-pair numpy loop on a
+   100,000-pair subset, extrapolated. Target: < 30 s.
+
+    python bench/scale_analytics.py [--dir /tmp/protiso_scale] [--clean] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+DATA = REPO / ".." / "shared" / "data" / "swissprot-2014"
+FILES = ["swissprot_2014.fasta.gz", "swissprot_2014_annotations.tsv.gz", "go_2014_terms.tsv.gz",
+         "go_2014_graph.tsv.gz"]
+MODEL, LAYER, POOLING = "synthetic", 1, "mean"
+DIM = 1024
+PAIR_PROTEINS = 3580
+ORGANISMS = 13_000
+
+
+def status_kb(field: str) -> int:
+    for line in open("/proc/self/status"):
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+def reset_peak() -> None:
+    with open("/proc/self/clear_refs", "w") as handle:
+        handle.write("5")
+
+
+def peak_mib() -> float:
+    return status_kb("VmHWM") / 1024
+
+
+# -- building the warehouse (once) ------------------------------------------------------------------
+
+
+def build(root: Path, dim: int, limit: int | None) -> Path:
+    """The warehouse under ``root`` (made by an earlier run when its marker file exists)."""
+    path = root / "wh"
+    marker = root / f"built-{dim}-{limit or 'all'}.json"
+    if marker.exists():
+        return path
+    if path.exists():
+        shutil.rmtree(path)
+    root.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "protiso", "ingest", *[str(DATA / f) for f in FILES], "-w", str(path),
+                    "--no-progress"], check=True, cwd=REPO, stdout=subprocess.DEVNULL)
+    from protiso.warehouse import Warehouse
+
+    with Warehouse.open(path) as wh:
+        _organisms(wh)
+        accessions = _embeddings(wh, dim, limit)
+        _alignments(wh, accessions)
+    marker.write_text(json.dumps({"seconds": time.perf_counter() - started}))
+    return path
+
+
+def _organisms(wh) -> None:
+    """Replace the proteins part by one with a synthetic organism per accession (seeded Zipf sizes)."""
+    import pyarrow as pa
+
+    proteins = wh.query("SELECT * FROM proteins ORDER BY accession")
+    rng = np.random.default_rng(11)
+    weights = 1.0 / np.arange(1, ORGANISMS + 1) ** 1.07
+    names = np.array([f"Synthetic organism {k:05d}" for k in range(ORGANISMS)], dtype=object)
+    organism = names[rng.choice(ORGANISMS, proteins.num_rows, p=weights / weights.sum())]
+    table = proteins.set_column(proteins.schema.get_field_index("organism"), "organism", pa.array(organism))
+    old = [row[0] for row in wh.con.execute("SELECT part_id FROM parts WHERE table_name = 'proteins'").fetchall()]
+    with wh.run("ingest", {"bench": "synthetic organisms"}) as run, run.commit() as tx:
+        for start in range(0, table.num_rows, 100_000):
+            tx.write_part("proteins", table.slice(start, 100_000))
+        tx.execute("DELETE FROM parts WHERE part_id IN (SELECT unnest($ids::VARCHAR[]))", {"ids": old})
+
+
+def _mix(dim: int, seed: int = 0) -> tuple[np.random.Generator, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    mix = (rng.standard_normal((dim, dim)) / np.sqrt(dim) * np.geomspace(3.0, 0.05, dim)).astype(np.float32)
+    return rng, mix, rng.standard_normal(dim).astype(np.float32)
+
+
+def _embeddings(wh, dim: int, limit: int | None) -> list[str]:
+    """One synthetic vector per distinct sequence, under its first accession; returns those accessions."""
+    import pyarrow as pa
+
+    accessions = [r[0] for r in wh.con.execute(
+        "SELECT min(accession) FROM proteins GROUP BY seq_hash ORDER BY 1").fetchall()]
+    if limit:
+        accessions = accessions[:limit]
+    rng, mix, offset = _mix(dim)
+    step = 50_000
+    with wh.run("embed", {"bench": "synthetic anisotropic float32", "dim": dim}, model=MODEL, layer=LAYER,
+                pooling=POOLING) as run:
+        for start in range(0, len(accessions), step):
+            rows = accessions[start:start + step]
+            block = rng.standard_normal((len(rows), dim), dtype=np.float32) @ mix + offset
+            column = pa.ListArray.from_arrays(pa.array(np.arange(len(rows) + 1, dtype=np.int32) * dim),
+                                              pa.array(block.reshape(-1)))
+            with run.commit() as tx:
+                tx.write_part("embeddings", pa.table({
+                    "accession": rows, "model": [MODEL] * len(rows), "layer": [LAYER] * len(rows),
+                    "pooling": [POOLING] * len(rows), "embedding_set": ["raw"] * len(rows),
+                    "embedding": column, "run_id": [run.id] * len(rows)}), partition={"model": MODEL})
+    return accessions
+
+
+def _alignments(wh, accessions: list[str]) -> None:
+    """A finished alignment run of all pairs of PAIR_PROTEINS seeded proteins, with synthetic scores."""
+    import pyarrow as pa
+
+    rng = np.random.default_rng(5)
+    chosen = sorted(rng.choice(np.array(accessions, dtype=object), min(PAIR_PROTEINS, len(accessions)),
+                               replace=False).tolist())
+    a, b = np.triu_indices(len(chosen), k=1)
+    names = pa.array(chosen)
+    params = {"bench": "synthetic alignments", "n_proteins": len(chosen), "n_pairs": len(a)}
+    with wh.run("align", params) as run:
+        wh.con.execute(wh.sql_text("align_insert_run"), {
+            "run_id": run.id, "matrix": "PAM250", "mode": "global", "open_score": -10.0, "extend_score": -1.0,
+            "engine": "synthetic", "n_proteins": len(chosen), "n_pairs": len(a), "seed": 5,
+            "params": json.dumps(params)})
+        for start in range(0, len(a), 1_000_000):
+            ia, ib = a[start:start + 1_000_000], b[start:start + 1_000_000]
+            identity = rng.beta(2, 12, len(ia))
+            length = rng.integers(100, 800, len(ia)).astype(np.int32)
+            with run.commit() as tx:
+                tx.write_part("alignments", pa.table({
+                    "accession_a": names.take(pa.array(ia)), "accession_b": names.take(pa.array(ib)),
+                    "score": 900 * identity + rng.normal(0, 40, len(ia)), "identity": identity,
+                    "similarity": np.minimum(1.0, identity * 1.6), "alignment_length": length,
+                    "gaps": (length * 0.05).astype(np.int32), "normalized_score": identity * 1.2,
+                    "run_id": [run.id] * len(ia)}), partition={"run": run.id, "block": f"{start // 1_000_000:06d}"})
+
+
+# -- parts, each run in its own process --------------------------------------------------------------
+
+
+def _open(path: str):
+    from protiso.warehouse import Warehouse
+
+    return Warehouse.open(path)
+
+
+def part_scan(path: str) -> dict:
+    """The floor's first half: DuckDB's scan of the embedding column into Arrow batches, nothing else."""
+    with _open(path) as wh:
+        reset_peak()
+        start = time.perf_counter()
+        cursor = wh.con.cursor()
+        rows = 0
+        for batch in cursor.sql(wh.sql_text("isotropy_vectors"), params={
+                "model": MODEL, "layer": LAYER, "embedding_set": "raw", "pooling": POOLING}).to_arrow_reader(8192):
+            rows += batch.num_rows
+        cursor.close()
+        return {"seconds": time.perf_counter() - start, "rows": rows, "peak_mib": peak_mib()}
+
+
+def part_blas(rows: int, dim: int) -> dict:
+    """The floor's second half: float64 X.T @ X of rows x dim with numpy's BLAS, in blocks of 8,192 rows."""
+    block = np.random.default_rng(0).standard_normal((8192, dim))
+    total = np.zeros((dim, dim))
+    reset_peak()
+    start = time.perf_counter()
+    for first in range(0, rows, 8192):
+        part = block[: min(8192, rows - first)]
+        total += part.T @ part
+    return {"seconds": time.perf_counter() - start, "peak_mib": peak_mib()}
+
+
+def part_whole(path: str, budget: str) -> dict:
+    from protiso.jobs.budget import parse_memory_budget
+    from protiso.jobs.isotropy import compute_isotropy
+
+    with _open(path) as wh:
+        reset_peak()
+        start = time.perf_counter()
+        summary = compute_isotropy(wh, scopes=["global"], models=[MODEL], memory_budget=parse_memory_budget(budget))
+        seconds = time.perf_counter() - start
+        row = summary.overall[0]
+        return {"seconds": seconds, "peak_mib": peak_mib(), "isoscore": row["isoscore"],
+                "mean_cosine": row["mean_cosine"], "n": row["n_points"]}
+
+
+def _load(wh, limit: int | None = None) -> tuple[np.ndarray, list[str]]:
+    from protiso.warehouse.vectors import stack_vectors
+
+    sql = "SELECT accession, embedding AS vector FROM embeddings WHERE model = $model" + (
+        f" LIMIT {int(limit)}" if limit else "")
+    table = wh.query(sql, {"model": MODEL})
+    points, _ = stack_vectors(table.column("vector"), "bench")
+    return np.ascontiguousarray(points), table.column("accession").to_pylist()
+
+
+def part_package(path: str, rows: int) -> dict:
+    from IsoScore.IsoScore import IsoScore
+
+    with _open(path) as wh:
+        points, _ = _load(wh, rows)
+    reset_peak()
+    start = time.perf_counter()
+    value = float(IsoScore(points))
+    return {"seconds": time.perf_counter() - start, "peak_mib": peak_mib(), "isoscore": value, "n": len(points)}
+
+
+def part_groups(path: str, budget: str) -> dict:
+    from protiso.jobs.budget import parse_memory_budget
+    from protiso.jobs.isotropy import compute_isotropy
+
+    with _open(path) as wh:
+        reset_peak()
+        start = time.perf_counter()
+        summary = compute_isotropy(wh, by=["go_term", "organism"], scopes=["global"], models=[MODEL],
+                                   memory_budget=parse_memory_budget(budget))
+        seconds = time.perf_counter() - start
+        counts = dict(wh.con.execute("SELECT group_by, count(*) FROM isotropy WHERE run_id = ? GROUP BY 1",
+                                     [summary.run_id]).fetchall())
+        return {"seconds": seconds, "peak_mib": peak_mib(), "go_term": counts.get("go_term", 0),
+                "organism": counts.get("organism", 0), "run_id": summary.run_id}
+
+
+def part_pandas(path: str, run_id: str, sample: int) -> dict:
+    """A user's loop: pandas groupby over (group, row) calling the IsoScore package per group, on a seeded
+    sample of the groups the job measured (same true-path membership), extrapolated by the mean."""
+    import pandas as pd
+    import pyarrow as pa
+    from IsoScore.IsoScore import IsoScore
+
+    from protiso.jobs.isotropy_groups import group_members
+
+    with _open(path) as wh:
+        points, accessions = _load(wh)
+        measured = wh.con.execute("SELECT group_by, group_value FROM isotropy WHERE run_id = ? AND group_by <> 'all'",
+                                  [run_id]).fetchall()
+        rng = np.random.default_rng(30)
+        chosen = [measured[i] for i in sorted(rng.choice(len(measured), sample, replace=False))]
+        frames = []
+        for grouping in sorted({g for g, _ in chosen}):
+            groups = group_members(wh, pa.array(accessions), grouping, 10)
+            where = {name: k for k, name in enumerate(groups.names)}
+            for g, value in chosen:
+                if g == grouping:
+                    rows = groups.members[where[value]]
+                    frames.append(pd.DataFrame({"group": f"{g}:{value}", "row": rows}))
+    long = pd.concat(frames, ignore_index=True)
+    reset_peak()
+    start = time.perf_counter()
+    scores = long.groupby("group")["row"].apply(lambda rows: float(IsoScore(points[rows.to_numpy()])))
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "groups": len(scores), "total_groups": len(measured),
+            "extrapolated": seconds / len(scores) * len(measured), "peak_mib": peak_mib(),
+            "sizes": sorted(int(n) for n in long.groupby("group").size())}
+
+
+def _reset_pair_metrics(wh) -> None:
+    wh.con.execute("UPDATE runs SET status = 'superseded' WHERE kind = 'pair_metrics' AND status = 'done'")
+    wh.con.execute("DELETE FROM parts WHERE table_name IN ('pair_metrics', 'pair_metric_stats')")
+    wh.refresh_views()
+
+
+def part_pairs(path: str, budget: str) -> dict:
+    from protiso.jobs.budget import parse_memory_budget
+    from protiso.jobs.pair_metrics import compute_pair_metrics
+
+    with _open(path) as wh:
+        _reset_pair_metrics(wh)
+        reset_peak()
+        start = time.perf_counter()
+        summary = compute_pair_metrics(wh, memory_budget=parse_memory_budget(budget))
+        return {"seconds": time.perf_counter() - start, "peak_mib": peak_mib(),
+                "pairs": sum(g["pairs"] for g in summary.groups)}
+
+
+def part_pair_loop(path: str, subset: int) -> dict:
+    with _open(path) as wh:
+        pairs = wh.query(f"SELECT accession_a, accession_b FROM alignments LIMIT {int(subset)}").to_pylist()
+        total = wh.con.execute("SELECT count(*) FROM alignments").fetchone()[0]
+        wanted = sorted({p["accession_a"] for p in pairs} | {p["accession_b"] for p in pairs})
+        table = wh.query("SELECT accession, embedding FROM embeddings WHERE model = $m AND accession IN "
+                         "(SELECT unnest($a::VARCHAR[]))", {"m": MODEL, "a": wanted})
+    vectors = {a: np.asarray(v, dtype=np.float64) for a, v in
+               zip(table.column("accession").to_pylist(), table.column("embedding").to_pylist())}
+    reset_peak()
+    start = time.perf_counter()
+    for p in pairs:
+        x, y = vectors[p["accession_a"]], vectors[p["accession_b"]]
+        _cos = float(x @ y) / (np.linalg.norm(x) * np.linalg.norm(y))
+        _sq = float(((x - y) ** 2).sum())
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "pairs": len(pairs), "extrapolated": seconds / len(pairs) * total, "total": total,
+            "peak_mib": peak_mib()}
+
+
+def part_gpu() -> dict:
+    try:
+        import torch
+    except ImportError:
+        return {"available": False}
+    if not torch.cuda.is_available():
+        return {"available": False}
+    x = torch.randn(8192, DIM, dtype=torch.float64, device="cuda")
+    torch.cuda.synchronize()
+    start = time.perf_counter()
+    total = torch.zeros(DIM, DIM, dtype=torch.float64, device="cuda")
+    for _ in range(435_059 // 8192 + 1):
+        total += x.T @ x
+    torch.cuda.synchronize()
+    return {"available": True, "seconds": time.perf_counter() - start, "device": torch.cuda.get_device_name()}
+
+
+PARTS = {"scan": part_scan, "blas": lambda r, d: part_blas(int(r), int(d)), "whole": part_whole,
+         "package": lambda p, n: part_package(p, int(n)), "groups": part_groups,
+         "pandas": lambda p, r, s: part_pandas(p, r, int(s)), "pairs": part_pairs,
+         "pair_loop": lambda p, n: part_pair_loop(p, int(n)), "gpu": part_gpu}
+
+
+def run_part(*args: str) -> dict:
+    done = subprocess.run([sys.executable, __file__, "--part", *args], capture_output=True, text=True, cwd=REPO)
+    if done.returncode != 0:
+        raise SystemExit(f"part {args[0]} failed:\n{done.stderr[-4000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dir", type=Path, default=Path("/tmp/protiso_scale"), help="where the warehouse lives")
+    parser.add_argument("--clean", action="store_true", help="remove the warehouse afterwards")
+    parser.add_argument("--quick", action="store_true", help="a smoke run: 20,000 vectors of width 128")
+    parser.add_argument("--memory-budget", default="4GiB", help="the jobs' --memory-budget")
+    parser.add_argument("--part", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.part:
+        name, *rest = args.part
+        print(json.dumps(PARTS[name](*rest)))
+        return
+    dim, limit = (128, 20_000) if args.quick else (DIM, None)
+    started = time.perf_counter()
+    path = str(build(args.dir, dim, limit))
+    print(f"warehouse {path} (built or reused in {time.perf_counter() - started:.0f} s)", flush=True)
+    budget = args.memory_budget
+    scan = run_part("scan", path)
+    blas = run_part("blas", str(scan["rows"]), str(dim))
+    whole = run_part("whole", path, budget)
+    package = run_part("package", path, str(min(200_000, scan["rows"])))
+    groups = run_part("groups", path, budget)
+    pandas = run_part("pandas", path, groups["run_id"], "30")
+    pairs = run_part("pairs", path, budget)
+    loop = run_part("pair_loop", path, "100000")
+    gpu = run_part("gpu")
+    floor = scan["seconds"] + blas["seconds"]
+    n_groups = groups["go_term"] + groups["organism"]
+    print(f"\nSwiss-Prot-scale analytics, {scan['rows']:,} vectors x {dim} float32, --memory-budget {budget}\n")
+    line = "{:<58} {:>9} {:>10}  {}"
+    print(line.format("step", "seconds", "peak MiB", "comparison (target)"))
+    print(line.format("floor: scan of the embedding column", f"{scan['seconds']:.1f}", f"{scan['peak_mib']:.0f}", ""))
+    print(line.format(f"floor: float64 X.T @ X, {scan['rows']:,} x {dim} (numpy BLAS)", f"{blas['seconds']:.1f}",
+                      f"{blas['peak_mib']:.0f}", f"floor = {floor:.1f} s"))
+    print(line.format("1. isotropy job, whole set (IsoScore, *, dims, spectrum, cos)", f"{whole['seconds']:.1f}",
+                      f"{whole['peak_mib']:.0f}", f"{whole['seconds'] / floor:.2f}x floor (<= 1.3x); "
+                      f"peak < 2048 MiB: {whole['peak_mib'] < 2048}"))
+    print(line.format(f"   IsoScore package, {package['n']:,} x {dim} in memory", f"{package['seconds']:.1f}",
+                      f"{package['peak_mib']:.0f}", f"job / package = {whole['seconds'] / package['seconds']:.2f} (<= 1)"))
+    print(line.format(f"2. isotropy job, {groups['go_term']:,} GO terms + {groups['organism']:,} organisms",
+                      f"{groups['seconds']:.1f}", f"{groups['peak_mib']:.0f}",
+                      f"{n_groups / groups['seconds']:.0f} groups/s; < 180 s: {groups['seconds'] < 180}; "
+                      f"< 6144 MiB: {groups['peak_mib'] < 6144}"))
+    print(line.format(f"   pandas groupby + IsoScore package, {pandas['groups']} groups", f"{pandas['seconds']:.1f}",
+                      f"{pandas['peak_mib']:.0f}", f"extrapolated to {pandas['total_groups']:,} groups: "
+                      f"{pandas['extrapolated']:.0f} s = {pandas['extrapolated'] / groups['seconds']:.0f}x the job (>= 10x)"))
+    print(line.format(f"3. pair metrics, {pairs['pairs']:,} pairs", f"{pairs['seconds']:.1f}",
+                      f"{pairs['peak_mib']:.0f}", f"< 30 s: {pairs['seconds'] < 30}"))
+    print(line.format(f"   per-pair numpy loop, {loop['pairs']:,} pairs", f"{loop['seconds']:.1f}",
+                      f"{loop['peak_mib']:.0f}", f"extrapolated to {loop['total']:,}: {loop['extrapolated']:.0f} s = "
+                      f"{loop['extrapolated'] / pairs['seconds']:.0f}x the job"))
+    print(f"\nIsoScore: job {whole['isoscore']:.10f}, package {package['isoscore']:.10f} (float32, first "
+          f"{package['n']:,} vectors); pandas sample sizes {pandas['sizes']}")
+    print("GPU: " + (f"{gpu['device']}: float64 X.T @ X {gpu['seconds']:.2f} s, CPU/GPU = "
+                     f"{blas['seconds'] / gpu['seconds']:.0f}x" if gpu["available"] else "none on this machine"))
+    if args.clean:
+        shutil.rmtree(args.dir)
+        print(f"removed {args.dir}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,89 @@
+"""`protiso align` and `protiso pair-metrics`: alignments and the embedding metrics of aligned pairs."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from protiso.cli.common import WarehouseOpt, app, friendly
+
+
+# -- align: pairwise alignments and pair metrics (protiso/align) ------------------------------
+
+
+@app.command()
+@friendly
+def align(
+    warehouse: WarehouseOpt,
+    fraction: Annotated[Optional[float], typer.Option(
+        help="Sample this fraction of the proteins and align all pairs among them (default 0.01, the study's).")] = None,
+    proteins: Annotated[Optional[int], typer.Option(help="Sample N proteins and align all pairs among them.")] = None,
+    pairs: Annotated[Optional[int], typer.Option(help="Align N distinct random pairs instead.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the sample (numpy default_rng).")] = 0,
+    matrix: Annotated[str, typer.Option(help="Biopython substitution matrix name (PAM250, BLOSUM62, ...).")] = "PAM250",
+    mode: Annotated[str, typer.Option(help="global (Needleman-Wunsch, end gaps scored) or local (Smith-Waterman).")] = "global",
+    open_score: Annotated[float, typer.Option(
+        "--open", help="Score of a gap's first position (<= 0, Biopython convention).")] = -10.0,
+    extend_score: Annotated[float, typer.Option(
+        "--extend", help="Score of each further gap position (<= 0).")] = -1.0,
+    min_length: Annotated[Optional[int], typer.Option(help="Only proteins at least this long.")] = None,
+    max_length: Annotated[Optional[int], typer.Option(help="Only proteins at most this long.")] = None,
+    where: Annotated[Optional[str], typer.Option(help="SQL filter on the proteins table, e.g. \"organism LIKE 'Homo%'\".")] = None,
+    workers: Annotated[Optional[int], typer.Option(
+        help="Worker processes, or Ray actors with --engine ray (default: all cores / the cluster's CPUs).")] = None,
+    block_size: Annotated[int, typer.Option(help="Pairs per committed block (the unit of resumption).")] = 20_000,
+    max_cells: Annotated[Optional[int], typer.Option(
+        help="Most DP cells (length x length) of a pair aligned with a traceback, <= 6 bytes each (default "
+        "50,000,000); longer pairs get exact scores and counts in linear memory, or are skipped (see rejects).")] = None,
+    aligner: Annotated[str, typer.Option(help="auto (parasail when scores are integers, else Biopython), parasail or biopython.")] = "auto",
+    # -- where the blocks run (protiso/engines) --
+    engine: Annotated[str, typer.Option(
+        help="Where pair blocks run: local (a process pool here) or ray (Ray Data actors; pip install 'protiso[ray]').")] = "local",
+    address: Annotated[Optional[str], typer.Option(
+        help="--engine ray: auto (the cluster `ray start` made here), HOST:PORT or ray://HOST:PORT; "
+        "default: a local Ray instance.")] = None,
+    resume: Annotated[Optional[str], typer.Option(help="Resume this unfinished run (its recorded parameters apply).")] = None,
+    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Progress bar on stderr.")] = True,
+) -> None:
+    """Align a seeded sample of protein pairs and record scores, identity and similarity in `alignments`.
+
+    Every parameter is recorded in `alignment_runs`. A killed run resumes without redoing committed blocks
+    (rerun the same command, or pass --resume RUN_ID). Afterwards embedding metrics of the pairs are
+    materialised in `pair_metrics`, which the `correlations` and `similarity_bins` views read.
+    """
+    import warnings
+
+    from protiso.align import AlignerWarning, align
+    from protiso.warehouse import Warehouse
+
+    warnings.simplefilter("ignore", AlignerWarning)  # the summary below repeats it
+    with Warehouse.open(warehouse) as wh:
+        summary = align(wh, fraction=fraction, proteins=proteins, pairs=pairs, seed=seed, matrix=matrix, mode=mode,
+                        open_score=open_score, extend_score=extend_score, min_length=min_length,
+                        max_length=max_length, where=where, workers=workers, block_size=block_size,
+                        aligner=aligner, resume=resume, progress=progress, engine=engine, address=address,
+                        max_cells=max_cells)
+    typer.echo(summary.render())
+
+
+@app.command("pair-metrics")
+@friendly
+def pair_metrics(
+    warehouse: WarehouseOpt,
+    alignment_run: Annotated[Optional[str], typer.Option(help="Only this alignment run (default: all finished).")] = None,
+    memory_budget: Annotated[str, typer.Option(
+        help="Memory for the blocked Gram matrices (a quarter of it per block pair), e.g. 4GiB.")] = "4GiB",
+) -> None:
+    """Materialise embedding cosine / squared distance per aligned pair for embedding sets that lack them.
+
+    Computed in float64 from a blocked matrix product over the proteins involved, with a progress bar.
+    """
+    from protiso.jobs.budget import parse_memory_budget
+    from protiso.jobs.pair_metrics import compute_pair_metrics
+    from protiso.warehouse import Warehouse
+
+    budget = parse_memory_budget(memory_budget)
+    with Warehouse.open(warehouse) as wh:
+        summary = compute_pair_metrics(wh, alignment_run, memory_budget=budget)
+    typer.echo(summary.render())

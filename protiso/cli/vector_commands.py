@@ -1,0 +1,79 @@
+"""`protiso import-vectors` and `protiso export`: vectors made elsewhere in, stored vectors out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from protiso.cli.common import WarehouseOpt, app, friendly
+
+
+# -- interchange: vectors in and out (protiso/jobs/import_vectors.py, export_vectors.py) -----
+
+
+@app.command("import-vectors")
+@friendly
+def import_vectors(
+    path: Annotated[Path, typer.Argument(
+        help="An ESM extract.py output directory (LABEL.pt files), an .h5 file (bio_embeddings / ProtTrans), "
+        "a .npy matrix with an id list, an .npz, or a Parquet / Arrow table.")],
+    warehouse: WarehouseOpt,
+    model: Annotated[str, typer.Option("--model", "-m", help="Name to store the vectors under (the model that made them).")],
+    layer: Annotated[Optional[int], typer.Option(
+        help="ESM: the layer to store (-1 = the highest in the files; default: every layer they hold). "
+        "Other formats: the layer number to store them under (default: the one a protiso export records, else -1).")] = None,
+    fmt: Annotated[str, typer.Option(
+        "--format", help="auto (a directory is ESM; else by file name), esm, h5, npy, npz or parquet.")] = "auto",
+    pooling: Annotated[Optional[str], typer.Option(
+        help="How the per-protein vectors were made, in words (recorded per row; default: from the file or format).")] = None,
+    residues: Annotated[str, typer.Option(
+        help="Per-residue vectors to store: all, none, or a fraction of proteins (seeded); residue statistics "
+        "always use every one.")] = "all",
+    ids: Annotated[Optional[Path], typer.Option(
+        help="Id list of a .npy matrix, one id per line (default: STEM.txt or STEM.ids beside it).")] = None,
+    skip_unknown: Annotated[bool, typer.Option(
+        help="Skip (count, and keep in `rejects`) records that match no protein instead of failing.")] = False,
+    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Progress bar on stderr.")] = True,
+) -> None:
+    """Import vectors made elsewhere into `embeddings` / `residues`, all or nothing.
+
+    Records are matched to proteins by accession (also inside UniProt headers such as sp|P12345|NAME_HUMAN) or by the MD5 of the sequence.
+
+    A record that matches no protein, a duplicate id, mixed dimensions, NaN or infinity, or an unreadable file is a one-line error and nothing is written. Proteins that already hold a vector of the model at that layer are skipped, so rerunning adds nothing.
+    """
+    from protiso.jobs.import_vectors import ImportOptions
+    from protiso.jobs.import_vectors import import_vectors as run_import
+    from protiso.warehouse import Warehouse
+
+    options = ImportOptions(str(path), model=model, layer=layer, format=fmt, pooling=pooling, residues=residues,
+                            ids=str(ids) if ids else None, skip_unknown=skip_unknown)
+    with Warehouse.open(warehouse) as wh:
+        typer.echo(run_import(wh, options, progress=progress).render())
+
+
+@app.command()
+@friendly
+def export(
+    warehouse: WarehouseOpt,
+    model: Annotated[str, typer.Option("--model", "-m", help="The model whose vectors to write.")],
+    output: Annotated[Path, typer.Option(
+        "--output", "-o", help="FILE.h5 (bio_embeddings layout, keyed by accession), FILE.npz or FILE.parquet.",
+        dir_okay=False)],
+    layer: Annotated[Optional[int], typer.Option(help="Layer (default: the model's only one).")] = None,
+    embedding_set: Annotated[str, typer.Option(
+        "--set", help="Embedding set: raw, or one `protiso postprocess` made (centered, whitened, abtt-k).")] = "raw",
+    residues: Annotated[bool, typer.Option(
+        "--residues", help="Also the stored per-residue vectors (.h5: 2-D datasets; .parquet: a residues column).")] = False,
+) -> None:
+    """Write stored vectors to .h5, .npz or .parquet, readable by `protiso import-vectors` (exactly) and other tools.
+
+    In Python: `h5py.File("out.h5")["P12345"][:]`, `np.load("out.npz")["embeddings"]`, `pd.read_parquet("out.parquet")`.
+    """
+    from protiso.jobs.export_vectors import export_vectors
+    from protiso.warehouse import Warehouse
+
+    with Warehouse.open(warehouse, read_only=True) as wh:
+        typer.echo(export_vectors(wh, output, model, layer=layer, embedding_set=embedding_set,
+                                  residues=residues).render())

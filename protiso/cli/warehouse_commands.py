@@ -1,0 +1,74 @@
+"""`protiso init`, `sql`, `tables`, `repair`: the warehouse itself."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from protiso.cli.common import WarehouseOpt, app, friendly
+
+
+# -- warehouse --------------------------------------------------------------------------
+
+
+@app.command()
+@friendly
+def init(path: Annotated[Path, typer.Argument(help="Directory for the new warehouse.")]) -> None:
+    """Create an empty warehouse (a DuckDB file plus Parquet parts) in PATH."""
+    from protiso.warehouse import Warehouse
+
+    with Warehouse.create(path) as wh:
+        typer.echo(f"created warehouse {wh.path} ({wh.db_file.name})")
+
+
+@app.command()
+@friendly
+def sql(
+    query: Annotated[str, typer.Argument(help="SQL to run (DuckDB dialect).")],
+    warehouse: WarehouseOpt,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table, csv or json.")] = "table",
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the result to this .parquet file.")] = None,
+    max_rows: Annotated[int, typer.Option(help="Rows shown in table format (0 = all).")] = 40,
+    write: Annotated[bool, typer.Option(
+        "--write", help="Open the warehouse for writing even though the SQL looks like it only reads "
+        "(e.g. CALL or PRAGMA that change it).")] = False,
+    allow_internal: Annotated[bool, typer.Option(
+        "--allow-internal", help="Run statements that change protiso's own tables, views or macros (runs, parts, "
+        "proteins, ...), refused by default; `protiso repair` mends what they break.")] = False,
+) -> None:
+    """Run SQL against the warehouse and print the result (or write Parquet with -o).
+
+    SQL that only reads opens the warehouse read-only, so several can run at once (and beside `duckdb -readonly`); SQL that changes something (CREATE, INSERT, UPDATE, DELETE, DROP, ALTER, COPY ... FROM) opens it for writing.
+    """
+    from protiso.warehouse import Warehouse
+    from protiso.warehouse.output import needs_write, run_sql
+
+    with Warehouse.open(warehouse, read_only=not (write or needs_write(query, allow_internal))) as wh:
+        typer.echo(run_sql(wh, query, fmt, output, max_rows, allow_internal=allow_internal))
+
+
+@app.command()
+@friendly
+def tables(warehouse: WarehouseOpt) -> None:
+    """List the warehouse's tables and views with their row counts (opens it read-only)."""
+    from protiso.warehouse import Warehouse
+
+    with Warehouse.open(warehouse, read_only=True) as wh:
+        rows = wh.tables()
+    width = max((len(name) for name, _, _ in rows), default=4)
+    for name, kind, count in rows:
+        typer.echo(f"{name:<{width}}  {kind:<5}  {count:>12,}")
+
+
+@app.command()
+@friendly
+def repair(warehouse: WarehouseOpt) -> None:
+    """Mend a catalog changed outside protiso: re-create dropped internal tables (empty) and catalogue again the
+    Parquet parts on disk that `parts` no longer lists (after a DELETE FROM parts). No data file is deleted.
+    """
+    from protiso.warehouse import Warehouse
+
+    done = Warehouse.repair(warehouse)
+    typer.echo("\n".join(done) if done else "nothing to repair")

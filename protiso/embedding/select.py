@@ -1,0 +1,174 @@
+"""Which proteins an embedding run embeds: every pending one, or the ones the user chose.
+
+By default (``protiso ingest --model``, ``protiso embed`` without a selection) the job embeds every
+protein of the warehouse that lacks a raw embedding of the model at a requested layer. With
+``EmbedOptions.accessions`` / ``where`` / ``sample`` (``protiso embed --accessions FILE --where
+SQL --sample N --seed S``) it embeds a chosen set instead (``sql/queries/embed_select.sql``):
+
+1. **candidates**: proteins with a sequence, restricted to the listed accessions (if any) and to
+   the ``--where`` predicate (if any). The predicate is one SQL boolean expression
+   (``protiso.warehouse.predicates.check_predicate``) over the relation ``p``: every column of
+   ``proteins`` plus ``go_ids`` (direct GO annotations) and ``keywords`` (UniProt keywords), both
+   ``VARCHAR[]``; subqueries over any table work too, e.g. ``EXISTS (SELECT 1 FROM protein_go g
+   JOIN go_terms t USING (go_id) WHERE g.accession = p.accession AND t.name = 'ATP binding')``.
+2. **sample**: ``--sample N`` keeps the N candidates with the smallest ``md5('<seed>:' ||
+   accession)`` (all of them when fewer match). The draw depends only on the candidates and the
+   seed — not on what is already embedded, the ingest order or the DuckDB version — and samples
+   nest: ``--sample 600 --seed 1`` holds the 300 of ``--sample 300 --seed 1``.
+3. **pending**: of the drawn proteins, the job embeds those still missing (``embed_pending.sql``).
+   So rerunning a seeded sample adds 0, another seed adds the proteins of its own draw that are
+   not yet embedded (for a small sample of a large selection, almost always all N), and a larger
+   N adds the difference.
+
+Listed accessions that no protein has are counted and shown, not an error; a selection that
+matches no protein is an error. The run records the selection and its counts (``Selection``)
+in its parameters.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import duckdb
+import pyarrow as pa
+
+from protiso.errors import ProtisoError
+
+if TYPE_CHECKING:
+    from protiso.embedding.options import Prepared
+    from protiso.warehouse import Warehouse
+
+_HEADER = re.compile(r"^(?:sp|tr)\|([^|\s]+)\|")
+_FIELD = re.compile(r"[\s,;]+")
+
+
+def read_accessions(spec: str | Sequence[str] | None) -> list[str] | None:
+    """The ``--accessions`` list: a file (one accession a line) or a sequence of accessions.
+
+    In a file, blank lines and lines starting with ``#`` are skipped, and each line's first word
+    (up to whitespace, a comma or a semicolon, so CSV and TSV files work) is the accession, without
+    quotes, a leading ``>`` or a UniProt header prefix (``sp|P12345|NAME_HUMAN`` -> ``P12345``).
+    Duplicates are dropped; the order is kept.
+    """
+    if spec is None:
+        return None
+    if isinstance(spec, str):
+        path = Path(spec).expanduser()
+        if not path.is_file():
+            raise ProtisoError(f"--accessions {spec}: no such file")
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as error:
+            raise ProtisoError(f"--accessions {spec}: cannot read it ({error})") from None
+        words = [_FIELD.split(line.strip())[0] for line in lines if line.strip() and not line.lstrip().startswith("#")]
+        source = spec
+    else:
+        words = [str(item).strip() for item in spec]
+        source = "the accessions list"
+    out = []
+    for word in words:
+        word = word.strip("\"'").lstrip(">")
+        match = _HEADER.match(word)
+        out.append(match.group(1) if match else word)
+    out = list(dict.fromkeys(word for word in out if word))
+    if not out:
+        raise ProtisoError(f"--accessions: {source} holds no accession")
+    return out
+
+
+@dataclass
+class Selection:
+    """The proteins a chosen run drew, and how they were chosen (recorded as ``params.selection``)."""
+
+    accessions: str | None  # the --accessions file, or "N listed"
+    listed: int | None  # distinct accessions listed
+    where: str | None
+    sample: int | None
+    seed: int
+    candidates: int  # proteins matching accessions and where, before sampling
+    drawn: int  # of which the sample kept (= candidates without --sample)
+    unknown: int = 0  # listed accessions no protein has
+    unknown_first: list[str] = field(default_factory=list)  # the first 20 of them, sorted
+    pending: int = 0  # drawn proteins still lacking an embedding (set by the job)
+
+    def describe(self) -> str:
+        parts = []
+        if self.accessions is not None:
+            parts.append(f"--accessions {self.accessions}")
+        if self.where is not None:
+            parts.append(f"--where {self.where!r}")
+        if self.sample is not None:
+            parts.append(f"--sample {self.sample} --seed {self.seed}")
+        return " ".join(parts)
+
+    def render(self) -> str:
+        line = (f"chose {self.drawn:,} of {self.candidates:,} matching proteins ({self.describe()}); "
+                f"{self.drawn - self.pending:,} already embedded (or rejected earlier), {self.pending:,} to embed")
+        if self.unknown:
+            shown = ", ".join(self.unknown_first[:5]) + (" ..." if self.unknown > 5 else "")
+            line += f"\n{self.unknown:,} listed accessions are not in the warehouse: {shown}"
+        return line
+
+    def params(self) -> dict:
+        return {"accessions": self.accessions, "listed": self.listed, "where": self.where, "sample": self.sample,
+                "seed": self.seed, "candidates": self.candidates, "drawn": self.drawn, "pending": self.pending,
+                "unknown": self.unknown, "unknown_first": self.unknown_first}
+
+
+def select_source(wh: Warehouse, prepared: Prepared) -> Selection:
+    """Draw the chosen proteins and define the temp view ``embed_source`` over them.
+
+    Leaves the temp table ``embed_selected`` and the relation ``embed_accessions``; ``drop_selection``
+    removes them. Raises a ProtisoError (nothing written) for a bad predicate or an empty selection.
+    """
+    options = prepared.options
+    listed = prepared.accessions
+    wh.con.register("embed_accessions", pa.table({"accession": pa.array(listed or [], pa.string())}))
+    what = Selection(
+        accessions=options.accessions if isinstance(options.accessions, str) or options.accessions is None
+        else f"{len(listed)} listed", listed=None if listed is None else len(listed), where=options.where,
+        sample=options.sample, seed=options.seed, candidates=0, drawn=0)
+    sql = _selection_sql(wh.sql_text("embed_select"), options.where)
+    try:
+        try:
+            wh.con.execute(sql, {"listed": listed is not None, "sample": options.sample, "seed": options.seed})
+        except duckdb.Error as error:
+            subject = f"--where {options.where!r}" if options.where else "the proteins table"
+            raise ProtisoError(f"cannot select proteins with {subject}: {str(error).splitlines()[0]}") from None
+        what.drawn, what.candidates = wh.con.execute(
+            "SELECT count(*), coalesce(max(candidates), 0) FROM embed_selected").fetchall()[0]
+        if listed is not None:
+            unknown = wh.query(wh.sql_text("embed_unknown_accessions")).column("accession").to_pylist()
+            what.unknown, what.unknown_first = len(unknown), unknown[:20]
+        if what.drawn == 0:
+            unknown = (f" ({what.unknown:,} of the {what.listed:,} listed accessions are not in the warehouse, "
+                       f"e.g. {what.unknown_first[0]!r})") if what.unknown else ""
+            raise ProtisoError(f"{wh.path}: no protein with a sequence matches {what.describe()}{unknown}")
+        wh.con.execute(wh.sql_text("embed_source_selected"))
+    except BaseException:
+        drop_selection(wh)
+        raise
+    return what
+
+
+def drop_selection(wh: Warehouse) -> None:
+    """Remove what ``select_source`` left on the connection."""
+    wh.con.execute("DROP VIEW IF EXISTS temp.embed_source")
+    wh.con.execute("DROP TABLE IF EXISTS temp.embed_selected")
+    wh.con.unregister("embed_accessions")
+
+
+def _selection_sql(text: str, where: str | None) -> str:
+    """embed_select.sql with the predicate in place and only the helper columns it names."""
+    lines = [line for line in text.splitlines()
+             if not line.rstrip().endswith("-- helper")
+             or (where is not None and re.search(rf"\b{_helper_name(line)}\b", where))]
+    return "\n".join(lines).replace("/*WHERE*/ TRUE", f"({where})" if where else "TRUE")
+
+
+def _helper_name(line: str) -> str:
+    return line.rstrip()[: -len("-- helper")].split()[-1]

@@ -1,0 +1,90 @@
+"""ESM ``extract.py`` output: a directory with one ``{label}.pt`` per protein.
+
+``scripts/extract.py`` (facebookresearch/esm) saves, per FASTA record, ``torch.save(result,
+output_dir / f"{label}.pt")`` with ``label`` the whole FASTA header line (so a header holding ``/``
+lands in a subdirectory: files are found recursively) and ``result`` a dict:
+
+* ``label``: the header (the record's name; the file name is not used);
+* ``mean_representations`` (``--include mean``): layer number -> 1-D tensor, the mean over the
+  residue tokens (BOS/EOS excluded) of the first ``truncation_seq_length`` (1,022) residues;
+* ``representations`` (``--include per_tok``): layer number -> (residues, dim) tensor;
+* ``bos_representations`` and ``contacts`` may be present too and are ignored.
+
+Layer numbers are non-negative (``--repr_layers -1`` is saved as the model's last layer). Files are
+read one at a time with ``torch.load(weights_only=True)`` (no code in the file runs; from the file's
+bytes in memory, which is faster than letting torch open it), in sorted path order; tensors are converted to float32 (exact for float16 / bfloat16).
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+from collections.abc import Iterator
+from pathlib import Path
+
+from protiso.errors import ProtisoError
+from protiso.interchange.ids import names_for
+from protiso.interchange.source import Record
+
+GLOBAL_KEY = "mean_representations"
+RESIDUE_KEY = "representations"
+POOLING = "mean over residue tokens (esm extract.py)"
+
+
+class EsmSource:
+    """An ``extract.py`` output directory, read one ``.pt`` file at a time."""
+
+    format = "esm"
+    layer = None
+
+    def __init__(self, path: Path) -> None:
+        if not path.is_dir():
+            raise ProtisoError(f"{path}: --format esm reads a directory of LABEL.pt files (ESM extract.py output)")
+        self.path = path
+        self.files = sorted(path.rglob("*.pt"))
+        if not self.files:
+            raise ProtisoError(f"{path}: no .pt files (ESM extract.py writes one LABEL.pt per protein)")
+        self.pooling: str | None = POOLING
+
+    def count(self) -> int:
+        return len(self.files)
+
+    def records(self) -> Iterator[Record]:
+        import torch
+
+        for file in self.files:
+            try:
+                data = torch.load(io.BytesIO(file.read_bytes()), map_location="cpu", weights_only=True)
+            except (RuntimeError, OSError, EOFError, ValueError, KeyError, TypeError, AttributeError,
+                    pickle.UnpicklingError) as error:  # what torch raises for a damaged or foreign file
+                reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+                raise ProtisoError(f"{file}: not a readable torch file ({reason})") from None
+            yield _record(file, data, torch)
+
+
+def _record(file: Path, data: object, torch) -> Record:
+    if not isinstance(data, dict) or "label" not in data:
+        raise ProtisoError(f"{file}: not an ESM extract.py file (expected a dict with 'label' and "
+                           f"'{GLOBAL_KEY}' and/or '{RESIDUE_KEY}')")
+    label = str(data["label"])
+    record = Record(file, label, tuple(names_for(label)))
+    for key, target, ndim in ((GLOBAL_KEY, record.global_, 1), (RESIDUE_KEY, record.residues, 2)):
+        layers = data.get(key)
+        if layers is None:
+            continue
+        if not isinstance(layers, dict) or not layers:
+            raise ProtisoError(f"{record.where()}: '{key}' must map layer numbers to tensors")
+        for layer, tensor in layers.items():
+            if isinstance(layer, bool) or not isinstance(layer, int) or not isinstance(tensor, torch.Tensor):
+                raise ProtisoError(f"{record.where()}: '{key}' must map layer numbers to tensors")
+            if tensor.ndim != ndim:
+                raise ProtisoError(f"{record.where()}: {key}[{layer}] has shape {tuple(tensor.shape)}, "
+                                   f"expected {ndim}-D")
+            if not tensor.is_floating_point():
+                raise ProtisoError(f"{record.where()}: {key}[{layer}] holds {tensor.dtype}, not floats")
+            target[layer] = tensor.detach().to(torch.float32).numpy() if tensor.dtype != torch.float32 \
+                else tensor.detach().numpy()
+    if not record.global_ and not record.residues:
+        raise ProtisoError(f"{record.where()}: holds neither '{GLOBAL_KEY}' nor '{RESIDUE_KEY}' "
+                           "(run extract.py with --include mean and/or per_tok)")
+    return record

@@ -1,0 +1,167 @@
+"""HDF5 files as bio_embeddings and the ProtTrans notebooks write them, read and written.
+
+Layout (bio_embeddings ``embed/pipeline.py``): one dataset per protein at the top level, keyed by the
+MD5 of its sequence (bio_embeddings' default) or by an id (the ProtTrans notebooks: the FASTA header
+with ``/`` and ``.`` replaced by ``_``), with an ``original_id`` attribute holding the FASTA id where
+the tool keeps one. A 1-D dataset is a per-protein vector (``reduced_embeddings_file.h5``), a 2-D
+one a per-residue matrix (``embeddings_file.h5``; float16 when the pipeline ran in half precision).
+Records are matched by key (an MD5 key names every protein with that sequence), and only when the
+key matches nothing by ``original_id`` (``more_names``: attributes cost as much as the data to read).
+
+What protiso writes (``H5Writer``, ``protiso export -o FILE.h5``) is the same layout keyed by
+accession (``/`` in a key becomes ``_``; ``original_id`` keeps the accession), float32, so
+``h5py.File(f)["P12345"][:]`` reads a vector. The file's attributes record ``model``, ``layer``,
+``embedding_set`` and ``pooling``; with ``--residues`` a protein with stored residue vectors is a
+2-D dataset whose ``protiso_global`` attribute holds its per-protein vector, so an export imports
+back exactly.
+
+Reading uses h5py's low-level API (one ``H5Dopen`` and one ``H5Dread`` per dataset), which is
+faster than the usual ``f[key][()]`` loop; memory holds one dataset at a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from protiso.errors import ProtisoError
+from protiso.interchange.ids import names_for
+from protiso.interchange.source import Record
+
+ORIGINAL_ID = "original_id"
+GLOBAL_ATTR = "protiso_global"
+META = ("model", "layer", "embedding_set", "pooling")
+
+
+def _reason(error: BaseException) -> str:
+    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    text = text.replace("Unable to synchronously open file ", "").replace("Unable to open file ", "")
+    return text[1:-1] if text.startswith("(") and text.endswith(")") else text
+
+
+def _text(value: object) -> str:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, np.ndarray) and value.shape == ():
+        return _text(value[()])
+    return str(value)
+
+
+class H5Source:
+    """An HDF5 file with one dataset per protein."""
+
+    format = "h5"
+
+    def __init__(self, path: Path) -> None:
+        import h5py
+
+        self.path = path
+        try:
+            with h5py.File(path, "r") as handle:
+                self.keys = list(handle.keys())
+                attrs = {name: handle.attrs[name] for name in META if name in handle.attrs}
+        except OSError as error:
+            raise ProtisoError(f"{path}: not a readable HDF5 file ({_reason(error)})") from None
+        if not self.keys:
+            raise ProtisoError(f"{path}: holds no datasets")
+        self.pooling: str | None = _text(attrs["pooling"]) if "pooling" in attrs else None
+        self.layer: int | None = int(attrs["layer"]) if "layer" in attrs else None
+
+    def count(self) -> int:
+        return len(self.keys)
+
+    def records(self) -> Iterator[Record]:
+        import h5py
+        from h5py import h5a, h5d, h5s
+
+        try:
+            handle = h5py.File(self.path, "r")
+        except OSError as error:
+            raise ProtisoError(f"{self.path}: not a readable HDF5 file ({_reason(error)})") from None
+        with handle:
+            fid = handle.id
+            for key in self.keys:
+                try:
+                    dataset = h5d.open(fid, key.encode())
+                except (KeyError, ValueError, TypeError, OSError) as error:
+                    if handle.get(key, getclass=True) is h5py.Group:
+                        raise ProtisoError(f"{self.path}: {key!r} is a group; expected one dataset per "
+                                           "protein at the top level") from None
+                    raise ProtisoError(f"{self.path}: dataset {key!r} cannot be read ({_reason(error)})") from None
+                try:
+                    record = self._record(key, dataset, h5a, h5s)
+                except OSError as error:
+                    raise ProtisoError(f"{self.path}: dataset {key!r} cannot be read ({_reason(error)})") from None
+                yield record
+
+    def _record(self, key: str, dataset, h5a, h5s) -> Record:
+        record = Record(self.path, key, tuple(names_for(key)))
+        dtype = dataset.dtype
+        if dtype.kind not in "fiu":
+            raise ProtisoError(f"{record.where()}: holds {dtype}, not numbers")
+        shape = dataset.shape
+        values = np.empty(shape, dtype=dtype)
+        dataset.read(h5s.ALL, h5s.ALL, values)
+        if len(shape) == 1:
+            record.global_[None] = values
+        elif len(shape) == 2:
+            record.residues[None] = values
+            stored = _read_attr(dataset, GLOBAL_ATTR, h5a)
+            if stored is not None:
+                record.global_[None] = np.asarray(stored)
+        else:
+            raise ProtisoError(f"{record.where()}: a {len(shape)}-D dataset {shape}; expected 1-D (per protein) "
+                               "or 2-D (per residue)")
+        return record
+
+    def more_names(self, records: list[Record]) -> list[tuple[str, ...]]:
+        """The names in the ``original_id`` attributes of records whose keys matched nothing."""
+        import h5py
+        from h5py import h5a, h5d
+
+        out = []
+        with h5py.File(self.path, "r") as handle:
+            for record in records:
+                original = _read_attr(h5d.open(handle.id, record.label.encode()), ORIGINAL_ID, h5a)
+                out.append(() if original is None else tuple(names_for(_text(original))))
+        return out
+
+
+def _read_attr(dataset, name: str, h5a) -> object | None:
+    try:
+        attr = h5a.open(dataset, name.encode())
+    except KeyError:
+        return None
+    out = np.zeros(attr.shape, dtype=attr.dtype)
+    attr.read(out)
+    return out[()] if attr.shape == () else out
+
+
+class H5Writer:
+    """Writes one dataset per accession (see the module docstring)."""
+
+    suffix = ".h5"
+
+    def __init__(self, path: Path, meta: dict[str, object], *, dim: int, rows: int, residues: bool) -> None:
+        import h5py
+
+        self.file = h5py.File(path, "w")
+        for name, value in meta.items():
+            if value is not None:
+                self.file.attrs[name] = value
+        self.dim = dim
+
+    def add(self, accessions: list[str], hashes: list[str], vectors: np.ndarray,
+            residues: list[np.ndarray | None] | None = None) -> None:
+        for row, accession in enumerate(accessions):
+            matrix = None if residues is None else residues[row]
+            data = vectors[row] if matrix is None else matrix
+            dataset = self.file.create_dataset(accession.replace("/", "_"), data=data)
+            dataset.attrs[ORIGINAL_ID] = accession
+            if matrix is not None:
+                dataset.attrs[GLOBAL_ATTR] = vectors[row]
+
+    def close(self) -> None:
+        self.file.close()

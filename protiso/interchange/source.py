@@ -1,0 +1,149 @@
+"""What every vector reader yields (``Record``), and which reader a path gets (``open_source``).
+
+A reader turns one input (a file or an ESM output directory) into a stream of ``Record`` s, one per
+protein as the file names it, reading one record (or one block of rows) at a time so that memory
+stays bounded however large the input. Readers check the file's own layout (shapes, dtypes, the
+keys its tool writes) and raise ``ProtisoError`` naming the file and the record; they know nothing
+of the warehouse: matching names to proteins (``protiso.interchange.ids``), checking dimensions
+across records and writing rows is the import job's (``protiso.jobs.import_vectors``).
+
+Layers: ESM files key their vectors by layer number; every other format holds one layer and keys it
+``None`` (the job stores it under ``--layer``, or the layer a protiso export recorded in the file).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import pyarrow as pa
+
+from protiso.errors import ProtisoError
+
+FORMATS = ("auto", "esm", "h5", "npy", "npz", "parquet")
+H5_SUFFIXES = (".h5", ".hdf5", ".hdf", ".he5")
+TABLE_SUFFIXES = (".parquet", ".pq", ".arrow", ".feather", ".ipc")
+
+
+@dataclass(slots=True)
+class Record:
+    """One protein's vectors as a file holds them.
+
+    ``label``: the record's name in its file (HDF5 key, ESM label, id-column value), for messages.
+    ``names``: the ids it may be matched by, most trusted first (an ``original_id`` attribute before
+    an HDF5 key). ``global_``: layer -> 1-D per-protein vector; ``residues``: layer -> 2-D
+    (residues, dim) matrix. Either may be empty, not both.
+    """
+
+    file: Path
+    label: str
+    names: tuple[str, ...]
+    global_: dict[int | None, np.ndarray] = field(default_factory=dict)
+    residues: dict[int | None, np.ndarray] = field(default_factory=dict)
+
+    def where(self) -> str:
+        """``FILE: record 'LABEL'``, the start of every message about this record."""
+        return f"{self.file}: record {self.label!r}"
+
+    @property
+    def nbytes(self) -> int:
+        return sum(v.nbytes for v in self.global_.values()) + sum(v.nbytes for v in self.residues.values())
+
+
+class Source(Protocol):
+    """An opened input: its format, what it says about itself, and its records."""
+
+    path: Path
+    format: str
+    pooling: str | None  # the rule that made its per-protein vectors, when the file records it
+    layer: int | None  # the layer of a layerless file, when the file records it (protiso exports)
+
+    def count(self) -> int | None:
+        """Records (files, datasets, rows) it holds, when known without reading them."""
+
+    def records(self) -> Iterator[Record]:
+        """The records, in a stable order, one at a time."""
+
+    # Optional: ``more_names(records) -> list[tuple[str, ...]]``, further names for records whose names
+    # matched nothing, costly to read for every record (HDF5 ``original_id`` attributes).
+
+
+def detect_format(path: Path) -> str:
+    """The format of ``path`` from its kind and name: a directory is ESM output, else by suffix."""
+    if path.is_dir():
+        return "esm"
+    name = path.name.lower()
+    if name.endswith(H5_SUFFIXES):
+        return "h5"
+    if name.endswith(".npy"):
+        return "npy"
+    if name.endswith(".npz"):
+        return "npz"
+    if name.endswith(TABLE_SUFFIXES):
+        return "parquet"
+    if name.endswith(".pt"):
+        raise ProtisoError(f"{path}: one .pt file; pass the directory ESM extract.py wrote (one LABEL.pt per protein)")
+    with open(path, "rb") as handle:
+        magic = handle.read(8)
+    if magic == b"\x89HDF\r\n\x1a\n":
+        return "h5"
+    if magic.startswith(b"\x93NUMPY"):
+        return "npy"
+    if magic.startswith(b"PK"):
+        return "npz"
+    if magic.startswith((b"PAR1", b"ARROW1")):
+        return "parquet"
+    raise ProtisoError(f"{path}: cannot tell the format from its name or first bytes; pass --format "
+                       f"({', '.join(FORMATS[1:])})")
+
+
+def open_source(path: str | Path, fmt: str = "auto", ids: str | Path | None = None) -> Source:
+    """Open ``path`` as ``fmt`` (``auto``: ``detect_format``); ``ids``: the id list of a ``.npy`` matrix."""
+    path = Path(path)
+    if fmt not in FORMATS:
+        raise ProtisoError(f"--format must be one of {', '.join(FORMATS)}; got {fmt!r}")
+    if not path.exists():
+        raise ProtisoError(f"{path}: no such file or directory")
+    fmt = detect_format(path) if fmt == "auto" else fmt
+    if fmt == "npy" and path.is_file() and detect_format(path) == "npz":
+        fmt = "npz"  # --format npy covers the numpy family
+    if ids is not None and fmt != "npy":
+        raise ProtisoError(f"{path}: --ids is for a .npy matrix; {fmt} files carry their ids")
+    if fmt == "esm":
+        from protiso.interchange.esm import EsmSource
+
+        return EsmSource(path)
+    if path.is_dir():
+        raise ProtisoError(f"{path}: a directory; --format {fmt} reads one file")
+    if fmt == "h5":
+        from protiso.interchange.h5 import H5Source
+
+        return H5Source(path)
+    from protiso.interchange import arrays
+
+    if fmt == "npy":
+        return arrays.NpySource(path, None if ids is None else Path(ids))
+    if fmt == "npz":
+        return arrays.NpzSource(path)
+    return arrays.TableSource(path)
+
+
+def float_vectors(values: np.ndarray, record: Record | None, what: str = "vectors") -> np.ndarray:
+    """``values`` as float32 (exact for float16 and float32; float64 rounds), or an error naming the record."""
+    if values.dtype == np.float32:
+        return values
+    if values.dtype.kind != "f" and values.dtype.kind not in "iu":
+        where = record.where() if record is not None else what
+        raise ProtisoError(f"{where}: {what} must be floating-point numbers, got dtype {values.dtype}")
+    return values.astype(np.float32)
+
+
+def list_array(matrix: np.ndarray) -> pa.ListArray:
+    """(n, d) float32 matrix -> Arrow ``list<float32>`` of n rows, one copy, no Python loop."""
+    matrix = np.ascontiguousarray(matrix, dtype=np.float32)
+    n, d = matrix.shape
+    offsets = pa.array(np.arange(0, (n + 1) * d, d, dtype=np.int32))
+    return pa.ListArray.from_arrays(offsets, pa.array(matrix.reshape(-1)))

@@ -1,0 +1,189 @@
+"""Export stored vectors to the files other tools read (``protiso export``).
+
+``export_vectors(wh, output, model=...)`` writes one embedding set (model, layer, ``embedding_set``,
+its one pooling) to ``FILE.h5`` (bio_embeddings layout keyed by accession), ``FILE.npz`` (``ids`` and
+an ``embeddings`` matrix) or ``FILE.parquet`` (``accession``, ``seq_hash``, ``embedding``), the
+formats ``protiso import-vectors`` reads back exactly (float32 as stored; model, layer, set and
+pooling recorded in the file). With ``residues`` the stored per-residue vectors go along (``.h5``: a
+2-D dataset per protein that has them; ``.parquet``: a ``residues`` column). Proteins are written by
+accession, streamed from DuckDB in batches (memory: one batch, plus one protein's residue vectors).
+The file appears only when complete (written under a temporary name, then renamed); the warehouse
+is only read.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from protiso.errors import ProtisoError
+from protiso.interchange.arrays import NpzWriter, ParquetWriter
+from protiso.interchange.h5 import H5Writer
+from protiso.warehouse import Warehouse, versions
+
+WRITERS = {".h5": H5Writer, ".hdf5": H5Writer, ".npz": NpzWriter, ".parquet": ParquetWriter}
+BATCH_ROWS = 4096
+
+
+@dataclass
+class ExportSummary:
+    """What one ``export_vectors`` call wrote."""
+
+    output: str
+    model: str
+    layer: int
+    embedding_set: str
+    pooling: str
+    dim: int
+    proteins: int
+    residues: int  # residue vectors written (with ``residues``)
+    bytes: int
+    seconds: float
+
+    def render(self) -> str:
+        extra = f" and {self.residues:,} residue vectors" if self.residues else ""
+        return (f"wrote {self.output}: {self.proteins:,} vectors{extra} of {self.model} layer {self.layer} "
+                f"({self.embedding_set}, dim {self.dim}) in {self.seconds:,.1f} s ({self.bytes / 1e6:,.1f} MB)\n"
+                f"pooling: {self.pooling}")
+
+
+def export_vectors(wh: Warehouse, output: str | Path, model: str, layer: int | None = None,
+                   embedding_set: str = "raw", residues: bool = False) -> ExportSummary:
+    """Write ``model``'s vectors at ``layer`` (default: its only layer) to ``output`` (see the module docstring)."""
+    started = time.perf_counter()
+    output = Path(output)
+    writer_class = WRITERS.get(output.suffix.lower())
+    if writer_class is None:
+        raise ProtisoError(f"{output}: the file name must end in {', '.join(WRITERS)}")
+    if residues and embedding_set != "raw":
+        raise ProtisoError(f"--residues exports the stored (raw) residue vectors; use it with --set raw, "
+                           f"not {embedding_set}")
+    layer, pooling, rows, dim = _choose(wh, model, layer, embedding_set)
+    if not output.parent.is_dir():
+        raise ProtisoError(f"{output}: no such directory {output.parent}")
+    meta = {"model": model, "layer": layer, "embedding_set": embedding_set, "pooling": pooling,
+            "protiso": versions().get("protiso", "")}
+    tmp = output.with_name(f".{output.name}.tmp-{uuid.uuid4().hex[:8]}")
+    written = stored = 0
+    try:
+        writer = writer_class(tmp, meta, dim=dim, rows=rows, residues=residues)
+        try:
+            params = {"model": model, "layer": layer, "embedding_set": embedding_set, "pooling": pooling}
+            residue_groups = _residue_groups(wh, model, layer) if residues else None
+            for batch in _stream(wh, "export_embeddings", params):
+                accessions = batch.column("accession").to_pylist()
+                vectors = _matrix(batch.column("embedding"), dim)
+                matrices = None
+                if residue_groups is not None:
+                    matrices = [residue_groups.take(accession) for accession in accessions]
+                    stored += sum(len(m) for m in matrices if m is not None)
+                writer.add(accessions, batch.column("seq_hash").to_pylist(), vectors, matrices)
+                written += len(accessions)
+        finally:
+            writer.close()
+        os.replace(tmp, output)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return ExportSummary(str(output), model, layer, embedding_set, pooling, dim, written, stored,
+                         output.stat().st_size, time.perf_counter() - started)
+
+
+def _choose(wh: Warehouse, model: str, layer: int | None, embedding_set: str) -> tuple[int, str, int, int]:
+    """(layer, pooling, rows, dim) of the one set the options name, or an error saying what exists."""
+    sets = wh.query(wh.sql_text("export_sets"), {"model": model, "embedding_set": embedding_set}).to_pylist()
+    if not sets:
+        known = wh.con.execute(wh.sql_text("export_models")).fetchall()
+        listing = ", ".join(f"{m} ({s})" for m, s in known) or "none"
+        raise ProtisoError(f"{wh.path}: no {embedding_set} vectors of model {model}; stored: {listing}")
+    layers = sorted({row["layer"] for row in sets})
+    if layer is None:
+        if len(layers) > 1:
+            raise ProtisoError(f"{model} has vectors at layers {', '.join(map(str, layers))}; pass --layer")
+        layer = layers[0]
+    chosen = [row for row in sets if row["layer"] == layer]
+    if not chosen:
+        raise ProtisoError(f"{model} has no {embedding_set} vectors at layer {layer} "
+                           f"(layers: {', '.join(map(str, layers))})")
+    if len(chosen) > 1:
+        raise ProtisoError(f"{model} layer {layer} holds vectors of {len(chosen)} poolings "
+                           f"({'; '.join(str(row['pooling']) for row in chosen)}); export them from SQL")
+    row = chosen[0]
+    if row["min_dim"] != row["max_dim"]:
+        raise ProtisoError(f"{model} layer {layer}: vectors of dimensions {row['min_dim']} to {row['max_dim']}")
+    if row["n"] != row["proteins"]:
+        dup = wh.con.execute(wh.sql_text("export_duplicate"), {"model": model, "layer": layer,
+                                                               "embedding_set": embedding_set,
+                                                               "pooling": row["pooling"]}).fetchall()
+        raise ProtisoError(f"{model} layer {layer}: {dup[0][0]} has {dup[0][1]} vectors; an export holds one "
+                           "per protein")
+    return layer, row["pooling"], row["n"], row["max_dim"]
+
+
+def _stream(wh: Warehouse, query: str, params: dict) -> Iterator[pa.RecordBatch]:
+    cursor = wh.con.cursor()  # its own connection: two streams run side by side
+    try:
+        yield from cursor.sql(wh.sql_text(query), params=params).to_arrow_reader(BATCH_ROWS)
+    finally:
+        cursor.close()
+
+
+def _matrix(column: pa.ChunkedArray | pa.Array, dim: int) -> np.ndarray:
+    array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    offsets = array.offsets.to_numpy()
+    values = array.values.to_numpy(zero_copy_only=False)
+    return values[offsets[0]:offsets[-1]].reshape(len(array), dim).astype(np.float32, copy=False)
+
+
+class _ResidueGroups:
+    """The residues stream (sorted by accession) read alongside the sorted embeddings, one protein at a time."""
+
+    def __init__(self, batches: Iterator[pa.RecordBatch], model: str, layer: int) -> None:
+        self.rows = self._rows(batches)
+        self.model, self.layer = model, layer
+        self.current = next(self.rows, None)
+
+    @staticmethod
+    def _rows(batches: Iterator[pa.RecordBatch]) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
+        """(accession, positions, vectors) runs of one accession within a batch."""
+        for batch in batches:
+            accessions = batch.column("accession").to_pylist()
+            positions = batch.column("position").to_numpy()
+            vectors = batch.column("vector")
+            offsets = vectors.offsets.to_numpy()
+            values = vectors.values.to_numpy(zero_copy_only=False)
+            start = 0
+            for end in range(1, len(accessions) + 1):
+                if end == len(accessions) or accessions[end] != accessions[start]:
+                    dim = int(offsets[start + 1] - offsets[start])
+                    yield (accessions[start], positions[start:end],
+                           values[offsets[start]:offsets[end]].reshape(end - start, dim))
+                    start = end
+
+    def take(self, accession: str) -> np.ndarray | None:
+        """The residue vectors of ``accession`` (None: none stored); accessions come in sorted order."""
+        while self.current is not None and self.current[0] < accession:
+            self.current = next(self.rows, None)  # residues of a protein without a vector in the set
+        parts, positions = [], []
+        while self.current is not None and self.current[0] == accession:
+            positions.append(self.current[1])
+            parts.append(self.current[2])
+            self.current = next(self.rows, None)
+        if not parts:
+            return None
+        positions = np.concatenate(positions)
+        if not np.array_equal(positions, np.arange(1, len(positions) + 1)):
+            raise ProtisoError(f"{self.model} layer {self.layer}: the residue vectors of {accession} do not run "
+                               "1..n once each (stored by more than one run?)")
+        return np.concatenate(parts).astype(np.float32, copy=False)
+
+
+def _residue_groups(wh: Warehouse, model: str, layer: int) -> _ResidueGroups:
+    return _ResidueGroups(_stream(wh, "export_residues", {"model": model, "layer": layer}), model, layer)

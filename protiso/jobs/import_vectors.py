@@ -1,0 +1,282 @@
+"""Import vectors made elsewhere (``protiso import-vectors``): plan, check, commit all or nothing.
+
+``import_vectors(wh, ImportOptions(path, model=...))`` reads an ESM ``extract.py`` directory, an HDF5
+file (bio_embeddings, ProtTrans notebooks, ``protiso export``), a ``.npy`` matrix with an id list, an
+``.npz`` or a Parquet / Arrow table (``protiso.interchange``), matches every record to the
+warehouse's proteins by accession or sequence MD5 (``protiso.interchange.ids``), checks and builds
+rows (``protiso.interchange.rows``) and writes them into the same ``embeddings`` / ``residues`` layout
+the embedding job writes (``embedding_set = 'raw'``, partitioned by model and layer), with the
+run's ``residue_stats`` rows. Nothing depends on the vectors' origin afterwards: isotropy, pair
+metrics, correlations and the report read them as they read embedded ones.
+
+All or nothing, in bounded memory: records stream in chunks of about ``CHUNK_BYTES`` (read one chunk
+ahead in a second thread, ``_read_ahead``); each chunk's Parquet parts are written to disk at once, and all of them are catalogued in one transaction at the
+end together with the ``runs`` row (kind ``import``: source path, format, model, layers, pooling,
+options, summary), the residue statistics and any rejects. Any error (a record that matches no
+protein, a duplicate id, mixed dimensions, NaN or infinity, too many residue vectors, an unreadable
+file) deletes the parts written so far and leaves the warehouse as it was, with a one-line message
+naming the file, the record and the reason. With ``skip_unknown`` records that match no protein are
+counted and kept in ``rejects`` instead. Proteins that already hold a raw vector of the model at a
+layer are skipped (and counted), so rerunning an import adds nothing.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from queue import Full, Queue
+
+from protiso.embedding.options import parse_residues
+from protiso.errors import ProtisoError
+from protiso.interchange.ids import IdResolver
+from protiso.interchange.rows import RowBuilder
+from protiso.interchange.source import FORMATS, Record, Source, open_source
+from protiso.warehouse import Warehouse
+
+CHUNK_BYTES = 16 * 1024 * 1024  # vector bytes read before one chunk's rows are built and written
+UNKNOWN = "matches no protein of the warehouse by accession or sequence MD5"
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    """What to import (see ``protiso import-vectors --help`` for each option's meaning).
+
+    ``layer``: the layer to store (ESM: pick one of the file's, ``-1`` the highest; default all of
+    them; other formats: the number to store their one layer under, default the layer a protiso
+    export recorded, else -1). ``pooling``: the rule that made the per-protein vectors, in words
+    (default: from the file or the format). ``residues``: ``all``, ``none`` or a fraction of proteins
+    whose per-residue vectors are stored (residue statistics always use all). ``ids``: the id list of
+    a ``.npy`` matrix.
+    """
+
+    path: str
+    model: str
+    layer: int | None = None
+    format: str = "auto"
+    pooling: str | None = None
+    residues: str | float = "all"
+    ids: str | None = None
+    skip_unknown: bool = False
+
+    def check(self) -> float:
+        """Check the values that need no file; returns the fraction of residue vectors stored."""
+        if not isinstance(self.model, str) or not self.model.strip():
+            raise ProtisoError(f"--model must name the model the vectors came from; got {self.model!r}")
+        if self.format not in FORMATS:
+            raise ProtisoError(f"--format must be one of {', '.join(FORMATS)}; got {self.format!r}")
+        if self.layer is not None and (isinstance(self.layer, bool) or not isinstance(self.layer, int)
+                                       or self.layer < -1):
+            raise ProtisoError(f"--layer must be a layer number (or -1 for the last); got {self.layer!r}")
+        if self.pooling is not None and not str(self.pooling).strip():
+            raise ProtisoError("--pooling must describe the rule in words; got an empty string")
+        return parse_residues(self.residues)
+
+    def params(self, source: Source) -> dict:
+        return {"path": str(Path(self.path).resolve()), "format": source.format, "model": self.model,
+                "layer": self.layer, "pooling": self.pooling, "residues": str(self.residues),
+                "ids": self.ids, "skip_unknown": self.skip_unknown}
+
+
+@dataclass
+class ImportSummary:
+    """What one ``import_vectors`` call did."""
+
+    run_id: str
+    model: str
+    path: str
+    format: str
+    layers: list[int]
+    pooling: str | None
+    dims: dict[int, int]
+    records: int  # records read from the input
+    vectors: int  # embeddings rows written
+    proteins: int  # distinct proteins given vectors
+    residues: int  # residue vectors in the residue statistics
+    residues_stored: int  # of which stored in `residues`
+    skipped: int  # (protein, layer) pairs already stored, left as they were
+    seconds: float
+    rejected: list[str] = field(default_factory=list)  # records matching no protein (skip_unknown)
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.records / self.seconds if self.seconds > 0 else 0.0
+
+    def render(self) -> str:
+        dims = ", ".join(f"layer {layer}: dim {dim}" for layer, dim in sorted(self.dims.items())) or "no vectors"
+        first = (f"imported {self.vectors:,} vectors for {self.proteins:,} proteins as {self.model} ({dims}) from "
+                 f"{self.path} ({self.format}, {self.records:,} records) in {self.seconds:,.1f} s "
+                 f"({self.rows_per_second:,.0f} records/s)")
+        lines = [first, f"run {self.run_id}; pooling: {self.pooling}"]
+        if self.residues:
+            lines.append(f"{self.residues:,} residue vectors in the residue statistics, "
+                         f"{self.residues_stored:,} stored in `residues`")
+        if self.skipped:
+            lines.append(f"skipped {self.skipped:,} vectors already stored for {self.model} at that layer")
+        if self.rejected:
+            shown = ", ".join(self.rejected[:5]) + (" ..." if len(self.rejected) > 5 else "")
+            lines.append(f"rejected {len(self.rejected):,} records that {UNKNOWN} (see the rejects table): {shown}")
+        return "\n".join(lines)
+
+
+def import_vectors(wh: Warehouse, options: ImportOptions, progress: bool = True) -> ImportSummary:
+    """Import the vectors ``options`` names into ``wh`` (see the module docstring)."""
+    from tqdm import tqdm
+
+    fraction = options.check()
+    source = open_source(options.path, options.format, options.ids)
+    resolver = IdResolver(wh, options.model)
+    try:
+        if resolver.proteins == 0:
+            raise ProtisoError(f"{wh.path}: the warehouse has no proteins to match; ingest their sequences first")
+        with wh.run("import", options.params(source), model=options.model, defer=True) as run:
+            builder = RowBuilder(options.model, run.id, options.layer, source.layer, options.pooling,
+                                 source.pooling, fraction, _stored_dims(wh, options.model))
+            rejected: list[tuple[str, str, str]] = []  # (file, record, reason) with skip_unknown
+            started = time.perf_counter()
+            records = 0
+            bar = tqdm(total=source.count(), unit="rec", unit_scale=True, desc=f"import {options.model}",
+                       file=sys.stderr, disable=not progress, smoothing=0.1)
+            with bar, run.commit(final=True) as tx:
+                for chunk in _read_ahead(_chunks(source.records())):
+                    kept = _matched(chunk, source, resolver, options.skip_unknown, rejected, wh)
+                    tables = builder.build([r for r, _ in kept], [f for _, f in kept], resolver.sequences)
+                    for layer, (embeddings, residues) in sorted(tables.items()):
+                        partition = {"model": options.model, "layer": layer}
+                        if embeddings is not None:
+                            tx.write_part("embeddings", embeddings, partition)
+                        if residues is not None:
+                            tx.write_part("residues", residues, partition)
+                    records += len(chunk)
+                    bar.update(len(chunk))
+                for layer, stats in builder.statistics().items():
+                    tx.execute(wh.sql_text("embed_residue_stats_upsert"),
+                               [run.id, options.model, layer, *stats.to_flat()])
+                if rejected:
+                    sources, labels, reasons = (list(column) for column in zip(*rejected))
+                    tx.execute(wh.sql_text("import_insert_rejects"),
+                               {"run_id": run.id, "sources": sources, "records": labels, "reasons": reasons})
+                summary = _summary(run.id, options, source, builder, records, rejected, started)
+                run.columns.update(layer=",".join(map(str, builder.layers)) or None, pooling=builder.pooling)
+                run.params["layers"] = builder.layers
+                run.params["summary"] = {**asdict(summary), "rejected": len(rejected)}
+    finally:
+        resolver.close()
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _matched(chunk: list[Record], source: Source, resolver: IdResolver, skip_unknown: bool, rejected: list,
+             wh: Warehouse) -> list[tuple[Record, list]]:
+    """(record, matches) of the records that name a protein; the others fail the import or are rejected.
+
+    Records whose names match nothing get the source's further names (``more_names``) and a second try.
+    """
+    found = resolver.resolve([list(r.names) for r in chunk])
+    unmatched = [i for i, matches in enumerate(found) if not matches]
+    more_names = getattr(source, "more_names", None)
+    if unmatched and more_names is not None:
+        extra = more_names([chunk[i] for i in unmatched])
+        for i, names in zip(unmatched, extra):
+            chunk[i].names = tuple(dict.fromkeys(chunk[i].names + names))
+        for i, matches in zip(unmatched, resolver.resolve([list(names) for names in extra])):
+            found[i] = matches
+    kept = []
+    for record, matches in zip(chunk, found):
+        if matches:
+            kept.append((record, matches))
+        elif skip_unknown:
+            rejected.append((str(record.file), record.label, UNKNOWN))
+        else:
+            tried = ", ".join(record.names[:4]) or "no id"
+            raise ProtisoError(f"{record.where()}: {UNKNOWN} (tried {tried}; {resolver.proteins:,} proteins in "
+                               f"{wh.path})")
+    return kept
+
+
+def _summary(run_id: str, options: ImportOptions, source: Source, builder: RowBuilder, records: int,
+             rejected: list, started: float) -> ImportSummary:
+    counts = builder.counts
+    return ImportSummary(
+        run_id=run_id, model=options.model, path=str(source.path), format=source.format, layers=builder.layers,
+        pooling=builder.pooling, dims=dict(builder.dims), records=records, vectors=counts["vectors"],
+        proteins=len(builder.imported), residues=counts["residues"], residues_stored=counts["residues_stored"],
+        skipped=counts["skipped"], seconds=time.perf_counter() - started, rejected=[r[1] for r in rejected])
+
+
+def _chunks(records: Iterator[Record]) -> Iterator[list[Record]]:
+    """Records in lists of about CHUNK_BYTES of vectors; the source is closed however the import ends."""
+    chunk: list[Record] = []
+    size = 0
+    try:
+        for record in records:
+            chunk.append(record)
+            size += record.nbytes
+            if size >= CHUNK_BYTES:
+                yield chunk
+                chunk, size = [], 0
+        if chunk:
+            yield chunk
+    finally:
+        close = getattr(records, "close", None)
+        if close is not None:
+            close()
+
+
+def _read_ahead(chunks: Iterator[list[Record]]) -> Iterator[list[Record]]:
+    """``chunks``, read one ahead in a thread: reading the next chunk overlaps writing this one's parts
+    (Parquet compression and fsync release the GIL). Holds at most three chunks; errors reach the caller
+    in order, after the chunks read before them."""
+    queue: Queue = Queue(maxsize=1)
+    stop = threading.Event()
+    done = object()
+
+    def put(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                queue.put(item, timeout=0.1)
+                return True
+            except Full:
+                continue
+        return False
+
+    def read() -> None:
+        try:
+            for chunk in chunks:
+                if not put(chunk):
+                    return
+            put(done)
+        except BaseException as error:  # noqa: BLE001 - handed to the caller's thread, which raises it
+            put(error)
+        finally:
+            chunks.close()
+
+    thread = threading.Thread(target=read, name="protiso-import-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = queue.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join()
+
+
+def _stored_dims(wh: Warehouse, model: str):
+    """Layer -> dimension of the raw vectors ``model`` already holds there (None: none)."""
+    cache: dict[int, int | None] = {}
+
+    def dim(layer: int) -> int | None:
+        if layer not in cache:
+            rows = wh.con.execute(wh.sql_text("import_stored_dim"), {"model": model, "layer": layer}).fetchall()
+            cache[layer] = int(rows[0][0]) if rows else None
+        return cache[layer]
+
+    return dim

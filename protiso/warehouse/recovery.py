@@ -1,0 +1,117 @@
+"""What a writable open finishes after a writer died (kill -9, a crash, a power cut): its files and its runs.
+
+Files. A writer names what it may leave behind so that clean-up never needs to guess:
+
+- ``.tmp-<id>.parquet``: a part being written (renamed to ``part-<id>.parquet`` once complete);
+- ``.part-<id>.pending``: a marker beside ``part-<id>.parquet`` saying "this file stays only if the
+  catalog (``parts``) lists it". A writer creates it before a part's file appears (a new part) or
+  before the commit that uncatalogues a part (a replaced one) and removes it after the commit;
+- ``W/parquet/_staging/``: an ingest's staged input.
+
+So clean-up deletes temp files, the staging folder, and files whose marker survived while the
+catalog does not list them. It never deletes a ``part-*.parquet`` without a marker, nor any other
+file: a part uncatalogued by hand (``DELETE FROM parts``) or a user's own file stays on disk.
+
+Runs. A run records the process id and host of its writer (``runs.pid``, ``runs.host``); a
+``running`` run of this host whose process is gone is marked ``interrupted``, with what it had
+committed by then (``params.interrupted``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+from pathlib import Path
+
+import duckdb
+
+from protiso.warehouse.connection import alive
+
+PARQUET_DIR = "parquet"
+STAGING_DIR = "_staging"
+_TEMP = re.compile(r"\.tmp-[0-9a-f]{32}\.parquet")
+_MARKER = re.compile(r"\.part-([0-9a-f]{32})\.pending")
+
+
+def part_name(part_id: str) -> str:
+    return f"part-{part_id}.parquet"
+
+
+def temp_name(part_id: str) -> str:
+    return f".tmp-{part_id}.parquet"
+
+
+def marker_name(part_id: str) -> str:
+    return f".part-{part_id}.pending"
+
+
+def collect_files(path: Path, con: duckdb.DuckDBPyConnection) -> None:
+    """Delete what dead writers left under ``W/parquet`` (see the module docstring); nothing else."""
+    root = path / PARQUET_DIR
+    if not root.is_dir():
+        return
+    shutil.rmtree(root / STAGING_DIR, ignore_errors=True)
+    catalogued: set[str] | None = None
+    for folder, _, names in os.walk(root):
+        for name in names:
+            file = Path(folder) / name
+            if _TEMP.fullmatch(name):
+                _unlink(file)
+                continue
+            marked = _MARKER.fullmatch(name)
+            if marked is None:
+                continue
+            if catalogued is None:
+                catalogued = {row[0] for row in con.execute("SELECT path FROM parts").fetchall()}
+            part = file.with_name(part_name(marked.group(1)))
+            if str(part.relative_to(path)) not in catalogued:
+                _unlink(part)
+            _unlink(file)
+
+
+def _unlink(file: Path) -> None:
+    try:
+        file.unlink(missing_ok=True)
+    except OSError:  # an unwritable folder: leave it for an open that can write
+        pass
+
+
+def host() -> str:
+    return socket.gethostname()
+
+
+def dead_runs(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """``running`` runs of this host whose writer process is gone."""
+    rows = con.execute("SELECT run_id, pid FROM runs WHERE status = 'running' AND host = ? AND pid IS NOT NULL",
+                       [host()]).fetchall()
+    return [run_id for run_id, pid in rows if pid != os.getpid() and not alive(pid)]
+
+
+def mark_interrupted(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Mark the dead runs ``interrupted``, recording the parts and rows each had committed. Returns their ids."""
+    dead = dead_runs(con)
+    for run_id in dead:
+        parts, rows, last = con.execute(
+            "SELECT count(*), coalesce(sum(rows), 0), CAST(max(committed_at) AS VARCHAR) FROM parts WHERE run_id = ?",
+            [run_id]).fetchall()[0]
+        note = {"interrupted": {"committed_parts": parts, "committed_rows": int(rows), "last_commit": last}}
+        con.execute("UPDATE runs SET status = 'interrupted', params = json_merge_patch(coalesce(params, '{}'), ?) "
+                    "WHERE run_id = ? AND status = 'running'", [json.dumps(note), run_id])
+    return dead
+
+
+def remove_new_warehouse(path: Path, db_file: str, made_dir: bool, made_parquet: bool) -> None:
+    """Remove the files of a warehouse just created and never committed to (a failed first ingest)."""
+    for name in (db_file, f"{db_file}.wal"):
+        (path / name).unlink(missing_ok=True)
+    shutil.rmtree(path / f"{db_file}.tmp", ignore_errors=True)  # DuckDB's spill folder
+    if made_parquet:
+        shutil.rmtree(path / PARQUET_DIR, ignore_errors=True)
+    if made_dir:
+        try:
+            path.rmdir()
+        except OSError:  # something else was put there meanwhile
+            pass

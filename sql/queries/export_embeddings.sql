@@ -1,0 +1,5 @@
+-- The vectors of one exported set, by accession.
+SELECT accession, seq_hash, embedding
+FROM embeddings
+WHERE model = $model AND layer = $layer AND embedding_set = $embedding_set AND pooling = $pooling
+ORDER BY accession
