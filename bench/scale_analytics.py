@@ -11,13 +11,18 @@ Swiss-Prot as human is): organism groups have realistic sizes, not real members.
 
 1. Whole-set isotropy + mean cosine + spectrum through the `isotropy` job (one streamed scan) against
    the float64 floor (the same scan of the embedding column alone + float64 X.T @ X of the same shape
-   with numpy's BLAS, timed in blocks of 8,192 rows) and the IsoScore package on 200,000 of the
-   vectors held in memory. Targets: <= 1.3x the floor, <= the package's time, < 2 GB peak.
+   with numpy's BLAS, timed in blocks of 8,192 rows), and the job on a second warehouse holding only
+   the first 200,000 of the vectors against the IsoScore package on exactly those vectors held in
+   memory. Targets: <= 1.3x the floor, <= the package's time, < 2 GB peak.
 2. Every GO term with >= 10 proteins (true-path) and every organism with >= 10, through the job;
    against a pandas groupby loop calling the IsoScore package on a seeded sample of 30 of the same
-   groups, extrapolated by the mean per group. Targets: < 3 min, < 6 GB, >= 10x.
+   groups, extrapolated by the mean per group. Targets: < 3 min, < 6 GB, >= 10x. (The size-matched
+   null of `--null-draws` is switched off here: it measures random groups on top.)
 3. Pair metrics of the 6.4 M pairs (`protiso pair-metrics`) against a per-pair numpy loop on a
    100,000-pair subset, extrapolated. Target: < 30 s.
+
+On a machine with CUDA, the same whole-set statistics (float64 X^T X of [x 1 1/|x|]) with torch on the
+device, from the same Arrow batches, and the ratio to the CPU job; without one the line says so.
 
     python bench/scale_analytics.py [--dir /tmp/protiso_scale] [--clean] [--quick]
 """
@@ -25,7 +30,6 @@ Swiss-Prot as human is): organism groups have realistic sizes, not real members.
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import shutil
 import subprocess
@@ -163,6 +167,28 @@ def _alignments(wh, accessions: list[str]) -> None:
                     "run_id": [run.id] * len(ia)}), partition={"run": run.id, "block": f"{start // 1_000_000:06d}"})
 
 
+def build_sample(root: Path, path: Path, rows: int) -> Path:
+    """A second warehouse holding only the first ``rows`` vectors of ``path`` (by accession), so that the
+    job and the IsoScore package measure exactly the same vectors."""
+    sample = root / f"wh{rows}"
+    marker = root / f"built-sample-{rows}.json"
+    if marker.exists():
+        return sample
+    if sample.exists():
+        shutil.rmtree(sample)
+    from protiso.warehouse import Warehouse
+
+    with Warehouse.open(path) as wh:
+        table = wh.query("SELECT * FROM embeddings WHERE model = $model AND embedding_set = 'raw' "
+                         "ORDER BY accession LIMIT $rows", {"model": MODEL, "rows": rows})
+    with Warehouse.create(sample) as wh, wh.run("embed", {"bench": f"first {rows} vectors"}) as run:
+        for start in range(0, table.num_rows, 50_000):
+            with run.commit() as tx:
+                tx.write_part("embeddings", table.slice(start, 50_000), partition={"model": MODEL})
+    marker.write_text(json.dumps({"rows": table.num_rows}))
+    return sample
+
+
 # -- parts, each run in its own process --------------------------------------------------------------
 
 
@@ -205,7 +231,8 @@ def part_whole(path: str, budget: str) -> dict:
     with _open(path) as wh:
         reset_peak()
         start = time.perf_counter()
-        summary = compute_isotropy(wh, scopes=["global"], models=[MODEL], memory_budget=parse_memory_budget(budget))
+        summary = compute_isotropy(wh, scopes=["global"], models=[MODEL], embedding_set="raw",
+                                   memory_budget=parse_memory_budget(budget))
         seconds = time.perf_counter() - start
         row = summary.overall[0]
         return {"seconds": seconds, "peak_mib": peak_mib(), "isoscore": row["isoscore"],
@@ -215,8 +242,8 @@ def part_whole(path: str, budget: str) -> dict:
 def _load(wh, limit: int | None = None) -> tuple[np.ndarray, list[str]]:
     from protiso.warehouse.vectors import stack_vectors
 
-    sql = "SELECT accession, embedding AS vector FROM embeddings WHERE model = $model" + (
-        f" LIMIT {int(limit)}" if limit else "")
+    sql = "SELECT accession, embedding AS vector FROM embeddings WHERE model = $model AND embedding_set = 'raw'" + (
+        f" ORDER BY accession LIMIT {int(limit)}" if limit else "")
     table = wh.query(sql, {"model": MODEL})
     points, _ = stack_vectors(table.column("vector"), "bench")
     return np.ascontiguousarray(points), table.column("accession").to_pylist()
@@ -240,8 +267,11 @@ def part_groups(path: str, budget: str) -> dict:
     with _open(path) as wh:
         reset_peak()
         start = time.perf_counter()
+        import inspect
+
+        extra = {"null_draws": 0} if "null_draws" in inspect.signature(compute_isotropy).parameters else {}
         summary = compute_isotropy(wh, by=["go_term", "organism"], scopes=["global"], models=[MODEL],
-                                   memory_budget=parse_memory_budget(budget))
+                                   embedding_set="raw", memory_budget=parse_memory_budget(budget), **extra)
         seconds = time.perf_counter() - start
         counts = dict(wh.con.execute("SELECT group_by, count(*) FROM isotropy WHERE run_id = ? GROUP BY 1",
                                      [summary.run_id]).fetchall())
@@ -304,7 +334,7 @@ def part_pairs(path: str, budget: str) -> dict:
 def part_pair_loop(path: str, subset: int) -> dict:
     with _open(path) as wh:
         pairs = wh.query(f"SELECT accession_a, accession_b FROM alignments LIMIT {int(subset)}").to_pylist()
-        total = wh.con.execute("SELECT count(*) FROM alignments").fetchone()[0]
+        total = wh.con.execute("SELECT count(*) FROM alignments").fetchall()[0][0]
         wanted = sorted({p["accession_a"] for p in pairs} | {p["accession_b"] for p in pairs})
         table = wh.query("SELECT accession, embedding FROM embeddings WHERE model = $m AND accession IN "
                          "(SELECT unnest($a::VARCHAR[]))", {"m": MODEL, "a": wanted})
@@ -321,21 +351,41 @@ def part_pair_loop(path: str, subset: int) -> dict:
             "peak_mib": peak_mib()}
 
 
-def part_gpu() -> dict:
+def part_gpu(path: str, cpu_seconds: str) -> dict:
+    """The whole-set statistics with torch on a CUDA device: the same Arrow batches, [x 1 1/|x|] in
+    float64 on the device, one X^T X per batch; IsoScore from the result (checked against the CPU job)."""
     try:
         import torch
     except ImportError:
-        return {"available": False}
+        return {"available": False, "reason": "skipped: torch is not installed"}
     if not torch.cuda.is_available():
-        return {"available": False}
-    x = torch.randn(8192, DIM, dtype=torch.float64, device="cuda")
-    torch.cuda.synchronize()
-    start = time.perf_counter()
-    total = torch.zeros(DIM, DIM, dtype=torch.float64, device="cuda")
-    for _ in range(435_059 // 8192 + 1):
-        total += x.T @ x
-    torch.cuda.synchronize()
-    return {"available": True, "seconds": time.perf_counter() - start, "device": torch.cuda.get_device_name()}
+        return {"available": False, "reason": "skipped: no CUDA device"}
+    from protiso.metrics.stats import SufficientStats
+    from protiso.warehouse.vectors import stack_vectors
+
+    with _open(path) as wh:
+        cursor = wh.con.cursor()
+        reset_peak()
+        start = time.perf_counter()
+        total = None
+        n = 0
+        for batch in cursor.sql(wh.sql_text("isotropy_vectors"), params={
+                "model": MODEL, "layer": LAYER, "embedding_set": "raw", "pooling": POOLING}).to_arrow_reader(8192):
+            points, _ = stack_vectors(batch.column("vector"), "gpu")
+            x = torch.from_numpy(points).to("cuda", non_blocking=True).double()
+            ext = torch.cat([x, torch.ones(len(x), 1, dtype=x.dtype, device="cuda"),
+                             (1.0 / x.norm(dim=1, keepdim=True))], dim=1)
+            part = ext.T @ ext
+            total = part if total is None else total + part
+            n += len(x)
+        torch.cuda.synchronize()
+        seconds = time.perf_counter() - start
+        cursor.close()
+    m = total.cpu().numpy()
+    d = m.shape[0] - 2
+    iso = SufficientStats(d, n, m[:d, d], m[:d, :d]).isoscore()
+    return {"available": True, "seconds": seconds, "device": torch.cuda.get_device_name(), "isoscore": iso,
+            "ratio": float(cpu_seconds) / seconds, "peak_mib": peak_mib()}
 
 
 PARTS = {"scan": part_scan, "blas": lambda r, d: part_blas(int(r), int(d)), "whole": part_whole,
@@ -351,12 +401,26 @@ def run_part(*args: str) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def machine() -> str:
+    """Where and under what load the numbers were measured."""
+    import os
+    import platform
+
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
+               platform.processor())
+    memory = next(int(line.split()[1]) for line in open("/proc/meminfo") if line.startswith("MemTotal")) / 2**20
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return f"{os.cpu_count()} cores ({cpu}), {memory:.0f} GiB RAM, load average {load} at the start"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dir", type=Path, default=Path("/tmp/protiso_scale"), help="where the warehouse lives")
     parser.add_argument("--clean", action="store_true", help="remove the warehouse afterwards")
     parser.add_argument("--quick", action="store_true", help="a smoke run: 20,000 vectors of width 128")
     parser.add_argument("--memory-budget", default="4GiB", help="the jobs' --memory-budget")
+    parser.add_argument("--out", type=Path, help="also write the table here (default bench/out/scale_analytics"
+                                                  "[_quick].txt)")
     parser.add_argument("--part", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.part:
@@ -364,48 +428,65 @@ def main() -> None:
         print(json.dumps(PARTS[name](*rest)))
         return
     dim, limit = (128, 20_000) if args.quick else (DIM, None)
+    out_path = args.out or REPO / "bench" / "out" / f"scale_analytics{'_quick' if args.quick else ''}.txt"
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    lines: list[str] = []
+
+    def say(text: str = "") -> None:
+        print(text, flush=True)
+        lines.append(text)
+        out_path.write_text("\n".join(lines) + "\n")
+
+    say(f"machine: {machine()}")
     started = time.perf_counter()
-    path = str(build(args.dir, dim, limit))
-    print(f"warehouse {path} (built or reused in {time.perf_counter() - started:.0f} s)", flush=True)
+    path = build(args.dir, dim, limit)
+    sample_rows = min(200_000, limit or 200_000)
+    sample = build_sample(args.dir, path, sample_rows)
+    say(f"warehouse {path} and {sample} (built or reused in {time.perf_counter() - started:.0f} s)")
     budget = args.memory_budget
-    scan = run_part("scan", path)
+    row = "{:<62} {:>8} {:>9}  {}"
+    scan = run_part("scan", str(path))
+    say(f"\nSwiss-Prot-scale analytics, {scan['rows']:,} vectors x {dim} float32, --memory-budget {budget}\n")
+    say(row.format("step", "seconds", "peak MiB", "comparison (target)"))
+    say(row.format("floor: scan of the embedding column", f"{scan['seconds']:.1f}", f"{scan['peak_mib']:.0f}", ""))
     blas = run_part("blas", str(scan["rows"]), str(dim))
-    whole = run_part("whole", path, budget)
-    package = run_part("package", path, str(min(200_000, scan["rows"])))
-    groups = run_part("groups", path, budget)
-    pandas = run_part("pandas", path, groups["run_id"], "30")
-    pairs = run_part("pairs", path, budget)
-    loop = run_part("pair_loop", path, "100000")
-    gpu = run_part("gpu")
     floor = scan["seconds"] + blas["seconds"]
+    say(row.format(f"floor: float64 X.T @ X, {scan['rows']:,} x {dim} (numpy BLAS)", f"{blas['seconds']:.1f}",
+                   f"{blas['peak_mib']:.0f}", f"floor = {floor:.1f} s"))
+    whole = run_part("whole", str(path), budget)
+    say(row.format("1. isotropy job, whole set (IsoScore, *, dims, spectrum, cos)", f"{whole['seconds']:.1f}",
+                   f"{whole['peak_mib']:.0f}", f"{whole['seconds'] / floor:.2f}x floor (<= 1.3x); "
+                   f"peak < 2048 MiB: {whole['peak_mib'] < 2048}"))
+    small = run_part("whole", str(sample), budget)
+    package = run_part("package", str(sample), str(sample_rows))
+    say(row.format(f"   isotropy job, the first {small['n']:,} vectors only", f"{small['seconds']:.1f}",
+                   f"{small['peak_mib']:.0f}", ""))
+    say(row.format(f"   IsoScore package, the same {package['n']:,} x {dim} in memory", f"{package['seconds']:.1f}",
+                   f"{package['peak_mib']:.0f}", f"job / package = {small['seconds'] / package['seconds']:.2f} (<= 1)"))
+    groups = run_part("groups", str(path), budget)
     n_groups = groups["go_term"] + groups["organism"]
-    print(f"\nSwiss-Prot-scale analytics, {scan['rows']:,} vectors x {dim} float32, --memory-budget {budget}\n")
-    line = "{:<58} {:>9} {:>10}  {}"
-    print(line.format("step", "seconds", "peak MiB", "comparison (target)"))
-    print(line.format("floor: scan of the embedding column", f"{scan['seconds']:.1f}", f"{scan['peak_mib']:.0f}", ""))
-    print(line.format(f"floor: float64 X.T @ X, {scan['rows']:,} x {dim} (numpy BLAS)", f"{blas['seconds']:.1f}",
-                      f"{blas['peak_mib']:.0f}", f"floor = {floor:.1f} s"))
-    print(line.format("1. isotropy job, whole set (IsoScore, *, dims, spectrum, cos)", f"{whole['seconds']:.1f}",
-                      f"{whole['peak_mib']:.0f}", f"{whole['seconds'] / floor:.2f}x floor (<= 1.3x); "
-                      f"peak < 2048 MiB: {whole['peak_mib'] < 2048}"))
-    print(line.format(f"   IsoScore package, {package['n']:,} x {dim} in memory", f"{package['seconds']:.1f}",
-                      f"{package['peak_mib']:.0f}", f"job / package = {whole['seconds'] / package['seconds']:.2f} (<= 1)"))
-    print(line.format(f"2. isotropy job, {groups['go_term']:,} GO terms + {groups['organism']:,} organisms",
-                      f"{groups['seconds']:.1f}", f"{groups['peak_mib']:.0f}",
-                      f"{n_groups / groups['seconds']:.0f} groups/s; < 180 s: {groups['seconds'] < 180}; "
-                      f"< 6144 MiB: {groups['peak_mib'] < 6144}"))
-    print(line.format(f"   pandas groupby + IsoScore package, {pandas['groups']} groups", f"{pandas['seconds']:.1f}",
-                      f"{pandas['peak_mib']:.0f}", f"extrapolated to {pandas['total_groups']:,} groups: "
-                      f"{pandas['extrapolated']:.0f} s = {pandas['extrapolated'] / groups['seconds']:.0f}x the job (>= 10x)"))
-    print(line.format(f"3. pair metrics, {pairs['pairs']:,} pairs", f"{pairs['seconds']:.1f}",
-                      f"{pairs['peak_mib']:.0f}", f"< 30 s: {pairs['seconds'] < 30}"))
-    print(line.format(f"   per-pair numpy loop, {loop['pairs']:,} pairs", f"{loop['seconds']:.1f}",
-                      f"{loop['peak_mib']:.0f}", f"extrapolated to {loop['total']:,}: {loop['extrapolated']:.0f} s = "
-                      f"{loop['extrapolated'] / pairs['seconds']:.0f}x the job"))
-    print(f"\nIsoScore: job {whole['isoscore']:.10f}, package {package['isoscore']:.10f} (float32, first "
-          f"{package['n']:,} vectors); pandas sample sizes {pandas['sizes']}")
-    print("GPU: " + (f"{gpu['device']}: float64 X.T @ X {gpu['seconds']:.2f} s, CPU/GPU = "
-                     f"{blas['seconds'] / gpu['seconds']:.0f}x" if gpu["available"] else "none on this machine"))
+    say(row.format(f"2. isotropy job, {groups['go_term']:,} GO terms + {groups['organism']:,} organisms",
+                   f"{groups['seconds']:.1f}", f"{groups['peak_mib']:.0f}",
+                   f"{n_groups / groups['seconds']:.0f} groups/s; < 180 s: {groups['seconds'] < 180}; "
+                   f"< 6144 MiB: {groups['peak_mib'] < 6144}"))
+    pandas = run_part("pandas", str(path), groups["run_id"], "30")
+    say(row.format(f"   pandas groupby + IsoScore package, {pandas['groups']} groups", f"{pandas['seconds']:.1f}",
+                   f"{pandas['peak_mib']:.0f}", f"extrapolated to {pandas['total_groups']:,} groups: "
+                   f"{pandas['extrapolated']:.0f} s = {pandas['extrapolated'] / groups['seconds']:.0f}x the job (>= 10x)"))
+    pairs = run_part("pairs", str(path), budget)
+    say(row.format(f"3. pair metrics, {pairs['pairs']:,} pairs", f"{pairs['seconds']:.1f}",
+                   f"{pairs['peak_mib']:.0f}", f"< 30 s: {pairs['seconds'] < 30}"))
+    loop = run_part("pair_loop", str(path), "100000")
+    say(row.format(f"   per-pair numpy loop, {loop['pairs']:,} pairs", f"{loop['seconds']:.1f}",
+                   f"{loop['peak_mib']:.0f}", f"extrapolated to {loop['total']:,}: {loop['extrapolated']:.0f} s = "
+                   f"{loop['extrapolated'] / pairs['seconds']:.0f}x the job"))
+    gpu = run_part("gpu", str(path), str(whole["seconds"]))
+    say(f"\nIsoScore of the first {package['n']:,}: job {small['isoscore']:.10f}, package {package['isoscore']:.10f} "
+        f"(the package rounds in float32); pandas sample sizes {pandas['sizes']}")
+    say("GPU: " + (f"{gpu['device']}: whole-set statistics {gpu['seconds']:.2f} s, CPU job / GPU = {gpu['ratio']:.1f}x, "
+                   f"IsoScore {gpu['isoscore']:.10f} (CPU {whole['isoscore']:.10f})" if gpu["available"]
+                   else gpu["reason"]))
+    say(f"total {time.perf_counter() - started:.0f} s")
     if args.clean:
         shutil.rmtree(args.dir)
         print(f"removed {args.dir}")

@@ -42,3 +42,15 @@ def test_readme_names_two_setup_commands_that_exist_in_the_makefile() -> None:
     assert "\ndemo:" in makefile and "\ntest:" in makefile
     ci = (Path(__file__).resolve().parents[1] / ".ci" / "run").read_text(encoding="utf-8")
     assert "make test" in ci
+
+
+def test_readme_links_every_docs_page_and_every_link_resolves() -> None:
+    import re
+
+    root = Path(__file__).resolve().parents[1]
+    pages = {p.relative_to(root).as_posix() for p in (root / "docs").glob("*.md")}
+    linked = set(re.findall(r"\]\((docs/[\w.-]+\.md)\)", README))
+    assert pages == linked, f"docs pages not linked from README: {pages - linked}; missing: {linked - pages}"
+    for page in [root / "README.md", *(root / p for p in pages)]:
+        for target in re.findall(r"\]\(([\w./-]+?)(?:#[\w-]+)?\)", page.read_text(encoding="utf-8")):
+            assert (page.parent / target).exists(), f"{page.name} links to {target}, which does not exist"

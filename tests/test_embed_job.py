@@ -18,6 +18,7 @@ from hub_models import FIXTURE_FASTA, protbert, read_fasta
 
 from protiso.embedding import EmbedOptions, embed_proteins, parse_layers
 from protiso.errors import ProtisoError
+from protiso.metrics import isoscore, mean_pairwise_cosine
 from protiso.models.base import ModelAdapter
 from protiso.warehouse import Warehouse
 
@@ -116,13 +117,13 @@ CRASH = textwrap.dedent("""
     from protiso.warehouse import Warehouse
     original = job.commit_chunk
     calls = []
-    def crashing(wh, run_id, model, result, cumulative):
+    def crashing(wh, run_id, model, result, cumulative, *rest):
         calls.append(1)
         if len(calls) == 3:  # die in the middle of the third commit: a part written, nothing catalogued
             with wh.commit(run_id) as tx:
                 tx.write_part("embeddings", pa.Table.from_batches([result.embeddings]), {"model": model})
                 os.kill(os.getpid(), signal.SIGKILL)
-        original(wh, run_id, model, result, cumulative)
+        original(wh, run_id, model, result, cumulative, *rest)
     job.commit_chunk = crashing
     wh = Warehouse.open(sys.argv[1])
     job.embed_proteins(wh, job.EmbedOptions(sys.argv[2], residues="all", device="cpu", chunk_residues=800), progress=False)
@@ -151,6 +152,13 @@ def test_resume_after_kill_9_gives_exact_counts(tmp_path, model_dir):
                           ).fetchall()[0][0] == final["residues"]
     # The killed run's statistics cover exactly what it committed; both runs together cover everything.
     assert wh.con.execute("SELECT sum(n) FROM residue_stats").fetchall()[0][0] == final["residues"]
+    # So do the global vectors' statistics (embedding_stats): one row per run, nothing lost or doubled.
+    assert wh.con.execute("SELECT count(*), sum(n), sum(rows) FROM embedding_stats").fetchall()[0] == \
+        (2, final["embeddings"], final["embeddings"])
+    vectors = np.array(wh.query("SELECT embedding FROM embeddings").column(0).to_pylist(), dtype=np.float64)
+    iso, cos = wh.con.execute("SELECT isoscore, mean_cosine FROM embedding_stats_isotropy()").fetchall()[0]
+    assert iso == pytest.approx(isoscore(vectors), rel=1e-9)
+    assert cos == pytest.approx(mean_pairwise_cosine(vectors), rel=1e-9)
     statuses = sorted(r[0] for r in wh.con.execute("SELECT status FROM runs WHERE kind = 'embed'").fetchall())
     assert statuses == ["done", "interrupted"]  # the killed run's process is gone (marked on open)
     wh.close()

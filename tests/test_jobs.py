@@ -131,3 +131,25 @@ def test_paper_job_lists_proteinbert_states_its_pair_sample_and_fails_before_any
     assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1, result.output
     assert str(weights) in result.output and "Rostlab/prot_bert" in result.output
     assert not (tmp_path / "w").exists()
+
+
+def test_align_step_takes_the_long_pair_memory_rule(tmp_path: Path) -> None:
+    spec = tmp_path / "cells.toml"
+    base = f'[job]\nwarehouse = "w"\n[inputs]\nfiles = ["{FIXTURE}"]\n[align]\nproteins = 6\nseed = 1\n'
+    spec.write_text(base + "max_cells = 0\n")
+    with pytest.raises(ProtisoError, match=r"\[align\].*max-cells"):
+        load_job(spec)
+    spec.write_text(base + 'max_cells = "many"\n')
+    with pytest.raises(ProtisoError, match="max_cells"):
+        load_job(spec)
+    spec.write_text(base + "max_cells = 20000\n")           # most pairs of these proteins are longer
+    result = CliRunner().invoke(app, ["run", str(spec), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    with Warehouse.open(tmp_path / "w", read_only=True) as wh:
+        (params,) = wh.con.execute("SELECT params FROM runs WHERE kind = 'align'").fetchone()
+        import json
+
+        recorded = json.loads(params)
+        assert recorded["max_cells"] == 20000 and recorded["linear_pairs"] >= 1
+        aligned = wh.con.execute("SELECT count(*) FROM alignments").fetchone()[0]
+        assert aligned == 15 - recorded["skipped_pairs"] and aligned >= recorded["linear_pairs"]

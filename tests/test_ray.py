@@ -186,7 +186,7 @@ def test_isotropy_and_correlations_equal(pair):
 def test_ray_runs_land_in_the_warehouse_layout_with_their_parameters(pair):
     remote, summary, aligned = pair["ray"]
     parts = table(remote, "SELECT table_name, path, rows FROM parts WHERE table_name IN ('embeddings', 'residues')")
-    assert parts and all(p["path"].startswith(f"parquet/{p['table_name']}/model=antiberty/layer=8/part-")
+    assert parts and all(p["path"].startswith(f"parquet/{p['table_name']}/model-antiberty/layer-8/part-")
                          for p in parts)
     assert sum(p["rows"] for p in parts if p["table_name"] == "embeddings") == N_PROTEINS
     # Another engine reads the same files: the parts alone hold every committed row, and the partition

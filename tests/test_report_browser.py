@@ -7,6 +7,7 @@ The report has no scripts, so any console line is a failure.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -38,9 +39,14 @@ def console(result: subprocess.CompletedProcess) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def page(tmp_path_factory) -> Path:
+def warehouse_path(tmp_path_factory) -> Path:
+    return report_warehouse.shared(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def page(warehouse_path, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("browser") / "report.html"
-    with Warehouse.open(report_warehouse.shared(tmp_path_factory)) as wh:
+    with Warehouse.open(warehouse_path) as wh:
         render_report(wh, out, title=TITLE)
     return out
 
@@ -78,3 +84,67 @@ def test_console_check_catches_errors_and_blocked_fetches(tmp_path):
     messages = console(chromium(tmp_path, "--dump-dom", bad.as_uri()))
     assert any("undefinedFunction" in m for m in messages)
     assert any("Content Security Policy" in m for m in messages)
+
+
+HEADLINE_SQL = {  # the headline's answers, asked of the warehouse directly: raw set, each model's highest layer
+    "global": "SELECT {col} FROM isotropy WHERE model = ? AND embedding_set = 'raw' AND scope = 'global' "
+              "AND group_by = 'all' AND layer = (SELECT max(layer) FROM isotropy WHERE model = ? AND scope = 'global' "
+              "AND embedding_set = 'raw') ORDER BY computed_at DESC, run_id DESC LIMIT 1",
+    "local": "SELECT {col} FROM isotropy WHERE model = ? AND embedding_set = 'raw' AND scope = 'local' "
+             "AND group_by = 'all' AND layer = (SELECT max(layer) FROM isotropy WHERE model = ? AND scope = 'local' "
+             "AND embedding_set = 'raw') ORDER BY computed_at DESC, run_id DESC LIMIT 1",
+    "per_protein": "SELECT {col} FROM local_isotropy WHERE model = ? AND definition = 'per_protein' AND layer = "
+                   "(SELECT max(layer) FROM local_isotropy WHERE model = ? AND definition = 'per_protein') "
+                   "ORDER BY computed_at DESC, run_id DESC LIMIT 1",
+}
+
+
+def headline_answer(con, number: dict) -> float | None:
+    from protiso.report import published
+
+    metric, model = number["data-metric"], number.get("data-beside") or number["data-model"]
+    if metric.startswith("published_"):
+        (figure,) = [f for f in published.FIGURES if f.label == number["data-model"] and f.scope == number["data-scope"]]
+        return getattr(figure, metric.removeprefix("published_"))
+    if metric.startswith("local_"):
+        sql, col = HEADLINE_SQL["per_protein"], metric.removeprefix("local_")
+    else:
+        sql, col = HEADLINE_SQL[number["data-scope"]], metric
+    return con.execute(sql.format(col=col), [model, model]).fetchall()[0][0]
+
+
+def test_screenshot_shows_the_headline_box_and_its_numbers_equal_sql(tmp_path, warehouse_path):
+    """The headline box is at the top of the rendered page, and every number the browser shows in it is the
+    warehouse's SQL answer (PROTISO_SCREENSHOT_TO=FILE keeps the screenshot)."""
+    import math
+    import re
+
+    from test_report import assert_text_shows, parse
+
+    page = tmp_path / "report.html"
+    with Warehouse.open(warehouse_path) as wh:
+        render_report(wh, page, title="protiso report: 36 Swiss-Prot proteins, AntiBERTy")
+    dom = chromium(tmp_path, "--dump-dom", page.as_uri()).stdout
+    box = dom[dom.index('<div class="headline" id="headline-box">'):]
+    box = box[:box.index('<nav class="toc"')]
+    numbers = parse(box).numbers
+    metrics = {n["data-metric"] for n in numbers}
+    assert {"isoscore", "effective_dims", "dim", "mean_cosine"} <= metrics   # (the paper did not measure AntiBERTy)
+    assert {n["data-scope"] for n in numbers if n["data-metric"] == "isoscore"} == {"global", "local"}
+    with Warehouse.open(warehouse_path, read_only=True) as wh:
+        for number in numbers:
+            want = headline_answer(wh.con, number)
+            assert math.isclose(float(number["data-value"]), want, rel_tol=1e-12), (number, want)
+            assert_text_shows(number["text"], number["data-value"])
+    assert re.search(r'data-headline-model="antiberty"', box)
+
+    shot = tmp_path / "headline.png"
+    result = chromium(tmp_path, "--window-size=1200,900", f"--screenshot={shot}", page.as_uri())
+    assert result.returncode == 0 and shot.exists(), result.stderr[-2000:]
+    pixels = read_png(shot)[..., :3].astype(np.int64)
+    box_fill = np.all(pixels == (0xee, 0xf3, 0xfa), axis=2)   # the headline box's background
+    rows = np.flatnonzero(box_fill.mean(axis=1) > 0.3)
+    assert rows.size > 40 and rows.min() < 300, rows[:5]      # a tall band of it near the top of the page
+    assert (pixels[rows.min():rows.max()].mean(axis=2) < 120).mean() > 0.005   # with text in it
+    if os.environ.get("PROTISO_SCREENSHOT_TO"):   # the README's picture comes from scripts/report_screenshot.py
+        shutil.copyfile(shot, os.environ["PROTISO_SCREENSHOT_TO"])

@@ -4,7 +4,7 @@ Every run writes a ``runs`` row (kind ``align``) and an ``alignment_runs`` row w
 scoring (matrix, mode, open/extend gap scores, end-gap rule), the sample specification and
 seed, the engine and the block size, so nothing depends on library defaults. Pairs are aligned
 in blocks of ``block_size``; each block is committed as one ``alignments`` Parquet part (path
-``run=<id>/block=<n>``). The sample and block plan are a deterministic function of the recorded
+``run-<id>/block-<n>``). The sample and block plan are a deterministic function of the recorded
 parameters and the warehouse's proteins (fingerprinted), so a killed run resumes where it
 stopped: explicitly with ``resume=RUN_ID``, or automatically when an unfinished run has the
 same plan key.

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 from protiso.cli.common import WarehouseOpt, app, friendly
 
-
 # -- isotropy and post-processing (protiso/jobs/isotropy.py, protiso/jobs/postprocess.py) -----
 
 
-def _isotropy_names(values: Optional[list[str]]) -> Optional[list[str]]:
+def _isotropy_names(values: list[str] | None) -> list[str] | None:
     """Repeated and/or comma-separated option values; None when none were given."""
     names = [name.strip() for item in values or [] for name in item.split(",") if name.strip()]
     return names or None
@@ -23,17 +22,20 @@ def _isotropy_names(values: Optional[list[str]]) -> Optional[list[str]]:
 @friendly
 def isotropy(
     warehouse: WarehouseOpt,
-    by: Annotated[Optional[list[str]], typer.Option(
+    by: Annotated[list[str] | None, typer.Option(
         "--by", help="Also per organism, go_term or length_bin (repeat or separate by commas).")] = None,
     bootstrap: Annotated[int, typer.Option(help="Bootstrap replicates for an IsoScore CI (0 = none).")] = 0,
     zeta: Annotated[float, typer.Option(help="IsoScore* shrinkage (1-zeta)C + zeta*I, in [0, 1].")] = 0.2,
-    models: Annotated[Optional[list[str]], typer.Option(
+    models: Annotated[list[str] | None, typer.Option(
         "--models", "-m", help="Only these models (repeat or separate by commas); default: all.")] = None,
-    embedding_set: Annotated[Optional[list[str]], typer.Option(
+    embedding_set: Annotated[list[str] | None, typer.Option(
         "--embedding-set", help="Only these embedding sets (raw, centered, whitened, abtt-k); default: all.")] = None,
-    scope: Annotated[Optional[list[str]], typer.Option(
+    scope: Annotated[list[str] | None, typer.Option(
         "--scope", help="global (per-protein vectors) and/or local (residue vectors); default: both.")] = None,
-    min_points: Annotated[int, typer.Option(help="Smallest group reported with --by.")] = 10,
+    min_points: Annotated[int, typer.Option(help="Smallest group reported with --by, in proteins.")] = 10,
+    null_draws: Annotated[int, typer.Option(
+        help="Random groups of each group's protein count drawn (seeded) for the size-corrected size_z "
+        "that ranks --by groups (0 = none).")] = 30,
     seed: Annotated[int, typer.Option(help="Seed of the bootstrap.")] = 0,
     memory_budget: Annotated[str, typer.Option(
         help="Memory protiso may hold at once (vectors kept for --by beyond half of it are memory-mapped), "
@@ -41,7 +43,7 @@ def isotropy(
 ) -> None:
     """Measure IsoScore, IsoScore*, effective dimensions and mean cosine into the `isotropy` table.
 
-    Global rows use the per-protein vectors, streamed once per set (the covariance spectrum is stored in `global_spectra`); with --by every GO term (true-path rule), organism or length bin with at least --min-points proteins is measured in the same pass. Local rows use every residue vector through the stored sufficient statistics (grouped local rows use the stored residue vectors). Rows are appended with a `runs` row holding the parameters.
+    Global rows use the per-protein vectors, streamed once per set (the covariance spectrum is stored in `global_spectra`); with --by every GO term (true-path rule), organism or length bin with at least --min-points proteins is measured in the same pass. Local rows use every residue vector through the stored sufficient statistics (grouped local rows use the stored residue vectors); `local_isotropy` gets both definitions of local isotropy, the pooled cloud of all residues and the per-protein mean (± sd, quartiles) of each protein's own, with exact mean cosines over the stored residues. Groups get their protein count, the IsoScore of --null-draws random groups of that many proteins and size_z, the size-corrected statistic the report ranks them by. Rows are appended with a `runs` row holding the parameters. Each global set scanned also gets its float64 statistics in `embedding_stats` renewed from the scan (this fills them in for warehouses made before they existed), so `SELECT * FROM embedding_stats_isotropy()` works in the plain duckdb shell.
     """
     from protiso.jobs.budget import parse_memory_budget
     from protiso.jobs.isotropy import compute_isotropy
@@ -52,7 +54,7 @@ def isotropy(
         summary = compute_isotropy(
             wh, by=_isotropy_names(by) or [], bootstrap=bootstrap, zeta=zeta, models=_isotropy_names(models),
             embedding_set=_isotropy_names(embedding_set), scopes=_isotropy_names(scope) or ["global", "local"],
-            seed=seed, min_points=min_points, memory_budget=budget,
+            seed=seed, min_points=min_points, memory_budget=budget, null_draws=null_draws,
         )
     typer.echo(summary.render())
 
@@ -62,9 +64,9 @@ def isotropy(
 def postprocess(
     warehouse: WarehouseOpt,
     method: Annotated[str, typer.Option(help="center, whiten (PCA whitening) or abtt (all-but-the-top).")],
-    k: Annotated[Optional[int], typer.Option(help="abtt: top principal components removed (default dim/100).")] = None,
+    k: Annotated[int | None, typer.Option(help="abtt: top principal components removed (default dim/100).")] = None,
     eps: Annotated[float, typer.Option(help="whiten: eigenvalue floor, relative to the mean eigenvalue.")] = 1e-6,
-    models: Annotated[Optional[list[str]], typer.Option(
+    models: Annotated[list[str] | None, typer.Option(
         "--models", "-m", help="Only these models (repeat or separate by commas); default: all.")] = None,
     source: Annotated[str, typer.Option(help="Embedding set to transform.")] = "raw",
 ) -> None:
@@ -90,20 +92,30 @@ def postprocess(
 def report(
     warehouse: WarehouseOpt,
     output: Annotated[Path, typer.Option("--output", "-o", help="HTML file to write.", dir_okay=False)],
-    models: Annotated[Optional[list[str]], typer.Option(
+    models: Annotated[list[str] | None, typer.Option(
         "--models", "-m", help="Only these models (repeat the option or separate by commas); default: all.")] = None,
-    title: Annotated[Optional[str], typer.Option(help="Title of the report.")] = None,
+    title: Annotated[str | None, typer.Option(help="Title of the report.")] = None,
+    color_by: Annotated[str, typer.Option(
+        "--color-by", help="Annotation colouring the PCA view: auto (organism when known, else length_bin), "
+        "organism, length_bin, go:NAMESPACE (e.g. go:biological_process) or a GO term id.")] = "auto",
+    figures: Annotated[Path | None, typer.Option(
+        "--figures", help="Also write each figure as its own file in this folder.", file_okay=False)] = None,
+    figure_format: Annotated[str, typer.Option(
+        "--figure-format", help="File format of --figures: svg, png or pdf.")] = "svg",
 ) -> None:
-    """Write an HTML report: isotropy beside the study's published figures, spectra, layers, correlations.
+    """Write an HTML report: a headline box beside the study's published figures, isotropy, spectra, a PCA view, layers, correlations, groups, post-processing, and the runs in an appendix.
 
-    The file is self-contained (inline CSS and SVG, no scripts) and opens offline. A section whose data is missing says which protiso command produces it.
+    The file is self-contained (inline CSS and SVG drawn by matplotlib, no scripts) and opens offline. A section whose data is missing says which protiso command produces it. With --figures DIR every figure is also written to DIR as an SVG, PNG or PDF file.
     """
     from protiso.report import render_report
     from protiso.warehouse import Warehouse
 
     with Warehouse.open(warehouse, read_only=True) as wh:
         chosen = [name.strip() for item in models or [] for name in item.split(",") if name.strip()]
-        summary = render_report(wh, output, models=chosen or None, title=title)
+        summary = render_report(wh, output, models=chosen or None, title=title, color_by=color_by,
+                                figures=figures, figure_format=figure_format)
     typer.echo(f"wrote {summary.output} ({summary.bytes / 1e6:.1f} MB, {summary.seconds:.1f} s)")
+    if figures is not None:
+        typer.echo(f"wrote {len(summary.figures)} figure(s) to {figures}")
     for line in summary.missing:
         typer.echo(f"missing {line}")

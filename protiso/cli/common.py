@@ -19,7 +19,26 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,   # help texts are plain text: `protiso[ray]` must not be read as a style tag
 )
+
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib import metadata
+
+        typer.echo(f"protiso {metadata.version('protiso')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print protiso's version and exit.")] = False,
+) -> None:
+    """A DuckDB warehouse for the geometry of protein language model embeddings."""
+
 
 WarehouseOpt = Annotated[Path, typer.Option("--warehouse", "-w", help="Warehouse directory.", envvar="PROTISO_WAREHOUSE")]
 

@@ -28,8 +28,8 @@ def init(path: Annotated[Path, typer.Argument(help="Directory for the new wareho
 def sql(
     query: Annotated[str, typer.Argument(help="SQL to run (DuckDB dialect).")],
     warehouse: WarehouseOpt,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="table, csv or json.")] = "table",
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the result to this .parquet file.")] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table (floats shown to 6 significant digits), csv or json (full precision).")] = "table",
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the result to this file: .parquet, .csv or .json (by the extension), full precision.")] = None,
     max_rows: Annotated[int, typer.Option(help="Rows shown in table format (0 = all).")] = 40,
     write: Annotated[bool, typer.Option(
         "--write", help="Open the warehouse for writing even though the SQL looks like it only reads "
@@ -38,7 +38,7 @@ def sql(
         "--allow-internal", help="Run statements that change protiso's own tables, views or macros (runs, parts, "
         "proteins, ...), refused by default; `protiso repair` mends what they break.")] = False,
 ) -> None:
-    """Run SQL against the warehouse and print the result (or write Parquet with -o).
+    """Run SQL against the warehouse and print the result (or write it with -o FILE.parquet|.csv|.json).
 
     SQL that only reads opens the warehouse read-only, so several can run at once (and beside `duckdb -readonly`); SQL that changes something (CREATE, INSERT, UPDATE, DELETE, DROP, ALTER, COPY ... FROM) opens it for writing.
     """

@@ -152,6 +152,7 @@ class Collector:
         self.policies: list[str] = ["none"] * len(accessions)
         self.globals: dict[int, list[torch.Tensor]] = {layer: [] for layer in layers}
         self.moments: dict[int, list[tuple]] = {layer: [] for layer in layers}
+        self.residue_dims: dict[int, int] = {}
         self.lengths: list[int] = []
         self.stats = {layer: _Stats() for layer in layers}
         self.residue_batches: list[pa.RecordBatch] = []
@@ -164,6 +165,7 @@ class Collector:
             global_, residues = _combine(unique, layer)
             self.globals[layer].append(global_)
             self.moments[layer].append(isoscore_moments(residues) if len(residues) >= 2 else None)
+            self.residue_dims[layer] = residues.shape[1]  # ProteinBERT: 128-d residues beside 512-d globals
             self.stats[layer].add(residues, len(unique.rows))
             kept = [row for row in unique.rows if self.keep[row]]
             if kept:
@@ -205,7 +207,7 @@ class Collector:
                 raise ProtisoError(f"{self.accessions[row]}: {self.adapter.name} produced NaN or infinity at "
                                    f"layer {layer} (try --device cpu for full precision)")
             vectors.append(stacked[where])
-            per_unique = self._scores(layer, stacked.shape[1])
+            per_unique = self._scores(layer, self.residue_dims.get(layer, stacked.shape[1]))
             scores.extend(per_unique[i] for i in where)
             counts.append(lengths[where])
         columns = {

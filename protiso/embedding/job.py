@@ -6,7 +6,8 @@ proteins table, the proteins the user chose (``protiso.embedding.select``), or t
 read from shards), leaves out what the length rule ``skip`` skips (``protiso.embedding.lengths``),
 hands the rest to a runner (``protiso.embedding.runners``) as a ``ChunkPlan``, and commits each
 chunk the runner returns: its Parquet parts together with the run's cumulative residue statistics
-(one ``residue_stats`` row per run, model and layer, replaced in the same transaction). The job is
+(one ``residue_stats`` row per run, model and layer, and one ``embedding_stats`` row per run and set
+of global vectors, both replaced in the same transaction). The job is
 the only writer; a runner only computes. A kill at any point loses at most the chunks in flight;
 rerunning embeds only what is missing. All checks (options, predicate, accessions, model, weights,
 layers: ``prepare``; the selection; every pending sequence against the tokenizer) happen before
@@ -31,6 +32,7 @@ from protiso.embedding.runners import ChunkPlan, LocalRunner, Runner
 from protiso.embedding.select import Selection, drop_selection, select_source
 from protiso.errors import ProtisoError
 from protiso.warehouse import Warehouse
+from protiso.warehouse.embedding_stats import EmbeddingStats, staging
 
 
 @dataclass
@@ -117,11 +119,12 @@ def embed_proteins(wh: Warehouse, options: EmbedOptions | Prepared, *, runner: R
             bar = tqdm(total=plan.residues, unit="res", unit_scale=True, desc=desc, file=sys.stderr,
                        disable=not progress, smoothing=0.1)
             cumulative: dict[int, object] = {}
+            global_stats = EmbeddingStats()
             done_proteins = done_residues = 0
             started = time.perf_counter()
             with bar:
                 for chunk, result in runner.run(prepared, plan, run.id, target, bar.update):
-                    commit_chunk(wh, run.id, adapter.name, result, cumulative)
+                    commit_chunk(wh, run.id, adapter.name, result, cumulative, global_stats)
                     done_proteins += chunk.rows.num_rows
                     done_residues += result.residues_total
             seconds = time.perf_counter() - started
@@ -229,13 +232,18 @@ def _record_rejects(run, source: str, rejected: dict[str, str], shard_rejects: p
             tx.execute(insert, [run.id, row["source"], row["accession"], row["reason"]])
 
 
-def commit_chunk(wh: Warehouse, run_id: str, model: str, result: StageResult, cumulative: dict) -> None:
-    """Write one chunk's parts and the run's cumulative statistics in one transaction."""
+def commit_chunk(wh: Warehouse, run_id: str, model: str, result: StageResult, cumulative: dict,
+                 global_stats: EmbeddingStats | None = None) -> None:
+    """Write one chunk's parts and the run's cumulative statistics in one transaction: residue
+    statistics and, with ``global_stats`` (the run's running ``EmbeddingStats``), those of the global
+    vectors (``embedding_stats``)."""
     merged = {layer: cumulative[layer].merge(stats) if layer in cumulative else stats
               for layer, stats in result.stats.items()}
     embeddings = pa.Table.from_batches([result.embeddings])
     residues = pa.Table.from_batches([result.residues])
-    with wh.commit(run_id) as tx:
+    if global_stats is not None:
+        global_stats.add(embeddings, f"embeddings of {model}")
+    with staging(wh), wh.commit(run_id) as tx:
         for layer in sorted(set(embeddings.column("layer").to_pylist())):
             partition = {"model": model, "layer": layer}
             tx.write_part("embeddings", embeddings.filter(pc.equal(embeddings.column("layer"), layer)), partition)
@@ -244,4 +252,6 @@ def commit_chunk(wh: Warehouse, run_id: str, model: str, result: StageResult, cu
         for layer, stats in merged.items():
             tx.execute(wh.sql_text("embed_residue_stats_upsert"),
                        [run_id, model, layer, *stats.to_flat()])
+        if global_stats is not None:
+            global_stats.stage(wh, tx, run_id)
     cumulative.update(merged)

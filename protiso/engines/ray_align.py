@@ -5,7 +5,7 @@
 encoded sample and one aligner (parasail or Biopython, built by
 ``protiso.align.aligners.make_aligner`` exactly as a local worker builds it), one block per call.
 Scores are therefore identical to the local engine's. The driver (``protiso.align.run``) commits
-each finished block as one ``alignments`` part (``run=<id>/block=<n>``), and skips blocks already
+each finished block as one ``alignments`` part (``run-<id>/block-<n>``), and skips blocks already
 committed, so a killed worker costs a retry and a killed driver costs a rerun of the missing blocks.
 """
 

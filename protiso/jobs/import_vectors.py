@@ -6,8 +6,9 @@ file (bio_embeddings, ProtTrans notebooks, ``protiso export``), a ``.npy`` matri
 warehouse's proteins by accession or sequence MD5 (``protiso.interchange.ids``), checks and builds
 rows (``protiso.interchange.rows``) and writes them into the same ``embeddings`` / ``residues`` layout
 the embedding job writes (``embedding_set = 'raw'``, partitioned by model and layer), with the
-run's ``residue_stats`` rows. Nothing depends on the vectors' origin afterwards: isotropy, pair
-metrics, correlations and the report read them as they read embedded ones.
+run's ``residue_stats`` rows and the ``embedding_stats`` row of each layer's global vectors. Nothing
+depends on the vectors' origin afterwards: isotropy, pair metrics, correlations and the report read
+them as they read embedded ones.
 
 All or nothing, in bounded memory: records stream in chunks of about ``CHUNK_BYTES`` (read one chunk
 ahead in a second thread, ``_read_ahead``); each chunk's Parquet parts are written to disk at once, and all of them are catalogued in one transaction at the
@@ -36,6 +37,7 @@ from protiso.interchange.ids import IdResolver
 from protiso.interchange.rows import RowBuilder
 from protiso.interchange.source import FORMATS, Record, Source, open_source
 from protiso.warehouse import Warehouse
+from protiso.warehouse.embedding_stats import EmbeddingStats, staging
 
 CHUNK_BYTES = 16 * 1024 * 1024  # vector bytes read before one chunk's rows are built and written
 UNKNOWN = "matches no protein of the warehouse by accession or sequence MD5"
@@ -140,7 +142,8 @@ def import_vectors(wh: Warehouse, options: ImportOptions, progress: bool = True)
             records = 0
             bar = tqdm(total=source.count(), unit="rec", unit_scale=True, desc=f"import {options.model}",
                        file=sys.stderr, disable=not progress, smoothing=0.1)
-            with bar, run.commit(final=True) as tx:
+            global_stats = EmbeddingStats()
+            with bar, staging(wh), run.commit(final=True) as tx:
                 for chunk in _read_ahead(_chunks(source.records())):
                     kept = _matched(chunk, source, resolver, options.skip_unknown, rejected, wh)
                     tables = builder.build([r for r, _ in kept], [f for _, f in kept], resolver.sequences)
@@ -148,6 +151,7 @@ def import_vectors(wh: Warehouse, options: ImportOptions, progress: bool = True)
                         partition = {"model": options.model, "layer": layer}
                         if embeddings is not None:
                             tx.write_part("embeddings", embeddings, partition)
+                            global_stats.add(embeddings, f"vectors of {options.model}")
                         if residues is not None:
                             tx.write_part("residues", residues, partition)
                     records += len(chunk)
@@ -155,6 +159,7 @@ def import_vectors(wh: Warehouse, options: ImportOptions, progress: bool = True)
                 for layer, stats in builder.statistics().items():
                     tx.execute(wh.sql_text("embed_residue_stats_upsert"),
                                [run.id, options.model, layer, *stats.to_flat()])
+                global_stats.stage(wh, tx, run.id)
                 if rejected:
                     sources, labels, reasons = (list(column) for column in zip(*rejected))
                     tx.execute(wh.sql_text("import_insert_rejects"),

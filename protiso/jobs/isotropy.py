@@ -17,7 +17,9 @@ whole-set statistics (``protiso.metrics.stream``), never materialised as ``list(
 memory budget, else memory-mapped) and every group of every grouping is measured in one plan
 (``protiso.jobs.isotropy_groups``, ``protiso.metrics.grouped``: dim x dim statistics only along the
 plan's path, Gram form for groups smaller than dim). Rows are appended (the table keeps history;
-readers take the newest row per key) together with a ``runs`` row holding every parameter.
+readers take the newest row per key) together with a ``runs`` row holding every parameter and, for
+each set scanned, its ``embedding_stats`` rows replaced by one row of the scan's statistics (how a
+warehouse made before migration 0006 gets them; ``embedding_stats_isotropy()`` in plain SQL).
 """
 
 from __future__ import annotations
@@ -29,13 +31,20 @@ import numpy as np
 import pyarrow as pa
 
 from protiso.errors import ProtisoError
-from protiso.jobs.budget import DEFAULT_MEMORY_BUDGET, MINIMUM_MEMORY_BUDGET, format_bytes
+from protiso.jobs.budget import (
+    DEFAULT_MEMORY_BUDGET,
+    MINIMUM_MEMORY_BUDGET,
+    format_bytes,
+)
 from protiso.jobs.isotropy_groups import Scan, group_members, grouped_rows, scan_set
+from protiso.jobs.isotropy_local import local_definition_rows
+from protiso.jobs.isotropy_size import control_for_size, empty_null
 from protiso.metrics.bootstrap import bootstrap_isoscore
 from protiso.metrics.isotropy import check_shrinkage
 from protiso.metrics.spectra import spectrum_row
 from protiso.metrics.stats import SufficientStats
 from protiso.warehouse import Warehouse, utcnow
+from protiso.warehouse.embedding_stats import EmbeddingStats, staging
 
 GROUPINGS = ("organism", "go_term", "length_bin")
 SCOPES = ("global", "local")
@@ -70,6 +79,7 @@ class _Options:
     level: float
     min_points: int
     budget: int
+    null_draws: int = 0
 
 
 def _row(key: dict, stats, cosine, points: np.ndarray | None, opts: _Options) -> dict:
@@ -92,6 +102,7 @@ def _row(key: dict, stats, cosine, points: np.ndarray | None, opts: _Options) ->
         "isoscore_ci_high": None if ci is None else ci.high,
         "bootstrap": None if ci is None else opts.bootstrap,
         "computed_at": utcnow(),
+        **empty_null(),
     }
 
 
@@ -103,12 +114,14 @@ def _grouped(wh: Warehouse, scan: Scan, key: dict, by: Sequence[str], opts: _Opt
         def make(value: str, moments, points: np.ndarray | None, grouping: str = grouping) -> dict:
             return _row({**key, "group_by": grouping, "group_value": value}, moments, moments, points, opts)
 
-        rows += grouped_rows(scan, groups, make, opts.budget, f"isotropy {label} by {grouping}", opts.bootstrap > 0)
+        measured = grouped_rows(scan, groups, make, opts.budget, f"isotropy {label} by {grouping}", opts.bootstrap > 0)
+        draws = opts.null_draws if key["scope"] == "global" else 0  # local nulls: minutes per set, left out
+        rows += control_for_size(scan, groups, measured, opts.min_points, draws, opts.seed, opts.level)
     return rows
 
 
 def _global_rows(wh: Warehouse, by: Sequence[str], models: list[str] | None, sets: list[str] | None,
-                 opts: _Options, skipped: list[str], spectra: list[dict]) -> list[dict]:
+                 opts: _Options, skipped: list[str], spectra: list[dict], scanned: EmbeddingStats) -> list[dict]:
     found = wh.query(wh.sql_text("isotropy_sets"), {"models": models, "embedding_sets": sets}).to_pylist()
     seen: dict[tuple, str] = {}
     for item in found:
@@ -132,6 +145,9 @@ def _global_rows(wh: Warehouse, by: Sequence[str], models: list[str] | None, set
         scan = scan_set(wh, wh.sql_text("isotropy_vectors"), params, what, item["n"], opts.budget,
                         keep=bool(by) or opts.bootstrap > 0, desc=f"isotropy {label}")
         try:
+            if scan.stats is not None:
+                scanned.set((item["model"], item["layer"], item["pooling"], item["embedding_set"]), scan.stats,
+                            item["n"])
             if scan.stats is None or scan.stats.n < 2:
                 continue
             whole = scan.stats.sufficient()
@@ -204,7 +220,8 @@ def _check_models(wh: Warehouse, models: list[str] | None) -> None:
 def compute_isotropy(wh: Warehouse, by: Sequence[str] = (), bootstrap: int = 0, zeta: float = DEFAULT_ZETA,
                      models: Sequence[str] | None = None, embedding_set: Sequence[str] | str | None = None,
                      scopes: Sequence[str] = SCOPES, seed: int = 0, level: float = 0.95,
-                     min_points: int = 10, memory_budget: int = DEFAULT_MEMORY_BUDGET) -> IsotropySummary:
+                     min_points: int = 10, memory_budget: int = DEFAULT_MEMORY_BUDGET,
+                     null_draws: int = 30) -> IsotropySummary:
     """Measure isotropy and append rows to the ``isotropy`` table; returns what was written.
 
     ``by``: extra groupings (organism | go_term | length_bin) besides the row over all points.
@@ -212,7 +229,11 @@ def compute_isotropy(wh: Warehouse, by: Sequence[str] = (), bootstrap: int = 0, 
     local rows only). ``zeta``: IsoScore* shrinkage towards the identity. ``models`` /
     ``embedding_set``: restrict to these (None = all). ``min_points``: smallest group reported (grouped
     rows; the row over all points needs 2). ``memory_budget``: bytes protiso may hold at once
-    (``protiso.jobs.budget``; DuckDB's buffers come on top).
+    (``protiso.jobs.budget``; DuckDB's buffers come on top). ``null_draws``: random groups of each
+    group's protein count drawn for the size-corrected ``size_z`` of global groups
+    (``protiso.metrics.size_null``; 0 = none; local groups get no null yet: drawing whole proteins'
+    residues costs minutes per set); ``min_points`` counts a group's proteins. The local scope also writes ``local_isotropy``
+    (pooled and per-protein definitions, ``protiso.jobs.isotropy_local``).
     """
     by = list(dict.fromkeys(by))
     for grouping in by:
@@ -223,6 +244,8 @@ def compute_isotropy(wh: Warehouse, by: Sequence[str] = (), bootstrap: int = 0, 
             raise ProtisoError(f"unknown scope {scope!r}; choose from {', '.join(SCOPES)}")
     if bootstrap < 0:
         raise ProtisoError(f"--bootstrap must be >= 0, got {bootstrap}")
+    if null_draws < 0:
+        raise ProtisoError(f"--null-draws must be >= 0, got {null_draws}")
     if min_points < 2:
         raise ProtisoError(f"--min-points must be >= 2, got {min_points}")
     check_shrinkage(zeta, 1, None)
@@ -233,30 +256,42 @@ def compute_isotropy(wh: Warehouse, by: Sequence[str] = (), bootstrap: int = 0, 
     _check_models(wh, model_list)
     params = {"by": by, "bootstrap": bootstrap, "zeta": zeta, "models": model_list, "embedding_sets": sets,
               "scopes": list(scopes), "seed": seed, "level": level, "min_points": min_points,
-              "memory_budget": memory_budget, "go_term_rule": "true-path (is_a, part_of; within a namespace)",
+              "memory_budget": memory_budget, "null_draws": null_draws,
+              "size_control": "size_z against random groups of the same protein count from the same set",
+              "min_points_counts": "proteins", "go_term_rule": "true-path (is_a, part_of; within a namespace)",
               "bootstrap_method": "percentile re-centred on the estimate; points if N <= 1000 else 16-64 blocks"}
-    opts = _Options(zeta, bootstrap, seed, level, min_points, memory_budget)
+    opts = _Options(zeta, bootstrap, seed, level, min_points, memory_budget, null_draws)
     skipped: list[str] = []
     with wh.run("isotropy", params) as run:
         rows: list[dict] = []
         spectra: list[dict] = []
         global_spectra: list[dict] = []
+        scanned = EmbeddingStats()
         if "global" in scopes:
-            rows += _global_rows(wh, by, model_list, sets, opts, skipped, global_spectra)
+            rows += _global_rows(wh, by, model_list, sets, opts, skipped, global_spectra, scanned)
         if "local" in scopes:
             rows += _local_rows(wh, by, model_list, sets, opts, skipped, spectra)
+        wants_local = "local" in scopes and (sets is None or "raw" in sets)
+        local = local_definition_rows(wh, model_list, utcnow()) if wants_local else []
+        if local:
+            wh.con.register("protiso_local_isotropy_rows", pa.Table.from_pylist(local))
         if rows:
             wh.con.register("protiso_isotropy_rows", pa.Table.from_pylist(rows))
         try:
-            with run.commit() as tx:
+            with staging(wh), run.commit() as tx:
+                scanned.stage(wh, tx, run.id, replace=True)
                 if rows:
                     tx.execute(wh.sql_text("isotropy_insert"), {"run_id": run.id})
                 for row in spectra:
                     tx.execute(wh.sql_text("isotropy_insert_spectrum"), {**row, "run_id": run.id})
                 for row in global_spectra:
                     tx.execute(wh.sql_text("isotropy_insert_global_spectrum"), {**row, "run_id": run.id})
+                if local:
+                    tx.execute(wh.sql_text("isotropy_insert_local"), {"run_id": run.id})
         finally:
             if rows:
                 wh.con.unregister("protiso_isotropy_rows")
+            if local:
+                wh.con.unregister("protiso_local_isotropy_rows")
         run.params.update(rows=len(rows), skipped=skipped)
     return IsotropySummary(run.id, len(rows), skipped, [r for r in rows if r["group_by"] == "all"])

@@ -14,13 +14,14 @@ values and of the ranks). ``correlations`` derives Pearson / Spearman from those
 from __future__ import annotations
 
 import json
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-
 from tqdm import tqdm
 
 from protiso.errors import ProtisoError
@@ -46,7 +47,8 @@ class PairMetricsSummary:
 
 
 def _vectors(wh: Warehouse, run_id: str, group: dict) -> tuple[pa.Array, np.ndarray]:
-    table = wh.query(wh.sql_text("pair_metrics_vectors"), {"run_id": run_id, **group})
+    wanted = wh.query(wh.sql_text("pair_metrics_wanted"), {"run_id": run_id}).column(0).to_pylist()
+    table = wh.query(wh.sql_text("pair_metrics_vectors"), {"accessions": wanted, **group})
     accessions = table.column("accession").combine_chunks()
     lists = table.column("embedding").combine_chunks()
     if len(lists) == 0:
@@ -90,29 +92,49 @@ def _group_tables(wh: Warehouse, run_id: str, group: dict, budget: int) -> tuple
         "accession_b": pairs.column("accession_b"),
     }
     for name in METRICS:
-        columns[name] = pa.array(values[name], mask=~np.isfinite(values[name]))
+        finite = np.isfinite(values[name])
+        columns[name] = pa.array(values[name], mask=None if finite.all() else ~finite)
     columns["complete"] = complete
-    ranks = {}
+    ranks = _ranks(values, complete)
+    everything = bool(complete.all())
     for name in METRICS:
-        ranks[name] = np.full(pairs.num_rows, np.nan)
-        ranks[name][complete] = average_ranks(values[name][complete])
-        columns[f"{name}_rank"] = pa.array(ranks[name], mask=~complete)
+        columns[f"{name}_rank"] = pa.array(ranks[name], mask=None if everything else ~complete)
     n = pairs.num_rows
     for key in ("model", "layer", "pooling", "embedding_set", "alignment_run"):
         columns[key] = pa.repeat(pa.scalar(columns[key]), n)
     return pa.table(columns), _stats(group, run_id, values, ranks, complete)
 
 
+def _ranks(values: dict, complete: np.ndarray) -> dict[str, np.ndarray]:
+    """Average ranks of each metric over the complete pairs (NaN elsewhere), the metrics sorted in
+    threads (numpy's sort releases the GIL)."""
+    everything = bool(complete.all())
+
+    def rank(name: str) -> np.ndarray:
+        if everything:
+            return average_ranks(values[name])
+        out = np.full(len(complete), np.nan)
+        out[complete] = average_ranks(values[name][complete])
+        return out
+
+    with ThreadPoolExecutor(max_workers=max(1, min(len(METRICS), os.cpu_count() or 1))) as pool:
+        return dict(zip(METRICS, pool.map(rank, METRICS)))
+
+
 def _stats(group: dict, run_id: str, values: dict, ranks: dict, complete: np.ndarray) -> pa.Table:
     """n, means and centred scatter matrices (values and ranks) of the complete pairs."""
-    x = np.column_stack([values[m][complete] for m in METRICS])
-    r = np.column_stack([ranks[m][complete] for m in METRICS])
-    n = x.shape[0]
-    means = x.mean(axis=0) if n else np.full(len(METRICS), np.nan)
-    x -= means
+    everything = bool(complete.all())
+    n = len(complete) if everything else int(np.count_nonzero(complete))
+    x = np.empty((len(METRICS), n))             # one contiguous row per metric: X X^T is one product
+    r = np.empty((len(METRICS), n))
+    for k, m in enumerate(METRICS):
+        x[k] = values[m] if everything else values[m][complete]
+        r[k] = ranks[m] if everything else ranks[m][complete]
+    means = x.mean(axis=1) if n else np.full(len(METRICS), np.nan)
+    x -= means[:, None]
     r -= (n + 1) / 2.0  # average ranks of n items always have mean (n + 1) / 2
     row = {**group, "alignment_run": run_id, "n": n, "metrics": list(METRICS), "means": means.tolist(),
-           "value_scatter": (x.T @ x).ravel().tolist(), "rank_scatter": (r.T @ r).ravel().tolist()}
+           "value_scatter": (x @ x.T).ravel().tolist(), "rank_scatter": (r @ r.T).ravel().tolist()}
     return pa.table({key: [value] for key, value in row.items()})
 
 

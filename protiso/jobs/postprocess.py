@@ -7,7 +7,9 @@ the transformed vectors as new ``embeddings`` parts with ``embedding_set`` = ``c
 (``protiso isotropy`` measures every set). Fitting streams the vectors into float64 sufficient
 statistics; a second pass transforms them batch by batch, so memory does not grow with the number of
 proteins. Re-running a method replaces the earlier derived set of the same model, layer and pooling.
-Derived rows have NULL ``local_isoscore`` / ``local_n``: residue vectors are not transformed.
+Derived rows have NULL ``local_isoscore`` / ``local_n``: residue vectors are not transformed. The
+derived set's float64 statistics (``embedding_stats``) are written in the same commit, replacing
+those of the set it replaces.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from protiso.errors import ProtisoError
 from protiso.metrics.postprocess import METHODS, Postprocessor, default_abtt_k, fit_from_stats, set_name
 from protiso.metrics.stats import SufficientStats
 from protiso.warehouse import Warehouse
+from protiso.warehouse.embedding_stats import EmbeddingStats, staging
 from protiso.warehouse.vectors import stack_vectors
 
 BATCH_ROWS = 65536
@@ -120,12 +123,15 @@ def postprocess_embeddings(wh: Warehouse, method: str, k: int | None = None, eps
             target = {"model": item["model"], "layer": item["layer"], "pooling": item["pooling"],
                       "embedding_set": transform.embedding_set}
             old = _replaced_parts(wh, target)
-            with run.commit() as tx:
+            derived = EmbeddingStats()
+            with staging(wh), run.commit() as tx:
                 for batch in _batches(wh, where, BATCH_ROWS):
                     table = _transformed(batch, transform, run.id, what)
                     tx.write_part("embeddings", table, partition={"model": item["model"], "layer": item["layer"],
                                                                   "set": transform.embedding_set})
+                    derived.add(table, what)
                     summary.rows += table.num_rows
+                derived.stage(wh, tx, run.id, replace=True)
                 if old:
                     tx.execute(wh.sql_text("postprocess_drop_parts"), {"part_ids": [p for p, _ in old]})
             summary.replaced_parts += len(old)

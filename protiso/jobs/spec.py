@@ -26,10 +26,11 @@ SECTIONS = ("job", "inputs", "embed", "isotropy", "align", "report")
 _KEYS: dict[str, dict[str, tuple[type, ...]]] = {
     "job": {"name": (str,), "warehouse": (str,)},
     "inputs": {"files": (list,)},
-    "isotropy": {"by": (list,), "bootstrap": (int,), "group_bootstrap": (bool,), "postprocess": (list,)},
+    "isotropy": {"by": (list,), "bootstrap": (int,), "group_bootstrap": (bool,), "postprocess": (list,),
+                 "null_draws": (int,)},
     "align": {"proteins": (int,), "fraction": (float, int), "pairs": (int,), "seed": (int,), "matrix": (str,),
               "mode": (str,), "open": (float, int), "extend": (float, int), "min_length": (int,),
-              "max_length": (int,)},
+              "max_length": (int,), "max_cells": (int,)},
     "report": {"output": (str,), "title": (str,)},
 }
 
@@ -40,6 +41,7 @@ class IsotropyStep:
     bootstrap: int = 0
     group_bootstrap: bool = False  # bootstrap every group too (slow: one CI per GO term, bin, ...)
     postprocess: list[str] = field(default_factory=list)
+    null_draws: int = 30           # random groups per size for the size-corrected ranking (--null-draws)
 
 
 @dataclass
@@ -54,6 +56,7 @@ class AlignStep:
     extend: float | None = None
     min_length: int | None = None
     max_length: int | None = None
+    max_cells: int | None = None       # the long-pair memory rule (protiso align --max-cells)
 
 
 @dataclass
@@ -132,10 +135,13 @@ def _isotropy_step(values: dict[str, Any], source: Path) -> IsotropyStep:
                                f"choose from {', '.join(METHODS)}")
     if step.bootstrap < 0:
         raise ProtisoError(f"{source}: [isotropy] bootstrap must be >= 0; got {step.bootstrap}")
+    if step.null_draws < 0:
+        raise ProtisoError(f"{source}: [isotropy] null_draws must be >= 0; got {step.null_draws}")
     return step
 
 
 def _align_step(values: dict[str, Any], source: Path) -> AlignStep:
+    from protiso.align.long_pairs import check_max_cells
     from protiso.align.sampling import SampleSpec
     from protiso.align.scoring import Scoring
 
@@ -144,6 +150,8 @@ def _align_step(values: dict[str, Any], source: Path) -> AlignStep:
         SampleSpec(step.fraction, step.proteins, step.pairs, step.seed, step.min_length, step.max_length).validate()
         Scoring(step.matrix, step.mode, float(-10.0 if step.open is None else step.open),
                 float(-1.0 if step.extend is None else step.extend))
+        if step.max_cells is not None:
+            check_max_cells(step.max_cells)
     except ProtisoError as error:
         raise ProtisoError(f"{source}: [align] {error}") from None
     return step
@@ -239,6 +247,8 @@ def run_job(job: Job, progress: bool = True) -> JobSummary:
                 options["open_score"] = step.open
             if step.extend is not None:
                 options["extend_score"] = step.extend
+            if step.max_cells is not None:
+                options["max_cells"] = step.max_cells
             result = align(
                 wh, fraction=step.fraction, proteins=step.proteins, pairs=step.pairs, seed=step.seed,
                 matrix=step.matrix, mode=step.mode, min_length=step.min_length, max_length=step.max_length,
@@ -260,9 +270,9 @@ def _isotropy(wh, step: IsotropyStep) -> list[str]:
     lines = [postprocess_embeddings(wh, method).render().splitlines()[0] for method in step.postprocess]
     if step.by and step.bootstrap and not step.group_bootstrap:
         # Groups without CIs first; then the whole-set rows, newest, with their CIs.
-        lines.append(compute_isotropy(wh, by=step.by, bootstrap=0).render().splitlines()[0])
+        lines.append(compute_isotropy(wh, by=step.by, bootstrap=0, null_draws=step.null_draws).render().splitlines()[0])
         result = compute_isotropy(wh, by=[], bootstrap=step.bootstrap)
     else:
-        result = compute_isotropy(wh, by=step.by, bootstrap=step.bootstrap)
+        result = compute_isotropy(wh, by=step.by, bootstrap=step.bootstrap, null_draws=step.null_draws)
     lines.append(result.render().splitlines()[0])
     return lines

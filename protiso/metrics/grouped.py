@@ -255,7 +255,8 @@ class _Engine:
         x = np.asarray(self.points[members], dtype=np.float64)
         unit = self.inv_norm[members] @ x
         x -= x.sum(axis=0) / len(members)
-        gram = x @ x.T
+        gram = dsyrk(1.0, x.T, trans=1, lower=0)       # x x^T, upper triangle only (half of x @ x.T)
+        gram += np.triu(gram, 1).T                     # mirrored: the same sums as the full product
         return _moments(len(members), self.dim, float(np.trace(gram)), float(np.vdot(gram, gram)),
                         float(self.sq_norm[members].sum()), unit, float(self.unit_sq[members].sum()))
 

@@ -9,8 +9,14 @@ per statistic. The sum of squared unit norms is ``sum ||x||^2 / ||x||^2`` per ro
 of the unit vector the inverse-norm column implies. ``sufficient()`` and ``cosine()`` give exactly the
 classes the rest of protiso uses (IsoScore, IsoScore*, effective dims, spectrum, mean cosine).
 
-Rules: NaN or infinity raises ProtisoError (``check_points``), so does a zero vector (it has no
-direction; as ``CosineStats``) and a dimension that differs from the first chunk's.
+Rules: NaN or infinity raises ProtisoError (``check_points``), so does a dimension that differs from
+the first chunk's and a zero vector (it has no direction; as ``CosineStats``), unless the stream is made
+with ``allow_zero``: then a zero vector adds nothing to the unit-vector sums, ``n_unit`` counts the
+vectors that have a direction and ``cosine()`` raises when they are not all of them (the stored
+statistics of ``embedding_stats`` keep ``n_unit`` so that SQL can give NULL instead).
+
+``columns()`` gives the statistics as ``embedding_stats`` stores them (migration 0006; ``sum_xxt``
+row-major, as ``residue_stats``).
 """
 
 from __future__ import annotations
@@ -27,11 +33,13 @@ from protiso.metrics.stats import SufficientStats
 class StreamStats:
     """Accumulates ``SufficientStats`` and ``CosineStats`` of every vector added, in one pass."""
 
-    def __init__(self, dim: int, chunk_rows: int = CHUNK_ROWS) -> None:
+    def __init__(self, dim: int, chunk_rows: int = CHUNK_ROWS, allow_zero: bool = False) -> None:
         if dim < 1:
             raise ProtisoError(f"stream statistics need dim >= 1, got {dim}")
         self.dim = int(dim)
         self.n = 0
+        self.n_unit = 0                              # vectors with a direction (non-zero)
+        self.allow_zero = allow_zero
         self.sum_unit_sq = 0.0
         self._chunk = max(1, int(chunk_rows))
         self._buffer: np.ndarray | None = None
@@ -53,10 +61,16 @@ class StreamStats:
             np.copyto(buf[:, :self.dim], block)
             x = buf[:, :self.dim]
             sq = np.einsum("ij,ij->i", x, x)
-            if (sq == 0).any():
-                bad = self.n + start + int(np.flatnonzero(sq == 0)[0])
-                raise ProtisoError(f"mean_pairwise_cosine: vector {bad} is zero and has no direction")
-            inv = 1.0 / np.sqrt(sq)
+            zero = sq == 0
+            if zero.any():
+                if not self.allow_zero:
+                    bad = self.n + start + int(np.flatnonzero(zero)[0])
+                    raise ProtisoError(f"mean_pairwise_cosine: vector {bad} is zero and has no direction")
+                inv = np.zeros(rows)
+                inv[~zero] = 1.0 / np.sqrt(sq[~zero])
+            else:
+                inv = 1.0 / np.sqrt(sq)
+            self.n_unit += rows - int(np.count_nonzero(zero))
             buf[:, self.dim] = 1.0
             buf[:, self.dim + 1] = inv
             self.sum_unit_sq += float(sq @ (inv * inv))
@@ -72,4 +86,14 @@ class StreamStats:
         return SufficientStats(d, self.n, self._upper[:d, d].copy(), full)
 
     def cosine(self) -> CosineStats:
+        if self.n_unit != self.n:
+            raise ProtisoError(f"mean_pairwise_cosine: {self.n - self.n_unit} of {self.n} vectors are zero "
+                               "and have no direction")
         return CosineStats(self.dim, self.n, self._upper[:self.dim, self.dim + 1].copy(), self.sum_unit_sq)
+
+    def columns(self) -> dict:
+        """``n, dim, sum_x, sum_xxt (row-major), n_unit, sum_unit, sum_unit_sq`` as numpy / Python numbers."""
+        d = self.dim
+        return {"n": self.n, "dim": d, "sum_x": self._upper[:d, d].copy(),
+                "sum_xxt": self.sufficient().sum_xxt.reshape(-1), "n_unit": self.n_unit,
+                "sum_unit": self._upper[:d, d + 1].copy(), "sum_unit_sq": self.sum_unit_sq}

@@ -31,7 +31,9 @@ COMMANDS = {
     "postprocess": "protiso postprocess -w W --method whiten",
 }
 RUNS_SHOWN = 100
+DEFAULT_ZETA = 0.2                   # IsoScore* shrinkage of rows read from statistics (protiso isotropy's default)
 GROUPS_SHOWN = 8
+MIN_BIN_COUNT = 30                   # binned curves fade bins with fewer pairs than this (stated in captions)
 
 
 @dataclass
@@ -42,7 +44,7 @@ class Missing:
     commands: list[str]
 
     @classmethod
-    def of(cls, what: str, *steps: str) -> "Missing":
+    def of(cls, what: str, *steps: str) -> Missing:
         """``steps`` are COMMANDS keys (or literal commands)."""
         return cls(what, [COMMANDS.get(step, step) for step in steps])
 
@@ -53,12 +55,28 @@ class Source:
 
     wh: Warehouse
     models: list[str] | None
+    color_by: str = "auto"              # the PCA view's annotation (sections.pca.COLOR_BY)
 
     @cached_property
     def isotropy_rows(self) -> list[dict[str, Any]]:
         """``report_isotropy.sql`` (newest row over all points per model, layer, set and scope), run once
-        for sections 2, 4 and 7. Builders that add keys to a row copy it first."""
-        return rows(self.wh, "report_isotropy", models=self.models)
+        for sections 2, 4 and 7. Builders that add keys to a row copy it first.
+
+        Each row has ``origin``: ``isotropy`` (the table ``protiso isotropy`` fills) or, for a set that
+        has no such row yet (a warehouse just embedded), ``embedding_stats`` / ``residue_stats``: the
+        same figures read through the SQL macros over the statistics the embedding job stored
+        (``report_isotropy_from_stats.sql``). Sections say which rows came from there."""
+        found = [{**r, "origin": "isotropy"} for r in rows(self.wh, "report_isotropy", models=self.models)]
+        if not has_function(self.wh, "embedding_stats_isotropy"):
+            return found
+        have = {(r["model"], r["layer"], r["embedding_set"], r["scope"]) for r in found}
+        extra = [r for r in rows(self.wh, "report_isotropy_from_stats", models=self.models, zeta=DEFAULT_ZETA)
+                 if (r["model"], r["layer"], r["embedding_set"], r["scope"]) not in have]
+        if not extra:
+            return found
+        order = {"raw": 0}
+        return sorted(found + extra, key=lambda r: (r["model"], order.get(r["embedding_set"], 1), r["embedding_set"],
+                                                    r["scope"], r["layer"]))
 
 
 def rows(wh: Warehouse, name: str, **params: Any) -> list[dict[str, Any]]:

@@ -5,11 +5,15 @@ write the file.
 ``-w W`` of every "missing" command to name this warehouse. ``render`` uses the one Jinja environment
 (autoescaping, ``StrictUndefined``) and then encodes ``://`` in the output so nothing reads as a
 fetchable address. ``render_report`` writes through a temporary file, so a failed render leaves no
-partial report.
+partial report. ``write_figures`` (``protiso report --figures DIR``) saves every chart of the built
+context as its own SVG, PNG or PDF file, named by section and title, drawn by the same matplotlib
+figure as the inline SVG.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import re
 import shlex
 import time
 from dataclasses import dataclass
@@ -20,12 +24,20 @@ from typing import Any
 import jinja2
 
 from protiso.errors import ProtisoError
-from protiso.report.common import Source, format_number, iso_keys, number_attr
+from protiso.report.common import (
+    MIN_BIN_COUNT,
+    Source,
+    format_number,
+    iso_keys,
+    number_attr,
+)
+from protiso.report.plots import FORMATS, Chart
 from protiso.report.sections import REGISTRY, SECTIONS
 from protiso.report.sections.correlations import correlation_keys
 from protiso.warehouse import Warehouse, resources
 
-__all__ = ["ReportContext", "ReportSummary", "build_context", "environment", "render", "render_report"]
+__all__ = ["ReportContext", "ReportSummary", "build_context", "charts", "environment", "render", "render_report",
+           "write_figures"]
 
 
 @dataclass
@@ -49,6 +61,7 @@ class ReportSummary:
     seconds: float
     sections: dict[str, bool]           # section key -> had all of its data
     missing: list[str]                  # "what: command[; then command]" lines
+    figures: list[Path] = dataclasses.field(default_factory=list)   # files written by --figures
 
 
 def environment() -> jinja2.Environment:
@@ -65,6 +78,7 @@ def environment() -> jinja2.Environment:
     env.filters["number_attr"] = number_attr
     env.globals["iso_keys"] = iso_keys
     env.globals["correlation_keys"] = correlation_keys
+    env.globals["min_bin_count"] = MIN_BIN_COUNT
     return env
 
 
@@ -80,13 +94,15 @@ def _defang(html: str) -> str:
 # -- entry point ------------------------------------------------------------------------------
 
 
-def build_context(wh: Warehouse, models: list[str] | None = None, title: str | None = None) -> ReportContext:
-    """Run the report queries and build every section's context."""
+def build_context(wh: Warehouse, models: list[str] | None = None, title: str | None = None,
+                  color_by: str = "auto") -> ReportContext:
+    """Run the report queries and build every section's context (``color_by``: the PCA view's annotation)."""
     from protiso import __version__
+    from protiso.report.sections.pca import check_color_by
 
     if models is not None:
         models = _check_models(wh, models)
-    source = Source(wh, models)
+    source = Source(wh, models, check_color_by(color_by))
     context = ReportContext(
         title=title or f"protiso report: {wh.path.name}",
         generated_at=datetime.now().strftime("%Y-%m-%d %H:%M"),
@@ -117,14 +133,62 @@ def render(context: ReportContext) -> str:
     return _defang(environment().get_template("report.html").render(ctx=context, sections=REGISTRY))
 
 
+def charts(context: ReportContext) -> list[tuple[str, Chart]]:
+    """Every chart of the context, in page order, with its section key."""
+    found: list[tuple[str, Chart]] = []
+
+    def walk(key: str, value: Any) -> None:
+        if isinstance(value, Chart):
+            found.append((key, value))
+        elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+            for item in dataclasses.fields(value):
+                walk(key, getattr(value, item.name))
+        elif isinstance(value, dict):
+            for item in value.values():
+                walk(key, item)
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                walk(key, item)
+
+    for section in REGISTRY:
+        walk(section.key, context.sections[section.key])
+    return found
+
+
+def write_figures(context: ReportContext, folder: str | Path, fmt: str = "svg") -> list[Path]:
+    """Save every chart of ``context`` in ``folder`` (created) as ``NN-SECTION-TITLE.FMT``; the paths written."""
+    if fmt not in FORMATS:
+        raise ProtisoError(f"--figure-format {fmt!r}: use one of {', '.join(FORMATS)}")
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise ProtisoError(f"{folder} is a file; --figures takes a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ProtisoError(f"cannot create {folder}: {error.strerror}") from None
+    written = []
+    for number, (key, chart) in enumerate(charts(context), start=1):
+        slug = re.sub(r"[^a-z0-9]+", "-", chart.title.lower().replace("·", " ")).strip("-")[:80]
+        path = folder / f"{number:02d}-{key}-{slug}.{fmt}"
+        try:
+            written.append(chart.save(path, fmt))
+        except OSError as error:
+            raise ProtisoError(f"cannot write {path}: {error.strerror}") from None
+    return written
+
+
 def render_report(wh: Warehouse, output: str | Path, models: list[str] | None = None,
-                  title: str | None = None) -> ReportSummary:
-    """Write the HTML report of ``wh`` to ``output``; return what was written and what was missing."""
+                  title: str | None = None, color_by: str = "auto", figures: str | Path | None = None,
+                  figure_format: str = "svg") -> ReportSummary:
+    """Write the HTML report of ``wh`` to ``output`` (and with ``figures`` each chart as a file in that
+    folder, as ``figure_format``); return what was written and what was missing."""
     started = time.perf_counter()
     output = Path(output)
     if output.is_dir():
         raise ProtisoError(f"{output} is a directory; give a file name such as report.html")
-    context = build_context(wh, models, title)
+    if figure_format not in FORMATS:
+        raise ProtisoError(f"--figure-format {figure_format!r}: use one of {', '.join(FORMATS)}")
+    context = build_context(wh, models, title, color_by)
     html = render(context)
     tmp = output.with_name(f".{output.name}.tmp")
     try:
@@ -136,4 +200,5 @@ def render_report(wh: Warehouse, output: str | Path, models: list[str] | None = 
     sections = {name: not context.sections[name].missing for name in SECTIONS}
     missing = [f"{m.what}: {'; then '.join(m.commands)}"
                for name in SECTIONS for m in context.sections[name].missing]
-    return ReportSummary(output, len(html.encode()), time.perf_counter() - started, sections, missing)
+    written = write_figures(context, figures, figure_format) if figures is not None else []
+    return ReportSummary(output, len(html.encode()), time.perf_counter() - started, sections, missing, written)

@@ -1,29 +1,59 @@
-"""Small, dependency-free inline SVG charts for reports: line charts (linear or log y), heatmaps and
-2-D histograms with an overlaid mean +- sd line.
+"""The report's charts, drawn with matplotlib: inline SVG for the HTML page, SVG / PNG / PDF files for papers.
 
-Every function takes numbers that SQL already aggregated and returns ``Markup`` (an ``<svg>``
-element with ``role="img"`` and a ``<title>``) to embed directly in HTML. All text is escaped.
-There are no scripts, no external references and no ``xmlns`` URL (HTML5 does not need one).
+Every function takes numbers that SQL already aggregated (or a section already reduced) and returns a
+``Chart``: rendering it in a template (``{{ chart }}``, through ``__html__``) writes an inline ``<svg>``
+with ``role="img"`` and a ``<title>``; ``Chart.save(path, fmt)`` writes the same figure as a file
+(``protiso report --figures DIR``). One plotting system for both, so a file and the page never differ.
+
+Inline SVG rules (the report is one offline file): text stays text (``svg.fonttype = none``), no XML
+prolog, doctype, namespaces or metadata (nothing reads as an address), ``href="#id"`` instead of
+``xlink:href``, element ids salted per chart so that several charts on one page never share an id.
+Marks that show a number (a point, a heatmap cell, a bin's count) are drawn as their own artist and
+get the ``data-*`` attributes the section gave them, plus a ``<title>`` tooltip, so tests compare each
+with SQL. Categorical x axes are drawn as dots, never joined by lines. Binned curves show each bin's
+count in a lower panel and fade the bins with fewer than ``min_count`` members.
 """
 
 from __future__ import annotations
 
+import io
 import math
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from functools import cached_property
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
 
+import matplotlib  # only Figure objects, never pyplot: no backend or global figure state is touched
 from markupsafe import Markup, escape
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import LinearSegmentedColormap, LogNorm, Normalize
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 
 PALETTE = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3",
            "#937860", "#da8bc3", "#8c8c8c", "#ccb974", "#64b5cd")
-INK = "#333"
+INK = "#333333"
 GRID = "#e3e3e3"
-AXIS = "#888"
+FADED = 0.25                        # opacity of bins below the minimum count
+FORMATS = ("svg", "png", "pdf")
+DIVERGING = LinearSegmentedColormap.from_list("protiso_div", ["#3a62a0", "#f6f6f6", "#b24038"])
+SEQUENTIAL = LinearSegmentedColormap.from_list("protiso_seq", ["#ecf1f8", "#19376d"])
+RC = {"font.size": 8, "axes.edgecolor": "#888888", "axes.labelcolor": INK, "xtick.color": INK,
+      "ytick.color": INK, "axes.grid": True, "grid.color": GRID, "grid.linewidth": 0.6, "legend.fontsize": 7,
+      "legend.frameon": False, "axes.spines.top": False, "axes.spines.right": False, "svg.fonttype": "none",
+      "font.family": "sans-serif", "font.sans-serif": ["DejaVu Sans", "Arial", "Helvetica"]}
+_METADATA = {"svg": {"Creator": None, "Date": None, "Format": None, "Type": None},
+             "pdf": {"Creator": None, "Producer": None, "CreationDate": None},
+             "png": {"Software": None}}
 
 
 @dataclass
 class Series:
-    """One line: points (x, y); optional band ``lo``..``hi``; optional per-point data attributes."""
+    """One line: points (x, y); optional band ``lo``..``hi``; optional per-point data attributes and
+    per-point counts (binned curves: bins under the chart's ``min_count`` are faded)."""
 
     label: str
     xs: Sequence[float]
@@ -33,289 +63,272 @@ class Series:
     point_attrs: Sequence[dict[str, Any]] | None = None
     markers: bool = True
     dashed: bool = False
+    counts: Sequence[int] | None = None
+    count_attrs: Sequence[dict[str, Any]] | None = None
 
 
 @dataclass
-class _Frame:
-    width: int
-    height: int
-    left: int = 64
-    right: int = 16
-    top: int = 14
-    bottom: int = 46
-    parts: list[str] = field(default_factory=list)
+class Chart:
+    """One figure: the matplotlib ``Figure``, its title and the data attributes of its marks (by gid)."""
 
-    @property
-    def plot_w(self) -> float:
-        return self.width - self.left - self.right
+    title: str
+    figure: Figure
+    salt: str
+    marks: dict[str, tuple[dict[str, Any], str]] = field(default_factory=dict)   # gid -> (attrs, tooltip)
 
-    @property
-    def plot_h(self) -> float:
-        return self.height - self.top - self.bottom
+    def mark(self, artist: Any, attrs: dict[str, Any] | None, tooltip: str) -> None:
+        if attrs:
+            gid = f"{self.salt}-m{len(self.marks)}"
+            artist.set_gid(gid)
+            self.marks[gid] = (attrs, tooltip)
+
+    @cached_property
+    def svg(self) -> Markup:
+        buffer = io.StringIO()
+        with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": self.salt}):
+            self.figure.savefig(buffer, format="svg", metadata=_METADATA["svg"])
+        return Markup(_inline(buffer.getvalue(), self))
+
+    def __html__(self) -> str:
+        return str(self.svg)
+
+    def __str__(self) -> str:
+        return str(self.svg)
+
+    def save(self, path: Path, fmt: str) -> Path:
+        """Write the figure to ``path`` as ``fmt`` (svg, png at 200 dpi, or pdf)."""
+        with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": self.salt}):
+            self.figure.savefig(path, format=fmt, dpi=200, metadata=_METADATA[fmt])
+        return path
+
+
+def _inline(text: str, chart: Chart) -> str:
+    """matplotlib's SVG made fit to sit inside an offline HTML page (see the module docstring)."""
+    text = text[text.index("<svg"):]
+    text = re.sub(r'\s+xmlns(:xlink)?="[^"]*"', "", text)
+    text = text.replace("xlink:href=", "href=")
+    text = re.sub(r'<g id="(?!' + re.escape(chart.salt) + r'-)[^"]*"', "<g", text)
+    text = text.replace("<svg ", '<svg class="chart" role="img" ', 1)
+    head = text.index(">") + 1
+    text = text[:head] + f"<title>{escape(chart.title)}</title>" + text[head:]
+    for gid, (attrs, tooltip) in chart.marks.items():
+        extra = "".join(f' {escape(k)}="{escape(v)}"' for k, v in attrs.items())
+        text = text.replace(f'<g id="{gid}">', f'<g id="{gid}"{extra}><title>{escape(tooltip)}</title>', 1)
+    return text
+
+
+_COUNTER = [0]
+
+
+def _chart(title: str, width: float, height: float) -> tuple[Chart, Figure]:
+    _COUNTER[0] += 1
+    salt = f"c{_COUNTER[0]}"
+    with matplotlib.rc_context(RC):
+        figure = Figure(figsize=(width / 96, height / 96), layout="constrained")
+    return Chart(title, figure, salt), figure
 
 
 def _fmt(value: float) -> str:
-    """Compact tick label."""
     if value == 0:
         return "0"
-    magnitude = abs(value)
-    if magnitude >= 1e5 or magnitude < 1e-3:
-        return f"{value:.0e}".replace("e-0", "e-").replace("e+0", "e").replace("e+", "e")
+    if abs(value) >= 1e5 or abs(value) < 1e-3:
+        return f"{value:.3g}"
     return f"{value:.6g}"
 
 
-def _attrs(attrs: dict[str, Any]) -> str:
-    return "".join(f' {escape(key)}="{escape(value)}"' for key, value in attrs.items())
+def _usable(y: float | None, log: bool, floor: float | None = None) -> bool:
+    return y is not None and math.isfinite(y) and (not log or y > (floor or 0.0))
 
 
-def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
-    """Round tick positions (1, 2, 5 x 10^k steps) covering [lo, hi]."""
-    if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
-        return [lo]
-    raw = (hi - lo) / max(count, 1)
-    base = 10 ** math.floor(math.log10(raw))
-    step = next(m * base for m in (1, 2, 2.5, 5, 10) if m * base >= raw)
-    first = math.ceil(lo / step - 1e-9) * step
-    ticks = []
-    value = first
-    while value <= hi + step * 1e-9:
-        ticks.append(round(value, 12))
-        value += step
-    return ticks
-
-
-def log_ticks(lo: float, hi: float) -> list[float]:
-    """Decade ticks within [lo, hi]; with 1-2 and 5 steps when the range spans under two decades."""
-    first, last = math.floor(math.log10(lo)), math.ceil(math.log10(hi))
-    mults = (1,) if last - first > 2 else (1, 2, 5)
-    ticks = [m * 10.0**e for e in range(first, last + 1) for m in mults]
-    ticks = [t for t in ticks if lo * (1 - 1e-9) <= t <= hi * (1 + 1e-9)]
-    if len(ticks) < 3:  # a narrow range: round linear steps read better
-        ticks = [t for t in nice_ticks(lo, hi, 4) if t > 0]
-    return ticks or [lo, hi]
-
-
-class _Scale:
-    def __init__(self, lo: float, hi: float, start: float, stop: float, log: bool = False):
-        if log:
-            lo, hi = math.log10(lo), math.log10(hi)
-        if hi <= lo:
-            lo, hi = lo - 0.5, hi + 0.5
-        self.lo, self.hi, self.start, self.stop, self.log = lo, hi, start, stop, log
-
-    def __call__(self, value: float) -> float:
-        if self.log:
-            value = math.log10(value)
-        return self.start + (value - self.lo) / (self.hi - self.lo) * (self.stop - self.start)
-
-
-def _svg(frame: _Frame, title: str, body: list[str]) -> Markup:
-    head = (f'<svg class="chart" role="img" viewBox="0 0 {frame.width} {frame.height}" '
-            f'width="{frame.width}" height="{frame.height}" font-size="11">'
-            f"<title>{escape(title)}</title>")
-    return Markup(head + "".join(body) + "</svg>")
-
-
-def _axes(frame: _Frame, xs: _Scale, ys: _Scale, x_ticks: list[tuple[float, str]],
-          y_ticks: list[tuple[float, str]], x_label: str, y_label: str) -> list[str]:
-    out = []
-    x0, x1 = frame.left, frame.left + frame.plot_w
-    y0, y1 = frame.top + frame.plot_h, frame.top
-    for value, label in y_ticks:
-        y = ys(value)
-        out.append(f'<line x1="{x0}" x2="{x1:.1f}" y1="{y:.1f}" y2="{y:.1f}" stroke="{GRID}"/>')
-        out.append(f'<text x="{x0 - 6}" y="{y + 3.5:.1f}" text-anchor="end" fill="{INK}">{escape(label)}</text>')
-    for value, label in x_ticks:
-        x = xs(value)
-        out.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{y0}" y2="{y0 + 4}" stroke="{AXIS}"/>')
-        out.append(f'<text x="{x:.1f}" y="{y0 + 16}" text-anchor="middle" fill="{INK}">{escape(label)}</text>')
-    out.append(f'<rect x="{x0}" y="{y1}" width="{frame.plot_w:.1f}" height="{frame.plot_h:.1f}" '
-               f'fill="none" stroke="{AXIS}"/>')
-    out.append(f'<text x="{x0 + frame.plot_w / 2:.1f}" y="{frame.height - 8}" text-anchor="middle" '
-               f'fill="{INK}">{escape(x_label)}</text>')
-    cy = frame.top + frame.plot_h / 2
-    out.append(f'<text transform="translate(14 {cy:.1f}) rotate(-90)" text-anchor="middle" '
-               f'fill="{INK}">{escape(y_label)}</text>')
-    return out
-
-
-def _legend(frame: _Frame, labels: list[str], x: float) -> list[str]:
-    out = []
-    for i, label in enumerate(labels):
-        y = frame.top + 8 + i * 16
-        colour = PALETTE[i % len(PALETTE)]
-        out.append(f'<rect x="{x:.1f}" y="{y - 5}" width="12" height="3" fill="{colour}"/>')
-        out.append(f'<text x="{x + 17:.1f}" y="{y:.1f}" fill="{INK}">{escape(label)}</text>')
-    return out
-
-
-def _keep_points(s: Series, keep: list[int]) -> Series:
-    """``s`` restricted to the points at indices ``keep``."""
-    def pick(values: Sequence[Any] | None) -> list[Any] | None:
-        return None if values is None else [values[k] for k in keep]
-
-    return Series(s.label, pick(s.xs) or [], pick(s.ys) or [], pick(s.lo), pick(s.hi), pick(s.point_attrs),
-                  s.markers, s.dashed)
+def _no_data(ax: Any) -> None:
+    ax.text(0.5, 0.5, "no data to plot", ha="center", va="center", transform=ax.transAxes, color=INK)
+    ax.set_xticks([])
+    ax.set_yticks([])
 
 
 def line_chart(series: Sequence[Series], *, title: str, x_label: str, y_label: str, log_y: bool = False,
                log_x: bool = False, x_categories: Sequence[str] | None = None, width: int = 640, height: int = 320,
-               y_floor: float | None = None) -> Markup:
-    """Lines (with optional markers and sd bands) on shared axes; log axes drop values <= 0.
+               y_floor: float | None = None, min_count: int | None = None) -> Chart:
+    """Lines (optional markers and sd bands) on shared axes; log axes drop values <= 0 (or <= ``y_floor``).
 
-    ``x_categories`` labels x positions 0..k-1 instead of numeric ticks. ``y_floor`` clips the
-    log axis from below (e.g. 1e-8 for eigenvalues that are numerically zero).
+    ``x_categories`` labels positions 0..k-1 and makes it a dot chart (categories are never joined;
+    several series sit side by side). Series with ``counts`` get a lower panel of counts per x; points
+    whose count is below ``min_count`` are drawn faded.
     """
-    legend_w = 0 if len(series) < 2 else min(220, 24 + 6.5 * max(len(s.label) for s in series))
-    frame = _Frame(width, height, right=16 + int(legend_w))
+    with matplotlib.rc_context(RC):
+        binned = any(s.counts is not None for s in series)
+        chart, figure = _chart(title, width, height + (70 if binned else 0))
+        if binned:
+            ax, axc = figure.subplots(2, 1, sharex=True, height_ratios=(3, 1))
+        else:
+            ax, axc = figure.add_subplot(), None
+        drawn = False
+        offsets = _dodge(len(series)) if x_categories is not None else [0.0] * len(series)
+        for i, s in enumerate(series):
+            colour = PALETTE[i % len(PALETTE)]
+            keep = [k for k, (x, y) in enumerate(zip(s.xs, s.ys))
+                    if _usable(y, log_y, y_floor) and (not log_x or x > 0)]
+            if not keep:
+                continue
+            drawn = True
+            xs = [s.xs[k] + offsets[i] for k in keep]
+            ys = [s.ys[k] for k in keep]
+            solid = [s.counts is None or min_count is None or s.counts[k] >= min_count for k in keep]
+            if s.lo is not None and s.hi is not None:
+                band = [(x, s.lo[k], s.hi[k]) for x, k in zip(xs, keep)
+                        if _usable(s.lo[k], log_y, y_floor) and _usable(s.hi[k], log_y, y_floor)]
+                if band and x_categories is None:
+                    ax.fill_between([b[0] for b in band], [b[1] for b in band], [b[2] for b in band],
+                                    color=colour, alpha=0.12, linewidth=0)
+                elif band:
+                    ax.vlines([b[0] for b in band], [b[1] for b in band], [b[2] for b in band], color=colour, lw=1)
+            if x_categories is None:
+                style = "--" if s.dashed else "-"
+                ax.plot(xs, ys, style, color=colour, lw=1.6 if all(solid) else 1.0,
+                        alpha=1.0 if all(solid) else FADED, label=s.label)
+                if not all(solid):  # the line again, solid where both ends have enough members
+                    for a in range(len(xs) - 1):
+                        if solid[a] and solid[a + 1]:
+                            ax.plot(xs[a:a + 2], ys[a:a + 2], style, color=colour, lw=1.6)
+            else:
+                ax.plot([], [], "o", color=colour, label=s.label)
+            if s.markers or x_categories is not None:
+                for x, y, k, ok in zip(xs, ys, keep, solid):
+                    (point,) = ax.plot([x], [y], "o", color=colour, ms=4.5 if x_categories is None else 6,
+                                       alpha=1.0 if ok else FADED, zorder=3)
+                    chart.mark(point, s.point_attrs[k] if s.point_attrs else None,
+                               f"{s.label}: {_fmt(s.xs[k]) if x_categories is None else x_categories[int(s.xs[k])]}, "
+                               f"{_fmt(s.ys[k])}")
+            if axc is not None and s.counts is not None:
+                width_bar = _bar_width(s.xs) / max(len(series), 1)
+                for j, (x, n) in enumerate(zip(s.xs, s.counts)):
+                    ok = min_count is None or n >= min_count
+                    bar = axc.bar([x + (i - (len(series) - 1) / 2) * width_bar], [n], width=width_bar * 0.9,
+                                  color=colour, alpha=1.0 if ok else FADED)
+                    chart.mark(bar.patches[0], s.count_attrs[j] if s.count_attrs else None,
+                               f"{s.label}: {_fmt(x)}, {n:,} pairs")
+        if not drawn:
+            _no_data(ax)
+            return chart
+        if log_y:
+            ax.set_yscale("log")
+        if log_x:
+            ax.set_xscale("log")
+        if x_categories is not None:
+            ax.set_xticks(range(len(x_categories)), list(x_categories))
+            ax.set_xlim(-0.5, len(x_categories) - 0.5)
+            ax.grid(axis="x", visible=False)
+        ax.set_ylabel(y_label)
+        (axc or ax).set_xlabel(x_label)
+        if axc is not None:
+            axc.set_yscale("log")
+            axc.set_ylabel("pairs")
+            if min_count is not None:
+                axc.axhline(min_count, color="#888888", lw=0.8, ls=":")
+        if len(series) > 1:
+            ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5))
+    return chart
 
-    def usable(y: float | None) -> bool:
-        return y is not None and math.isfinite(y) and (not log_y or y > (y_floor or 0.0))
 
-    if log_x:
-        series = [_keep_points(s, [k for k, x in enumerate(s.xs) if x > 0]) for s in series]
-    xs_all = [x for s in series for x, y in zip(s.xs, s.ys) if usable(y)]
-    ys_all = [y for s in series for y in s.ys if usable(y)]
-    for s in series:
-        for band in (s.lo, s.hi):
-            ys_all += [y for y in (band or []) if usable(y)]
-    if not xs_all:
-        return _svg(frame, title, [f'<text x="{width / 2}" y="{height / 2}" text-anchor="middle" '
-                                   f'fill="{INK}">no data to plot</text>'])
-    x_lo, x_hi = min(xs_all), max(xs_all)
-    if x_categories is not None:
-        x_lo, x_hi = -0.5, len(x_categories) - 0.5
-    y_lo, y_hi = min(ys_all), max(ys_all)
-    if not log_y:
-        pad = (y_hi - y_lo) * 0.05 or abs(y_hi) * 0.05 or 1.0
-        y_lo, y_hi = y_lo - pad, y_hi + pad
-    else:
-        y_lo, y_hi = y_lo / 1.3, y_hi * 1.3
-    xs = _Scale(x_lo, x_hi, frame.left + 8, frame.left + frame.plot_w - 8, log=log_x)
-    ys = _Scale(y_lo, y_hi, frame.top + frame.plot_h, frame.top, log=log_y)
-    if x_categories is not None:
-        x_ticks = [(float(i), c) for i, c in enumerate(x_categories)]
-    elif log_x:
-        x_ticks = [(t, _fmt(t)) for t in log_ticks(x_lo, x_hi)]
-    else:
-        x_ticks = [(t, _fmt(t)) for t in nice_ticks(x_lo, x_hi, 6)]
-    y_tick_values = log_ticks(y_lo, y_hi) if log_y else nice_ticks(y_lo, y_hi, 5)
-    body = _axes(frame, xs, ys, x_ticks, [(t, _fmt(t)) for t in y_tick_values], x_label, y_label)
-    for i, s in enumerate(series):
-        colour = PALETTE[i % len(PALETTE)]
-        if s.lo is not None and s.hi is not None:
-            pts = [(x, lo, hi) for x, lo, hi in zip(s.xs, s.lo, s.hi) if usable(lo) and usable(hi)]
-            if pts:
-                upper = " ".join(f"{xs(x):.1f},{ys(hi):.1f}" for x, _, hi in pts)
-                lower = " ".join(f"{xs(x):.1f},{ys(lo):.1f}" for x, lo, _ in reversed(pts))
-                body.append(f'<polygon points="{upper} {lower}" fill="{colour}" fill-opacity="0.18" stroke="none"/>')
-        pts = [(x, y, k) for k, (x, y) in enumerate(zip(s.xs, s.ys)) if usable(y)]
-        path = " ".join(f"{xs(x):.1f},{ys(y):.1f}" for x, y, _ in pts)
-        dash = ' stroke-dasharray="5 3"' if s.dashed else ""
-        body.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="1.8"{dash}/>')
-        if s.markers:
-            for x, y, k in pts:
-                extra = _attrs(s.point_attrs[k]) if s.point_attrs else ""
-                body.append(f'<circle cx="{xs(x):.1f}" cy="{ys(y):.1f}" r="3" fill="{colour}"{extra}>'
-                            f"<title>{escape(s.label)}: {escape(_fmt(x))}, {escape(_fmt(y))}</title></circle>")
-    if legend_w:
-        body += _legend(frame, [s.label for s in series], frame.left + frame.plot_w + 14)
-    return _svg(frame, title, body)
+def _dodge(count: int) -> list[float]:
+    step = 0.12 if count > 1 else 0.0
+    return [(i - (count - 1) / 2) * step for i in range(count)]
 
 
-def _diverging(value: float, vmin: float, vmax: float) -> str:
-    """Blue (low) - white - red (high) colour for ``value`` in [vmin, vmax]."""
-    t = max(-1.0, min(1.0, (2 * (value - vmin) / (vmax - vmin)) - 1))
-    low, mid, high = (58, 98, 160), (246, 246, 246), (178, 64, 56)
-    end = high if t > 0 else low
-    a = abs(t)
-    rgb = [round(m + (e - m) * a) for m, e in zip(mid, end)]
-    return "#%02x%02x%02x" % tuple(rgb)
+def _bar_width(xs: Sequence[float]) -> float:
+    gaps = [b - a for a, b in pairwise(xs) if b > a]
+    return min(gaps) if gaps else 1.0
 
 
 def heatmap(rows: Sequence[str], cols: Sequence[str], values: Sequence[Sequence[float | None]], *,
             title: str, cell_attrs: Sequence[Sequence[dict[str, Any] | None]] | None = None,
-            vmin: float = -1.0, vmax: float = 1.0, cell: int = 56) -> Markup:
-    """A matrix of coloured cells with their values written in; empty cells for None."""
-    label_w = 12 + 6.5 * max((len(r) for r in rows), default=4)
-    label_h = 22
-    frame = _Frame(int(label_w + cell * len(cols) + 12), int(label_h + cell * len(rows) + 10),
-                   left=int(label_w), top=label_h)
-    body = []
-    for j, col in enumerate(cols):
-        body.append(f'<text x="{frame.left + (j + 0.5) * cell:.1f}" y="{label_h - 7}" text-anchor="middle" '
-                    f'fill="{INK}">{escape(col)}</text>')
-    for i, row in enumerate(rows):
-        y = frame.top + i * cell
-        body.append(f'<text x="{frame.left - 6}" y="{y + cell / 2 + 4:.1f}" text-anchor="end" '
-                    f'fill="{INK}">{escape(row)}</text>')
-        for j in range(len(cols)):
-            value = values[i][j]
-            x = frame.left + j * cell
-            if value is None or not math.isfinite(value):
-                body.append(f'<rect x="{x}" y="{y}" width="{cell - 2}" height="{cell - 2}" fill="#fafafa" '
-                            f'stroke="{GRID}"/>')
-                continue
-            fill = _diverging(value, vmin, vmax)
-            text_fill = "#fff" if abs(value - (vmin + vmax) / 2) > 0.6 * (vmax - vmin) / 2 else INK
-            extra = _attrs(cell_attrs[i][j] or {}) if cell_attrs else ""
-            body.append(f'<rect x="{x}" y="{y}" width="{cell - 2}" height="{cell - 2}" fill="{fill}"{extra}>'
-                        f"<title>{escape(row)} / {escape(col)}: {value:.3f}</title></rect>")
-            body.append(f'<text x="{x + cell / 2 - 1:.1f}" y="{y + cell / 2 + 3:.1f}" text-anchor="middle" '
-                        f'fill="{text_fill}">{value:.2f}</text>')
-    return _svg(frame, title, body)
-
-
-def _sequential(t: float) -> str:
-    """Light grey-blue (t=0) to dark blue (t=1)."""
-    low, high = (236, 241, 248), (25, 55, 109)
-    rgb = [round(a + (b - a) * max(0.0, min(1.0, t))) for a, b in zip(low, high)]
-    return "#%02x%02x%02x" % tuple(rgb)
+            vmin: float = -1.0, vmax: float = 1.0, cell: int = 56, key_label: str = "correlation") -> Chart:
+    """A matrix of coloured cells with their values written in (empty for None) and a colour key."""
+    with matplotlib.rc_context(RC):
+        label_w = 12 + 6.5 * max((len(r) for r in rows), default=4)
+        chart, figure = _chart(title, label_w + cell * len(cols) + 90, cell * len(rows) + 50)
+        ax = figure.add_subplot()
+        norm = Normalize(vmin, vmax)
+        for i, row in enumerate(rows):
+            for j, col in enumerate(cols):
+                value = values[i][j]
+                if value is None or not math.isfinite(value):
+                    ax.add_patch(Rectangle((j, i), 0.96, 0.96, facecolor="#fafafa", edgecolor=GRID))
+                    continue
+                patch = ax.add_patch(Rectangle((j, i), 0.96, 0.96, facecolor=DIVERGING(norm(value)), lw=0))
+                chart.mark(patch, cell_attrs[i][j] if cell_attrs else None, f"{row} / {col}: {value:.3f}")
+                strong = abs(value - (vmin + vmax) / 2) > 0.6 * (vmax - vmin) / 2
+                ax.text(j + 0.48, i + 0.5, f"{value:.2f}", ha="center", va="center",
+                        color="#ffffff" if strong else INK)
+        ax.set_xlim(0, len(cols))
+        ax.set_ylim(len(rows), 0)
+        ax.set_xticks([j + 0.48 for j in range(len(cols))], list(cols))
+        ax.set_yticks([i + 0.48 for i in range(len(rows))], list(rows))
+        ax.xaxis.tick_top()
+        ax.grid(False)
+        ax.set_aspect("equal")
+        for spine in ax.spines.values():
+            spine.set_visible(False)
+        ax.tick_params(length=0)
+        figure.colorbar(ScalarMappable(norm, DIVERGING), ax=ax, label=key_label, shrink=0.8)
+    return chart
 
 
 def histogram2d(cells: Sequence[tuple[int, int, int]], nx: int, ny: int, x_range: tuple[float, float],
                 y_range: tuple[float, float], *, title: str, x_label: str, y_label: str,
-                overlay: Series | None = None, width: int = 420, height: int = 320) -> Markup:
-    """Counts of (x bin, y bin) as shaded rectangles (log colour scale), with a mean +- sd line over them.
+                overlay: Series | None = None, width: int = 420, height: int = 320) -> Chart:
+    """Counts of (x bin, y bin) as shaded cells (log colour scale, with its key) and a mean +- sd line.
 
     Bin i of nx covers ``x_range[0] + i * (x_range[1] - x_range[0]) / nx`` onwards (same for y).
     """
-    frame = _Frame(width, height, right=56)
-    (x_lo, x_hi), (y_lo, y_hi) = x_range, y_range
-    if x_hi <= x_lo:
-        x_lo, x_hi = x_lo - 0.5, x_hi + 0.5
-    if y_hi <= y_lo:
-        y_lo, y_hi = y_lo - 0.5, y_hi + 0.5
-    xs = _Scale(x_lo, x_hi, frame.left, frame.left + frame.plot_w)
-    ys = _Scale(y_lo, y_hi, frame.top + frame.plot_h, frame.top)
-    body = _axes(frame, xs, ys, [(t, _fmt(t)) for t in nice_ticks(x_lo, x_hi, 5)],
-                 [(t, _fmt(t)) for t in nice_ticks(y_lo, y_hi, 5)], x_label, y_label)
-    top = max((c for _, _, c in cells), default=1)
-    bw, bh = frame.plot_w / nx, frame.plot_h / ny
-    for ix, iy, count in cells:
-        t = math.log1p(count) / math.log1p(top) if top > 0 else 0.0
-        x = frame.left + ix * bw
-        y = frame.top + frame.plot_h - (iy + 1) * bh
-        body.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{bw + 0.3:.1f}" height="{bh + 0.3:.1f}" '
-                    f'fill="{_sequential(0.08 + 0.92 * t)}"/>')
-    if overlay is not None:
-        def clip(v: float) -> float:
-            return min(max(v, y_lo), y_hi)
+    import numpy as np
 
-        pts = [(x, clip(y), clip(lo), clip(hi)) for x, y, lo, hi in
-               zip(overlay.xs, overlay.ys, overlay.lo or overlay.ys, overlay.hi or overlay.ys) if y is not None]
-        if pts:
-            band = " ".join(f"{xs(x):.1f},{ys(hi):.1f}" for x, _, _, hi in pts) + " " + " ".join(
-                f"{xs(x):.1f},{ys(lo):.1f}" for x, _, lo, _ in reversed(pts))
-            body.append(f'<polygon points="{band}" fill="#dd8452" fill-opacity="0.22" stroke="none"/>')
-            line = " ".join(f"{xs(x):.1f},{ys(y):.1f}" for x, y, _, _ in pts)
-            body.append(f'<polyline points="{line}" fill="none" stroke="#c0392b" stroke-width="1.8"/>')
-    # colour key: light = few pairs, dark = many (log scale)
-    kx = frame.left + frame.plot_w + 14
-    for k in range(20):
-        y = frame.top + frame.plot_h - (k + 1) * frame.plot_h / 20
-        body.append(f'<rect x="{kx}" y="{y:.1f}" width="10" height="{frame.plot_h / 20 + 0.3:.1f}" '
-                    f'fill="{_sequential(0.08 + 0.92 * k / 19)}"/>')
-    body.append(f'<text x="{kx + 14}" y="{frame.top + 8}" fill="{INK}">{escape(_fmt(top))}</text>')
-    body.append(f'<text x="{kx + 14}" y="{frame.top + frame.plot_h}" fill="{INK}">1</text>')
-    return _svg(frame, title, body)
+    with matplotlib.rc_context(RC):
+        chart, figure = _chart(title, width, height)
+        ax = figure.add_subplot()
+        (x_lo, x_hi), (y_lo, y_hi) = x_range, y_range
+        if x_hi <= x_lo:
+            x_lo, x_hi = x_lo - 0.5, x_hi + 0.5
+        if y_hi <= y_lo:
+            y_lo, y_hi = y_lo - 0.5, y_hi + 0.5
+        grid = np.full((ny, nx), np.nan)
+        for ix, iy, count in cells:
+            grid[iy, ix] = count
+        top = max((c for _, _, c in cells), default=1)
+        # one embedded image (cells as pixels), not one vector path per cell
+        mesh = ax.imshow(np.ma.masked_invalid(grid), origin="lower", extent=(x_lo, x_hi, y_lo, y_hi), aspect="auto",
+                         interpolation="none", cmap=SEQUENTIAL, norm=LogNorm(1, max(top, 2)))
+        if overlay is not None:
+            pts = [(x, y, lo, hi) for x, y, lo, hi in zip(overlay.xs, overlay.ys, overlay.lo or overlay.ys,
+                                                          overlay.hi or overlay.ys) if y is not None]
+            if pts:
+                ax.fill_between([p[0] for p in pts], [p[2] for p in pts], [p[3] for p in pts],
+                                color="#dd8452", alpha=0.25, linewidth=0)
+                ax.plot([p[0] for p in pts], [p[1] for p in pts], color="#c0392b", lw=1.6)
+        ax.set_xlim(x_lo, x_hi)
+        ax.set_ylim(y_lo, y_hi)
+        ax.grid(False)
+        ax.set_xlabel(x_label)
+        ax.set_ylabel(y_label)
+        figure.colorbar(mesh, ax=ax, label="pairs (log scale)")
+    return chart
+
+
+def scatter(groups: Sequence[tuple[str, Sequence[float], Sequence[float]]], *, title: str, x_label: str,
+            y_label: str, width: int = 560, height: int = 420) -> Chart:
+    """Points coloured by group (label, xs, ys), in the order given, with a legend."""
+    with matplotlib.rc_context(RC):
+        chart, figure = _chart(title, width, height)
+        ax = figure.add_subplot()
+        if not any(len(xs) for _, xs, _ in groups):
+            _no_data(ax)
+            return chart
+        size = 14 if sum(len(xs) for _, xs, _ in groups) < 2000 else 4
+        for i, (label, xs, ys) in enumerate(groups):
+            colours = [c for c in PALETTE if c != "#8c8c8c"]  # grey is for "other" / "no annotation"
+            colour = "#bbbbbb" if label in ("other", "no annotation") else colours[i % len(colours)]
+            ax.scatter(xs, ys, s=size, color=colour, alpha=0.8, linewidths=0, label=f"{label} ({len(xs):,})")
+        ax.set_xlabel(x_label)
+        ax.set_ylabel(y_label)
+        ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), markerscale=1.5)
+    return chart

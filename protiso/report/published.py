@@ -33,8 +33,9 @@ FIGURES: tuple[PublishedFigure, ...] = (
     PublishedFigure("protxlnet", "ProtXLNet", "global", 0.0015023, 3, 1024),
     PublishedFigure("proteinbert", "ProteinBERT", "global", 0.231228, 120, 512),
     PublishedFigure("", "protein LMs, per-residue", "local", None, 14, None,
-                    "about 14 effective dimensions per amino acid on average: a per-protein mean, not the pooled "
-                    "cloud of all residues that protiso's local rows measure, so it is not shown beside them"),
+                    "about 14 effective dimensions per amino acid on average: a per-protein mean, shown beside the "
+                    "per-protein definition of local isotropy at a model's last layer and full width only, never "
+                    "beside the pooled cloud of all residues"),
     PublishedFigure("bert", "BERT (NLP)", "global", 0.11, None, None, "NLP reference cited by the study"),
     PublishedFigure("gpt", "GPT (NLP)", "global", 0.18, None, None, "NLP reference cited by the study"),
 )
@@ -70,6 +71,11 @@ def model_key(name: str) -> str:
     if tail and head in _ORG_PREFIXES:
         text = tail
     return re.sub(r"[^a-z0-9]", "", text)
+
+
+def local_figure() -> PublishedFigure:
+    """The study's per-amino-acid (per-protein mean) local figure."""
+    return next(figure for figure in FIGURES if figure.scope == "local")
 
 
 def for_model(name: str, scope: str) -> PublishedFigure | None:

@@ -32,7 +32,7 @@ import duckdb
 import pyarrow as pa
 
 from protiso.errors import ProtisoError
-from protiso.warehouse import catalog, migrations, recovery, resources
+from protiso.warehouse import catalog, faults, layout, migrations, recovery, resources
 from protiso.warehouse.catalog import CREATED
 from protiso.warehouse.commit import PARQUET_DIR, Commit, Run, _PendingPart, new_run_id, utcnow
 from protiso.warehouse.connection import check_writable, connect, refuse_file_in_path, transaction
@@ -113,6 +113,7 @@ class Warehouse:
             migrations.migrate(con)
             catalog.raise_if_damaged(con, path)
             recovery.collect_files(path, con)
+            layout.relocate_hive_parts(path, con)
             recovery.mark_interrupted(con)
             wh.refresh_views()
             from protiso.warehouse import udfs
@@ -340,6 +341,7 @@ class Warehouse:
         if not pending.parts and not pending.statements and not (run is not None and final):
             return
         con = self.con
+        faults.point("commit")
         try:
             with transaction(con):
                 now = utcnow()
@@ -364,6 +366,7 @@ class Warehouse:
         except BaseException:
             pending._discard()
             raise
+        faults.point("committed")
         pending._settle()
         if run is not None:
             run.recorded = True

@@ -1,10 +1,16 @@
 -- Isotropy from float64 sufficient statistics, in plain SQL (the DuckDB CLI has no Python UDFs).
 --
 -- A statistics row holds n (vectors seen), dim, sum_x (dim values) and sum_xxt (dim*dim values,
--- row-major), as in `residue_stats`. Rows of the same model and layer merge by addition:
+-- row-major), as in `residue_stats` and `embedding_stats`. Rows of the same model and layer merge by
+-- addition:
 --
 --   SELECT model, layer, n, stats_isoscore(n, dim, sum_x, sum_xxt) AS isoscore
 --   FROM residue_stats_merged();                       -- one merged row per model and layer
+--
+-- Per-protein ("global") sets: `embedding_stats` (migration 0006) also holds the sum of unit vectors,
+-- so one call gives every stored set's IsoScore, IsoScore*, effective dims and mean cosine:
+--
+--   SELECT * FROM embedding_stats_isotropy();          -- or embedding_stats_isotropy(zeta := 0.1)
 --
 -- For other groupings merge in a subquery FIRST, then apply the scalar macros to its columns (a macro
 -- argument is inlined, so passing `stats_sum_lists(list(...))` straight in would recompute it per
@@ -89,3 +95,58 @@ CREATE OR REPLACE MACRO residue_stats_merged() AS TABLE
            count(*) AS runs
     FROM residue_stats
     GROUP BY model, layer;
+
+-- Exact mean cosine similarity over the n (n - 1) ordered pairs i != j, from the sum of unit vectors:
+-- (||sum u||^2 - sum ||u||^2) / (n (n - 1)), as protiso.metrics.cosine. NULL for n < 2 or when some
+-- vector is zero (n_unit < n: it has no direction).
+CREATE OR REPLACE MACRO stats_mean_cosine(n, n_unit, sum_unit, sum_unit_sq) AS
+    CASE WHEN n >= 2 AND n_unit = n
+        THEN (list_sum(list_transform(sum_unit, lambda u: u * u)) - sum_unit_sq) / (n * (n - 1.0))
+    END;
+
+-- embedding_stats summed over runs: one row per stored (model, layer, pooling, embedding set), with
+-- `stored` (its rows in `embeddings`) and `complete` (the statistics cover exactly those rows). A set
+-- with no statistics (a warehouse made before migration 0006) has NULL sums and complete = false:
+-- `protiso isotropy` fills them in.
+CREATE OR REPLACE MACRO embedding_stats_merged() AS TABLE
+    WITH merged AS (
+        SELECT model, layer, pooling, embedding_set, sum(rows)::BIGINT AS rows, sum(n)::BIGINT AS n,
+               CASE WHEN count(DISTINCT dim) = 1 THEN any_value(dim)
+                    ELSE error('embedding_stats: runs of one set disagree on dim') END AS dim,
+               stats_sum_lists(list(sum_x)) AS sum_x,
+               stats_sum_lists(list(sum_xxt)) AS sum_xxt,
+               sum(n_unit)::BIGINT AS n_unit,
+               stats_sum_lists(list(sum_unit)) AS sum_unit,
+               sum(sum_unit_sq) AS sum_unit_sq,
+               count(*) AS runs
+        FROM embedding_stats
+        GROUP BY model, layer, pooling, embedding_set
+    ), stored AS (
+        SELECT model, layer, pooling, embedding_set, count(*) AS stored
+        FROM embeddings
+        GROUP BY model, layer, pooling, embedding_set
+    )
+    SELECT coalesce(s.model, m.model) AS model, coalesce(s.layer, m.layer) AS layer,
+           CASE WHEN s.model IS NULL THEN m.pooling ELSE s.pooling END AS pooling,
+           coalesce(s.embedding_set, m.embedding_set) AS embedding_set,
+           coalesce(s.stored, 0) AS stored, m.rows, m.n, m.dim, m.sum_x, m.sum_xxt, m.n_unit, m.sum_unit,
+           m.sum_unit_sq, coalesce(m.runs, 0) AS runs,
+           coalesce(m.rows = s.stored, false) AS complete
+    FROM stored AS s
+    FULL JOIN merged AS m
+      ON m.model = s.model AND m.layer = s.layer AND m.embedding_set = s.embedding_set
+     AND m.pooling IS NOT DISTINCT FROM s.pooling;
+
+-- IsoScore, IsoScore* (shrinkage zeta towards the identity, 0.2 as `protiso isotropy`), effective dims
+-- and mean cosine of every stored global set, from embedding_stats alone: the numbers
+-- `protiso isotropy` stores for group_by = 'all' (to float64 rounding). NULL where the statistics do
+-- not cover the set (complete = false; run `protiso isotropy`) or as the rules above say.
+CREATE OR REPLACE MACRO embedding_stats_isotropy(zeta := 0.2) AS TABLE
+    SELECT model, layer, pooling, embedding_set, stored, n, dim, complete,
+           CASE WHEN complete THEN stats_isoscore(n, dim, sum_x, sum_xxt) END AS isoscore,
+           CASE WHEN complete THEN stats_isoscore_star(n, dim, sum_x, sum_xxt, zeta) END AS isoscore_star,
+           CASE WHEN complete THEN stats_effective_dims(n, dim, sum_x, sum_xxt) END AS effective_dims,
+           CASE WHEN complete THEN stats_effective_dims_rounded(n, dim, sum_x, sum_xxt) END AS effective_dims_rounded,
+           CASE WHEN complete THEN stats_mean_cosine(n, n_unit, sum_unit, sum_unit_sq) END AS mean_cosine
+    FROM embedding_stats_merged()
+    ORDER BY model, layer, embedding_set, pooling;

@@ -3,10 +3,12 @@
 INSERT INTO isotropy (
     run_id, model, layer, embedding_set, scope, group_by, group_value, n_points, dim,
     isoscore, isoscore_star, zeta, effective_dims, effective_dims_rounded, mean_cosine,
-    isoscore_ci_low, isoscore_ci_high, bootstrap, computed_at
+    isoscore_ci_low, isoscore_ci_high, bootstrap, computed_at,
+    n_proteins, null_mean, null_sd, null_low, null_high, null_draws, size_z
 )
 SELECT
     $run_id, model, layer, embedding_set, scope, group_by, group_value, n_points, dim,
     isoscore, isoscore_star, zeta, effective_dims, effective_dims_rounded, mean_cosine,
-    isoscore_ci_low, isoscore_ci_high, bootstrap, computed_at
+    isoscore_ci_low, isoscore_ci_high, bootstrap, computed_at,
+    n_proteins, null_mean, null_sd, null_low, null_high, null_draws, size_z
 FROM protiso_isotropy_rows

@@ -3,7 +3,9 @@
 Reads the ``correlations`` view (Pearson and Spearman per pair of metrics) for a table and heatmaps,
 the ``similarity_bins`` view for binned mean +- sd curves, and ``sql/queries/report_pair_hist.sql``
 (2-D histograms computed by SQL binning in one pass per group over the materialised ``pair_metrics``
-table, so millions of pairs reduce to a few thousand cells) for density plots.
+table, so millions of pairs reduce to a few thousand cells) for density plots, and
+``sql/queries/report_partial_correlations.sql`` for partial correlations of the embedding metrics with
+score and identity controlling for length difference and amino-acid composition distance (defined there).
 """
 
 from __future__ import annotations
@@ -11,7 +13,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from protiso.report.common import Missing, Source, grouped, has_relation, number_attr, rows
+from protiso.report.common import (
+    MIN_BIN_COUNT,
+    Missing,
+    Source,
+    grouped,
+    has_relation,
+    number_attr,
+    rows,
+)
 from protiso.report.plots import Series, heatmap, histogram2d, line_chart
 
 NX, NY = 40, 30
@@ -36,6 +46,7 @@ class CorrelationSection:
     heatmaps: list[dict[str, Any]] = field(default_factory=list)    # {"title", "svg"}
     bins: list[dict[str, Any]] = field(default_factory=list)        # {"title", "svg"} mean +- sd by identity
     histograms: list[dict[str, Any]] = field(default_factory=list)  # {"title", "svg", "pairs", keys}
+    partials: list[dict[str, Any]] = field(default_factory=list)    # report_partial_correlations rows
     missing: list[Any] = field(default_factory=list)
 
 
@@ -52,6 +63,9 @@ def correlation_section(source: Source) -> CorrelationSection:
                                if pairs else Missing.of("aligned protein pairs", "alignments"))
         return section
     columns = set()
+    top_layer: dict[str, int] = {}
+    for r in data:  # heatmaps for each model's highest layer; the layers section plots correlation by layer
+        top_layer[r["model"]] = max(top_layer.get(r["model"], r["layer"]), r["layer"])
     for key, members in grouped(data, GROUP).items():
         cells = {}
         for m in members:
@@ -60,12 +74,13 @@ def correlation_section(source: Source) -> CorrelationSection:
                 cells[pair] = m
                 columns.add(pair)
         section.table.append({**dict(zip(GROUP, key)), "cells": cells, "n": members[0]["n"], "first": members[0]})
-        if key[3] == "raw" and len(section.heatmaps) < HEATMAPS_SHOWN:
+        if key[3] == "raw" and key[1] == top_layer[key[0]] and len(section.heatmaps) < HEATMAPS_SHOWN:
             section.heatmaps.append(_heatmap(dict(zip(GROUP, key)), members))
     section.columns = sorted(columns, key=lambda p: tuple(_order(n) for n in p))
     section.show_pooling = len({t["pooling"] for t in section.table}) > 1
     section.show_run = len({t["alignment_run"] for t in section.table}) > 1
     section.bins = _bin_charts(rows(wh, "report_similarity_bins", models=models), section.show_run)
+    section.partials = rows(wh, "report_partial_correlations", models=models)
     for group in rows(wh, "report_pair_groups", models=models)[:HISTOGRAM_GROUPS_SHOWN]:
         params = {"model": group["model"], "layer": group["layer"], "pooling": group["pooling"],
                   "run": group["alignment_run"], "nx": NX, "ny": NY,
@@ -127,13 +142,15 @@ def _bin_charts(data: list[dict[str, Any]], show_run: bool) -> list[dict[str, An
             attrs = [{"data-metric": f"bin_{metric}_mean", "data-model": model, "data-layer": layer,
                       "data-pooling": pooling, "data-run": run, "data-bin": m["bin"],
                       "data-value": number_attr(m[f"{metric}_mean"])} for m in members]
+            counts = [{**a, "data-metric": "bin_n", "data-value": m["n"]} for a, m in zip(attrs, members)]
             series.append(Series(label, [(m["bin_low"] + m["bin_high"]) / 2 for m in members], means,
                                  lo=[a - b for a, b in zip(means, sds)], hi=[a + b for a, b in zip(means, sds)],
-                                 point_attrs=attrs))
+                                 point_attrs=attrs, counts=[m["n"] for m in members], count_attrs=counts))
         if series:
             title = f"Mean {LABELS[metric]} by identity (± 1 sd)"
             charts.append({"title": title, "svg": line_chart(series, title=title, x_label="identity (bin centre)",
-                                                             y_label=LABELS[metric], width=500)})
+                                                             y_label=LABELS[metric], width=500,
+                                                             min_count=MIN_BIN_COUNT)})
     return charts
 
 

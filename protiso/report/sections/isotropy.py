@@ -2,7 +2,16 @@
 
 Reads the newest isotropy row over all points per model, layer, embedding set and scope
 (``Source.isotropy_rows``) and attaches the matching published figure (``protiso.report.published``),
-which is labelled as published, never mixed with the warehouse's own numbers.
+which is labelled as published, never mixed with the warehouse's own numbers. Rows of sets that
+``protiso isotropy`` has not measured come from the embedding job's statistics (``origin``, see
+``Source.isotropy_rows``) and are marked as such.
+
+Local isotropy has two definitions, shown side by side from ``local_isotropy`` (``local_definitions``,
+``sql/queries/report_local_isotropy.sql``; the headline box reads the same function): ``pooled``, all
+residues in one cloud, and ``per_protein``, each protein's own residue cloud averaged over proteins
+(mean, sd, quartiles). The study's "about 14 effective dimensions per amino acid" is a per-protein mean,
+so it sits beside ``per_protein`` rows only, and only at the model's last stored layer and full width
+(``dim`` equal to its per-protein vectors' width; not ProteinBERT's 128-d residue track).
 """
 
 from __future__ import annotations
@@ -11,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from protiso.report import published
-from protiso.report.common import Missing, Source
+from protiso.report.common import Missing, Source, has_relation, rows
 
 
 @dataclass
@@ -20,7 +29,22 @@ class IsotropySection:
     has_ci: bool                        # some row has a bootstrap confidence interval
     figures: tuple[published.PublishedFigure, ...]
     citation: str
+    local: list[dict[str, Any]] = field(default_factory=list)   # local_isotropy rows, + "published"
+    local_figure: published.PublishedFigure | None = None
+    from_stats: list[str] = field(default_factory=list)         # origins of rows not from protiso isotropy
     missing: list[Missing] = field(default_factory=list)
+
+
+def local_definitions(source: Source) -> list[dict[str, Any]]:
+    """Newest ``local_isotropy`` row per model, layer and definition, each with ``published``: the study's
+    per-amino-acid figure where it applies (per-protein definition, last layer, full width), else None."""
+    figure = published.local_figure()
+    out = []
+    for row in rows(source.wh, "report_local_isotropy", models=source.models):
+        row["published"] = figure if (row["definition"] == "per_protein" and row["layer"] == row["last_layer"]
+                                      and row["global_dim"] is not None and row["dim"] == row["global_dim"]) else None
+        out.append(row)
+    return out
 
 
 def isotropy_section(source: Source) -> IsotropySection:
@@ -29,6 +53,10 @@ def isotropy_section(source: Source) -> IsotropySection:
         row["published"] = published.for_model(row["model"], row["scope"])
     has_ci = any(row["isoscore_ci_low"] is not None for row in iso_rows)
     section = IsotropySection(iso_rows, has_ci, published.FIGURES, published.CITATION)
+    section.from_stats = sorted({row["origin"] for row in iso_rows if row["origin"] != "isotropy"})
+    if has_relation(source.wh, "local_isotropy"):
+        section.local = local_definitions(source)
+    section.local_figure = published.local_figure()
     scopes = {row["scope"] for row in iso_rows}
     if "global" not in scopes:
         section.missing.append(Missing.of("global isotropy (per-protein vectors)", "isotropy"))

@@ -1,7 +1,7 @@
-"""Report section 1, warehouse summary: row counts, embeddings per model and layer, the newest runs.
+"""Report section "warehouse summary": row counts and embeddings per model and layer.
 
-Reads ``report_counts.sql`` (whole warehouse, whatever models are selected), ``report_models.sql`` and
-``report_runs.sql`` (the newest ``RUNS_SHOWN`` runs, each with its parameters and versions).
+Reads ``report_counts.sql`` (whole warehouse, whatever models are selected) and ``report_models.sql``.
+The runs that produced the data, with their parameters, are in the appendix (``sections.appendix``).
 """
 
 from __future__ import annotations
@@ -9,22 +9,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from protiso.report.common import RUNS_SHOWN, Missing, Source, rows
+from protiso.report.common import Missing, Source, rows
 
 
 @dataclass
 class SummarySection:
     counts: dict[str, int]
     models: list[dict[str, Any]]
-    runs: list[dict[str, Any]]
     missing: list[Missing] = field(default_factory=list)
 
 
 def summary_section(source: Source) -> SummarySection:
     wh = source.wh
     counts = rows(wh, "report_counts")[0]
-    section = SummarySection(counts, rows(wh, "report_models", models=source.models),
-                             rows(wh, "report_runs", limit=RUNS_SHOWN))
+    section = SummarySection(counts, rows(wh, "report_models", models=source.models))
     if not counts["proteins"]:
         section.missing.append(Missing.of("proteins", "proteins"))
     if not counts["vectors"]:

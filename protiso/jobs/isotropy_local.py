@@ -1,0 +1,96 @@
+"""The ``local_isotropy`` rows of ``protiso isotropy``: local isotropy under both definitions.
+
+Per model and layer with residue data (migration 0007 documents the columns):
+
+* ``pooled``: all residues in one cloud. IsoScore and effective dims from the merged float64 residue
+  statistics (every residue embedded, as the ``isotropy`` table's local row); mean cosine from the
+  stored residue vectors.
+* ``per_protein``: each protein's own residue cloud. IsoScore from ``embeddings.local_isoscore`` (every
+  protein), summarised by ``sql/queries/isotropy_local_per_protein.sql`` (mean, sd, quartiles; the
+  effective dims are the same linear map IsoScore * (dim - 1) + 1 of each protein's value, so their
+  summaries are that map of IsoScore's); mean cosine the mean over proteins of each protein's residue
+  mean cosine, from the stored residue vectors.
+
+Both cosines come from one streamed scan of the stored residues ordered by protein
+(``isotropy_residue_units.sql``, ``protiso.metrics.local_cosine``), exact over what is stored:
+``cosine_proteins`` / ``cosine_points`` say how much that is (all residues, or the ``--residues``
+sample).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from protiso.metrics.local_cosine import LocalCosine
+from protiso.metrics.stats import SufficientStats
+from protiso.warehouse.vectors import stack_vectors
+
+if TYPE_CHECKING:
+    from protiso.warehouse import Warehouse
+
+BATCH_ROWS = 8192
+DEFINITIONS = ("pooled", "per_protein")
+
+
+def _cosines(wh: Warehouse, model: str, layer: int) -> LocalCosine | None:
+    found: LocalCosine | None = None
+    cursor = wh.con.cursor()
+    try:
+        reader = cursor.sql(wh.sql_text("isotropy_residue_units"), params={"model": model, "layer": layer}) \
+            .to_arrow_reader(BATCH_ROWS)
+        for batch in reader:
+            points, kept = stack_vectors(batch.column("vector"), f"residues of {model} layer {layer}")
+            if points is None:
+                continue
+            if found is None:
+                found = LocalCosine(points.shape[1])
+            names = batch.column("accession").to_numpy(zero_copy_only=False)[kept]
+            found.add(names, points)
+    finally:
+        cursor.close()
+    return None if found is None else found.finish()
+
+
+def _dims(iso: float | None, dim: int, scale_only: bool = False) -> float | None:
+    if iso is None:
+        return None
+    return iso * (dim - 1) if scale_only else iso * (dim - 1) + 1
+
+
+def local_definition_rows(wh: Warehouse, models: list[str] | None, now) -> list[dict]:
+    """Rows of ``local_isotropy`` for every model and layer with residue statistics or local IsoScores."""
+    pooled = {(r["model"], r["layer"]): r for r in
+              wh.query(wh.sql_text("isotropy_local_stats"), {"models": models}).to_pylist()}
+    per_protein = {(r["model"], r["layer"]): r for r in
+                   wh.query(wh.sql_text("isotropy_local_per_protein"), {"models": models}).to_pylist()}
+    rows = []
+    for key in sorted(set(pooled) | set(per_protein)):
+        model, layer = key
+        cos = _cosines(wh, model, layer)
+        cosine = {"cosine_proteins": cos.proteins if cos else None, "cosine_points": cos.n_points if cos else None}
+        if key in pooled:
+            item = pooled[key]
+            stats = SufficientStats.from_flat(item["n"], item["dim"], item["sum_x"], item["sum_xxt"])
+            rows.append({"model": model, "layer": layer, "definition": "pooled", "n_proteins": None,
+                         "n_points": stats.n, "dim": stats.dim, "isoscore": stats.isoscore(), "isoscore_sd": None,
+                         "isoscore_q1": None, "isoscore_median": None, "isoscore_q3": None,
+                         "effective_dims": stats.effective_dims(), "effective_dims_sd": None,
+                         "effective_dims_q1": None, "effective_dims_median": None, "effective_dims_q3": None,
+                         "mean_cosine": cos.pooled_mean() if cos else None, "mean_cosine_sd": None,
+                         **cosine, "computed_at": now})
+        if key in per_protein:
+            item = per_protein[key]
+            dim = item["dim"]
+            rows.append({"model": model, "layer": layer, "definition": "per_protein",
+                         "n_proteins": item["n_proteins"], "n_points": item["n_points"], "dim": dim,
+                         **{f"isoscore{s}": item[f"isoscore{s}"] for s in ("", "_sd", "_q1", "_median", "_q3")},
+                         "effective_dims": _dims(item["isoscore"], dim),
+                         "effective_dims_sd": _dims(item["isoscore_sd"], dim, scale_only=True),
+                         "effective_dims_q1": _dims(item["isoscore_q1"], dim),
+                         "effective_dims_median": _dims(item["isoscore_median"], dim),
+                         "effective_dims_q3": _dims(item["isoscore_q3"], dim),
+                         "mean_cosine": cos.per_protein_mean() if cos else None,
+                         "mean_cosine_sd": cos.per_protein_sd() if cos else None,
+                         "cosine_proteins": len(cos.per_protein) if cos else None,
+                         "cosine_points": cosine["cosine_points"], "computed_at": now})
+    return rows

@@ -1,0 +1,128 @@
+"""Report section "global embeddings in two dimensions": each model's raw per-protein vectors (highest
+layer) projected on their first two principal components, coloured by one annotation.
+
+The principal axes are exact, in float64: one streamed pass over every vector of the set
+(``report_pca_vectors.sql`` in record batches, ``protiso.metrics.stream.StreamStats``: n, sum x,
+sum x x^T) gives the covariance, whose two leading eigenvectors (``numpy.linalg.eigh``; each signed so
+that its largest component is positive) are the axes. The points drawn, at most ``POINTS_SHOWN``
+proteins in a fixed pseudo-random order, are projected in batches: (x - mean) . axis. Colours come from
+``report_pca_labels.sql`` (``COLOR_BY``: organism, length bin, a GO namespace's most frequent terms,
+or one GO term); the ``TOP`` most frequent labels keep their colour, the rest are "other".
+``--color-by auto`` (the default) colours by organism when the set's proteins name two or more,
+else by length bin. The section computes the projection (a report-time reduction of stored
+vectors, like a histogram's binning); the template only draws the points it is given.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from protiso.errors import ProtisoError
+from protiso.metrics.stream import StreamStats
+from protiso.report.common import Missing, Source, rows
+from protiso.report.plots import scatter
+from protiso.warehouse.vectors import stack_vectors
+
+POINTS_SHOWN = 5000
+TOP = 8
+BATCH_ROWS = 4096
+COLOR_BY = ("auto", "organism", "length_bin", "go:biological_process", "go:molecular_function",
+            "go:cellular_component", "GO:NNNNNNN")
+_VALID = re.compile(r"^(auto|organism|length_bin|go:[a-z_]+|GO:\d{7})$")
+
+
+@dataclass
+class PcaSection:
+    color_by: str                       # as asked
+    panels: list[dict[str, Any]]        # per model: {"model", "layer", "pooling", "vectors", "shown", "explained" (%), "svg", "color_by"}
+    top: int = TOP
+    missing: list[Missing] = field(default_factory=list)
+
+
+def check_color_by(value: str) -> str:
+    """``value`` if it names a colouring the PCA view knows, else a one-line ProtisoError."""
+    if not _VALID.match(value or ""):
+        raise ProtisoError(f"--color-by {value!r}: use auto, organism, length_bin, go:NAMESPACE "
+                           "(e.g. go:biological_process) or a GO term id (GO:0005737)")
+    return value
+
+
+def principal_axes(stats: StreamStats) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean, the two leading covariance eigenvectors (columns, sign-fixed) and their shares of the variance."""
+    sufficient = stats.sufficient()
+    n = sufficient.n
+    mean = sufficient.sum_x / n
+    scatter_ = sufficient.sum_xxt - np.outer(sufficient.sum_x, mean)
+    scatter_ = (scatter_ + scatter_.T) / 2
+    values, vectors = np.linalg.eigh(scatter_ / max(n - 1, 1))
+    order = np.argsort(values)[::-1][:2]
+    axes = vectors[:, order]
+    axes *= np.where(axes[np.abs(axes).argmax(axis=0), range(axes.shape[1])] < 0, -1.0, 1.0)
+    total = float(np.clip(values, 0, None).sum())
+    share = np.clip(values[order], 0, None) / total if total > 0 else np.zeros(len(order))
+    return mean, axes, share
+
+
+def _batches(source: Source, params: dict[str, Any]):
+    sql = source.wh.sql_text("report_pca_vectors")
+    used = set(re.findall(r"\$([A-Za-z_]\w*)", sql))
+    cursor = source.wh.con.cursor()
+    try:
+        reader = cursor.sql(sql, params={k: v for k, v in params.items() if k in used}).to_arrow_reader(BATCH_ROWS)
+        for batch in reader:
+            points, kept = stack_vectors(batch.column("embedding"), "PCA view")
+            if points is not None:
+                yield [batch.column("accession")[int(i)].as_py() for i in kept], points
+    finally:
+        cursor.close()
+
+
+def _color_by(source: Source, keys: dict[str, Any]) -> str:
+    if source.color_by != "auto":
+        return source.color_by
+    organisms = {r["label"] for r in rows(source.wh, "report_pca_labels", color_by="organism", top=TOP, **keys)
+                 if r["label"] is not None}
+    return "organism" if len(organisms) >= 2 else "length_bin"
+
+
+def pca_section(source: Source) -> PcaSection:
+    section = PcaSection(source.color_by, [])
+    for found in rows(source.wh, "report_pca_sets", models=source.models):
+        if found["vectors"] < 3:
+            continue
+        keys = {"model": found["model"], "layer": found["layer"], "pooling": found["pooling"]}
+        stats = StreamStats(int(found["dim"]))
+        for _, points in _batches(source, {**keys, "limit": None}):
+            stats.add(points)
+        mean, axes, share = principal_axes(stats)
+        color_by = _color_by(source, keys)
+        labels = {r["accession"]: r["label"] for r in
+                  rows(source.wh, "report_pca_labels", color_by=color_by, top=TOP, **keys)}
+        projected: list[tuple[str | None, float, float]] = []
+        for accessions, points in _batches(source, {**keys, "limit": POINTS_SHOWN}):
+            xy = (points.astype(np.float64) - mean) @ axes
+            projected += [(labels.get(a), float(x), float(y)) for a, (x, y) in zip(accessions, xy)]
+        counts = Counter(label for label, _, _ in projected if label is not None)
+        kept = [label for label, _ in sorted(counts.items(), key=lambda c: (-c[1], c[0]))[:TOP]]
+        if color_by == "length_bin":
+            kept.sort(key=lambda b: int(b.split("-")[0].rstrip("+")))
+        name_of = {label: label for label in kept}
+        groups = []
+        for name in kept + ["other", "no annotation"]:
+            members = [(x, y) for label, x, y in projected
+                       if name_of.get(label, "no annotation" if label is None else "other") == name]
+            if members:
+                groups.append((name, [m[0] for m in members], [m[1] for m in members]))
+        title = f"PCA of {found['model']} · layer {found['layer']}, coloured by {color_by.replace('_', ' ')}"
+        svg = scatter(groups, title=title, x_label=f"PC 1 ({100 * share[0]:.1f} % of variance)",
+                      y_label=f"PC 2 ({100 * share[1]:.1f} % of variance)" if len(share) > 1 else "PC 2")
+        section.panels.append({**keys, "vectors": stats.n, "shown": len(projected), "svg": svg,
+                               "explained": [100 * float(v) for v in share], "color_by": color_by})
+    if not section.panels:
+        section.missing.append(Missing.of("per-protein embeddings (3 or more per model)", "embeddings"))
+    return section

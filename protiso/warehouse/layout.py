@@ -1,0 +1,90 @@
+"""Folder names of Parquet parts: ``key-value``, never hive-style ``key=value``.
+
+Parts of a partitioned table live in folders named after their partition values, e.g.
+``embeddings/model-antiberty/layer-8/part-<id>.parquet`` or ``alignments/run-<id>/block-000003/``.
+protiso 0.1 named them ``model=antiberty/layer=8``: hive style, which pyarrow and pandas read as
+partition columns by default, so ``pandas.read_parquet("W/parquet/embeddings")`` failed on the
+clash with the ``model`` and ``layer`` columns every file holds (and a folder's sanitised value,
+``Rostlab_prot_bert``, is not the column's, ``Rostlab/prot_bert``). The exact values stay columns
+inside every file; folder names are only for people.
+
+``relocate_hive_parts`` moves the parts of an older warehouse, at its next writable open, crash-safe
+with the markers of ``protiso.warehouse.recovery``: for each part it marks both names as pending,
+hard-links the new name to the old file, then updates every ``parts`` path in one transaction and
+removes the old names and the markers. A crash before that transaction leaves the old names
+catalogued (clean-up removes the new links, whose marker survived); after it, the new names
+(clean-up removes the old ones). No data is copied.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import duckdb
+
+from protiso.errors import ProtisoError
+from protiso.warehouse.connection import transaction
+from protiso.warehouse.recovery import PARQUET_DIR, marker_name
+
+_HIVE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
+
+
+def folder_name(key: str, value: str) -> str:
+    """The folder of one partition value (``value`` already safe as a path component)."""
+    return f"{key}-{value}"
+
+
+def unhive(relative: str) -> str:
+    """``parquet/embeddings/model=x/layer=8/part-….parquet`` -> ``…/model-x/layer-8/part-….parquet``."""
+    parts = relative.split("/")
+    return "/".join(_HIVE.sub(r"\1-\2", p) if i < len(parts) - 1 else p for i, p in enumerate(parts))
+
+
+def hive_parts(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
+    """(part_id, path) of catalogued parts still in hive-style folders."""
+    return con.execute("SELECT part_id, path FROM parts WHERE regexp_matches(path, '/[A-Za-z_][A-Za-z0-9_]*=')"
+                       " ORDER BY path").fetchall()
+
+
+def relocate_hive_parts(path: Path, con: duckdb.DuckDBPyConnection) -> int:
+    """Rename hive-style part folders of the warehouse at ``path``; returns the parts moved."""
+    todo = [(part_id, old, unhive(old)) for part_id, old in hive_parts(con) if unhive(old) != old]
+    if not todo:
+        return 0
+    markers: list[Path] = []
+    try:
+        for part_id, old, new in todo:
+            source, target = path / old, path / new
+            target.parent.mkdir(parents=True, exist_ok=True)
+            for file in (source, target):
+                marker = file.with_name(marker_name(part_id))
+                marker.touch()
+                markers.append(marker)
+            if target.exists() and not target.samefile(source):
+                target.unlink()
+            if not target.exists():
+                os.link(source, target)
+    except OSError as error:
+        raise ProtisoError(f"cannot rename the part folders of {path / PARQUET_DIR} (protiso 0.2 layout): "
+                           f"{error.strerror or error}") from None
+    with transaction(con):
+        con.executemany("UPDATE parts SET path = ? WHERE part_id = ?", [[new, pid] for pid, _, new in todo])
+    for _, old, _ in todo:
+        (path / old).unlink(missing_ok=True)
+    for marker in markers:
+        marker.unlink(missing_ok=True)
+    for _, old, _ in todo:
+        _remove_empty(path / old, path / PARQUET_DIR)
+    return len(todo)
+
+
+def _remove_empty(file: Path, root: Path) -> None:
+    folder = file.parent
+    while folder != root and root in folder.parents:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+        folder = folder.parent
