@@ -118,6 +118,11 @@ def _spectrum_counts(values: np.ndarray) -> dict[str, int]:
     return out | {"spectrum_dim": len(values)}
 
 
+# A group row of the report's block for data-namespace (GO terms are ranked within their namespace; the
+# parameter is NULL for groupings other than go_term).
+IN_NAMESPACE = ("(group_by <> 'go_term' OR (SELECT any_value(namespace) FROM go_terms t WHERE t.go_id = group_value) "
+                "IS NOT DISTINCT FROM ?)")
+
 PAPER_PEARSON = {("cosine", "sq_euclidean"): 0.791, ("cosine", "score"): 0.014, ("cosine", "identity"): -0.011,
                  ("sq_euclidean", "score"): -0.103, ("sq_euclidean", "identity"): -0.146,
                  ("score", "identity"): 0.847}
@@ -192,9 +197,9 @@ def expected(con, number: dict[str, str]):
     if metric == "groups":  # groups ranked in section 6: those with an IsoScore, newest row each
         return con.execute(
             "SELECT count(DISTINCT group_value) FROM isotropy WHERE model = ? AND layer = ? AND embedding_set = ? "
-            "AND scope = ? AND group_by = ? AND isoscore IS NOT NULL",
+            f"AND scope = ? AND group_by = ? AND isoscore IS NOT NULL AND {IN_NAMESPACE}",
             [number["data-model"], int(number["data-layer"]), number["data-set"], number["data-scope"],
-             number["data-group-by"]]).fetchall()[0][0]
+             number["data-group-by"], number.get("data-namespace")]).fetchall()[0][0]
     if metric == "published_pearson":  # the study's ProtBERT matrix, as printed in the paper
         return PAPER_PEARSON[(number["data-x"], number["data-y"])]
     if metric.startswith("published_"):
@@ -218,10 +223,10 @@ def expected(con, number: dict[str, str]):
         found = con.execute(
             "SELECT n_proteins, isoscore, size_z, CAST(r.params ->> 'min_points' AS INTEGER) FROM isotropy i "
             "JOIN runs r USING (run_id) WHERE i.model = ? AND i.layer = ? AND embedding_set = ? AND scope = ? "
-            "AND group_by = ? AND isoscore IS NOT NULL QUALIFY row_number() OVER (PARTITION BY group_value "
-            "ORDER BY computed_at DESC, run_id DESC) = 1",
+            f"AND group_by = ? AND isoscore IS NOT NULL AND {IN_NAMESPACE} QUALIFY row_number() OVER "
+            "(PARTITION BY group_value ORDER BY computed_at DESC, run_id DESC) = 1",
             [number["data-model"], int(number["data-layer"]), number["data-set"], number["data-scope"],
-             number["data-group-by"]]).fetchall()
+             number["data-group-by"], number.get("data-namespace")]).fetchall()
         if metric == "min_proteins":
             return max(f[3] for f in found)
         pairs = [(f[0], f[1] if metric == "rho_plain" else f[2]) for f in found]

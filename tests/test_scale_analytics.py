@@ -329,3 +329,25 @@ def test_memory_budget_option():
     for command in ("isotropy", "pair-metrics"):
         result = CliRunner().invoke(app, [command, "-w", "/nonexistent", "--memory-budget", "lots"])
         assert result.exit_code != 0 and "--memory-budget" in result.output
+
+
+def test_group_moments_hold_numpys_blas_to_one_thread_and_give_it_back():
+    """While grouped isotropy runs, numpy's bundled OpenBLAS has one thread and scipy's (dsyrk) keeps its
+    own; afterwards both are as before (protiso.metrics.blas)."""
+    from threadpoolctl import threadpool_info
+
+    def threads() -> dict[str, int]:
+        return {lib["filepath"]: lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}
+
+    before = threads()
+    numpy_libs = [p for p in before if "numpy" in p.split("site-packages")[-1].rsplit("/", 1)[0]]
+    points = np.random.default_rng(0).standard_normal((300, 16))
+    seen = []
+    for _ in group_moments(points, [np.arange(0, 300, 2), np.arange(1, 300, 3)]):
+        seen.append(threads())
+    assert threads() == before
+    if numpy_libs and len(before) > len(numpy_libs):    # numpy and scipy bring their own copies (wheels)
+        assert all(s[p] == 1 for s in seen for p in numpy_libs)
+        assert all(s[p] == before[p] for s in seen for p in before if p not in numpy_libs)
+    else:
+        assert all(s == before for s in seen)

@@ -23,6 +23,7 @@ from scipy.stats import rankdata, spearmanr
 from protiso.embedding import EmbedOptions, embed_proteins
 from protiso.jobs.isotropy import compute_isotropy
 from protiso.metrics.local_cosine import LocalCosine
+from protiso.report import published
 from protiso.report.common import rows as report_rows
 from protiso.report.document import render_report
 from protiso.sequences.ingest import ingest_files
@@ -152,6 +153,31 @@ def test_both_local_definitions_equal_brute_force_and_the_report(embedded, tmp_p
     assert [a["layer"] for a in local] == [str(last)] and local[0]["value"] == "14"  # per-protein row, last layer
 
 
+def test_the_per_residue_figure_sits_only_at_the_models_last_layer(embedded, tmp_path):
+    """A warehouse holding only an inner layer shows no "about 14" beside it: the model's last layer comes from
+    the embedding run's recorded num_layers, not from the highest layer stored."""
+    source, root = embedded
+    records = source.query("SELECT accession, sequence, length, seq_hash, source FROM proteins")
+    wh = Warehouse.create(tmp_path / "wh")
+    with wh.commit(None) as tx:
+        tx.write_part("proteins", records)
+    embed_proteins(wh, EmbedOptions(str(root / "prot_bert"), layers="1", residues="all", device="cpu",
+                                    batch_tokens=2000), progress=False)
+    (num_layers,) = wh.con.execute("SELECT DISTINCT CAST(params ->> 'num_layers' AS INTEGER) FROM runs "
+                                   "WHERE kind = 'embed'").fetchone()
+    assert num_layers > 1
+    compute_isotropy(wh)
+    render_report(wh, tmp_path / "r.html")
+    html = (tmp_path / "r.html").read_text()
+    assert values(html, "local_isoscore", layer=1, definition="per_protein")      # the row is shown ...
+    beside = [dict(re.findall(r'data-([\w-]+)="([^"]*)"', t)) for t in
+              re.findall(r"<[^>]*data-metric=\"published_effective_dims\"[^>]*>", section(html, "isotropy"))]
+    assert not [a for a in beside if a.get("scope") == "local" and "beside" in a]  # ... without the figure
+    wh.close()
+    assert published.model_layers("facebook/esm2_t33_650M_UR50D") == 33
+    assert published.model_layers("Rostlab/prot_bert_bfd") == 30 and published.model_layers("mystery") is None
+
+
 def test_go_group_sizes_follow_the_true_path_rule_by_hand(tmp_path):
     g = golden()
     accessions = [str(a) for a in g["accessions"][:30]]
@@ -187,7 +213,14 @@ def test_go_group_sizes_follow_the_true_path_rule_by_hand(tmp_path):
         attrs = dict(re.findall(r'data-([\w-]+)="([^"]*)"', tag))
         shown[attrs["group"]] = int(attrs["value"])
     assert shown == by_hand
-    assert values(html, "min_proteins", group_by="go_term") == ["2"]
+    # GO terms are ranked within their namespace: one block each, with its own group count and minimum.
+    assert values(html, "groups", group_by="go_term", namespace="molecular_function") == ["7"]
+    assert values(html, "groups", group_by="go_term", namespace="cellular_component") == ["6"]
+    assert values(html, "min_proteins", group_by="go_term", namespace="molecular_function") == ["2"]
+    ranked = report_rows(wh, "report_groups", models=None, top=1000)
+    for namespace in ("molecular_function", "cellular_component"):
+        mine = [r for r in ranked if r["namespace"] == namespace]
+        assert sorted(r["rank_most"] for r in mine) == list(range(1, len(mine) + 1))
     wh.close()
 
 
@@ -282,3 +315,33 @@ def test_size_null_equals_a_brute_force_redraw():
     whole = SizeNull(points, units, draws=30, seed=5).of_size(2)        # every protein: no spread
     assert whole.sd == 0.0 and whole.z(0.5) is None and whole.mean == pytest.approx(isoscore(points))
     assert [null_size(n) for n in (7, 100, 101, 1234, 99_999, 123_456)] == [7, 100, 100, 1200, 100_000, 120_000]
+
+
+def test_local_groups_are_ranked_against_random_groups_of_whole_proteins(embedded, tmp_path):
+    """A local group's null draws that many whole proteins with all their residues (the documented rule of
+    protiso.metrics.size_null: rng([seed, k]), units in accession order), checked with the IsoScore package."""
+    source, root = embedded
+    wh = Warehouse.create(tmp_path / "wh")
+    with wh.commit(None) as tx:
+        tx.write_part("proteins", source.query("SELECT accession, sequence, length, seq_hash, source FROM proteins"))
+    embed_proteins(wh, EmbedOptions(str(root / "prot_bert"), layers="1", residues="all", device="cpu",
+                                    batch_tokens=2000), progress=False)
+    compute_isotropy(wh, by=["length_bin"], scopes=["local"], min_points=2, null_draws=6, seed=5)
+    rows = wh.query("SELECT group_value, layer, n_proteins, n_points, null_mean, null_draws, size_z, isoscore "
+                    "FROM isotropy WHERE scope = 'local' AND group_by = 'length_bin'").to_pylist()
+    assert rows and all(r["size_z"] is not None for r in rows)
+    layer = 1
+    residues = wh.query("SELECT accession, vector FROM residues WHERE layer = ?", [layer]).to_pylist()
+    owners = np.array([r["accession"] for r in residues])
+    points = np.array([r["vector"] for r in residues], dtype=np.float64)
+    units = np.unique(owners)
+    row = min((r for r in rows if r["n_proteins"] < len(units)), key=lambda r: r["n_proteins"])
+    k = row["n_proteins"]
+    assert row["n_points"] > k                                  # residues, counted apart from proteins
+    rng = np.random.default_rng([5, k])
+    draws = [reference_float64(IsoScore, points[np.isin(owners, units[rng.choice(len(units), size=k, replace=False)])])
+             for _ in range(6)]
+    assert row["null_draws"] == 6
+    assert row["null_mean"] == pytest.approx(np.mean(draws), rel=1e-8)
+    assert row["size_z"] == pytest.approx((row["isoscore"] - np.mean(draws)) / np.std(draws, ddof=1), rel=1e-6)
+    wh.close()

@@ -35,6 +35,10 @@ def import_vectors(
         help="Id list of a .npy matrix, one id per line (default: STEM.txt or STEM.ids beside it).")] = None,
     skip_unknown: Annotated[bool, typer.Option(
         help="Skip (count, and keep in `rejects`) records that match no protein instead of failing.")] = False,
+    num_layers: Annotated[Optional[int], typer.Option(
+        help="The model's number of layers (its last layer's number), recorded so that the report knows which "
+        "stored layer is the last (the study's per-residue figure applies there only). Known without it for "
+        "ProtBERT, ProtBERT-BFD, ProtXLNet, ProteinBERT and ESM-2 names such as esm2_t33_650M_UR50D.")] = None,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Progress bar on stderr.")] = True,
 ) -> None:
     """Import vectors made elsewhere into `embeddings` / `residues`, all or nothing.
@@ -48,7 +52,8 @@ def import_vectors(
     from protiso.warehouse import Warehouse
 
     options = ImportOptions(str(path), model=model, layer=layer, format=fmt, pooling=pooling, residues=residues,
-                            ids=str(ids) if ids else None, skip_unknown=skip_unknown)
+                            ids=str(ids) if ids else None, skip_unknown=skip_unknown,
+                            num_layers=num_layers)
     with Warehouse.open(warehouse) as wh:
         typer.echo(run_import(wh, options, progress=progress).render())
 

@@ -52,7 +52,9 @@ class ImportOptions:
     export recorded, else -1). ``pooling``: the rule that made the per-protein vectors, in words
     (default: from the file or the format). ``residues``: ``all``, ``none`` or a fraction of proteins
     whose per-residue vectors are stored (residue statistics always use all). ``ids``: the id list of
-    a ``.npy`` matrix.
+    a ``.npy`` matrix. ``num_layers``: the model's last layer number, recorded so that reports know
+    which stored layer is the model's last (known without it for the study's models,
+    ``protiso.report.published.model_layers``).
     """
 
     path: str
@@ -63,6 +65,7 @@ class ImportOptions:
     residues: str | float = "all"
     ids: str | None = None
     skip_unknown: bool = False
+    num_layers: int | None = None
 
     def check(self) -> float:
         """Check the values that need no file; returns the fraction of residue vectors stored."""
@@ -73,6 +76,9 @@ class ImportOptions:
         if self.layer is not None and (isinstance(self.layer, bool) or not isinstance(self.layer, int)
                                        or self.layer < -1):
             raise ProtisoError(f"--layer must be a layer number (or -1 for the last); got {self.layer!r}")
+        if self.num_layers is not None and (isinstance(self.num_layers, bool) or not isinstance(self.num_layers, int)
+                                            or self.num_layers < 1):
+            raise ProtisoError(f"--num-layers must be the model's number of layers (>= 1); got {self.num_layers!r}")
         if self.pooling is not None and not str(self.pooling).strip():
             raise ProtisoError("--pooling must describe the rule in words; got an empty string")
         return parse_residues(self.residues)
@@ -80,7 +86,7 @@ class ImportOptions:
     def params(self, source: Source) -> dict:
         return {"path": str(Path(self.path).resolve()), "format": source.format, "model": self.model,
                 "layer": self.layer, "pooling": self.pooling, "residues": str(self.residues),
-                "ids": self.ids, "skip_unknown": self.skip_unknown}
+                "ids": self.ids, "skip_unknown": self.skip_unknown, "num_layers": self.num_layers}
 
 
 @dataclass

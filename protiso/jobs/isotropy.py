@@ -115,8 +115,7 @@ def _grouped(wh: Warehouse, scan: Scan, key: dict, by: Sequence[str], opts: _Opt
             return _row({**key, "group_by": grouping, "group_value": value}, moments, moments, points, opts)
 
         measured = grouped_rows(scan, groups, make, opts.budget, f"isotropy {label} by {grouping}", opts.bootstrap > 0)
-        draws = opts.null_draws if key["scope"] == "global" else 0  # local nulls: minutes per set, left out
-        rows += control_for_size(scan, groups, measured, opts.min_points, draws, opts.seed, opts.level)
+        rows += control_for_size(scan, groups, measured, opts.min_points, opts.null_draws, opts.seed, opts.level)
     return rows
 
 
@@ -230,9 +229,9 @@ def compute_isotropy(wh: Warehouse, by: Sequence[str] = (), bootstrap: int = 0, 
     ``embedding_set``: restrict to these (None = all). ``min_points``: smallest group reported (grouped
     rows; the row over all points needs 2). ``memory_budget``: bytes protiso may hold at once
     (``protiso.jobs.budget``; DuckDB's buffers come on top). ``null_draws``: random groups of each
-    group's protein count drawn for the size-corrected ``size_z`` of global groups
-    (``protiso.metrics.size_null``; 0 = none; local groups get no null yet: drawing whole proteins'
-    residues costs minutes per set); ``min_points`` counts a group's proteins. The local scope also writes ``local_isotropy``
+    group's protein count drawn for the size-corrected ``size_z`` of every group (``protiso.metrics.size_null``;
+    0 = none; a local draw takes whole proteins with all their residues); ``min_points`` counts a group's
+    proteins. The local scope also writes ``local_isotropy``
     (pooled and per-protein definitions, ``protiso.jobs.isotropy_local``).
     """
     by = list(dict.fromkeys(by))

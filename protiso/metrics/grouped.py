@@ -10,6 +10,9 @@ of unit vectors with the sum of their squared norms (mean pairwise cosine, ``pro
 * **Gram form** (n < dim, a leaf of the plan): the members' rows centred on their own mean (two
   passes), then the trace and squared Frobenius norm of the n x n Gram matrix, whose non-zero
   spectrum is that of S: ``n^2 dim / 2`` multiply-adds, no dim x dim matrix.
+
+While it runs, numpy's own BLAS copy is held to one thread (``protiso.metrics.blas``): its spinning
+threads slowed scipy's ``dsyrk`` 1.7-2x between the two pools' calls.
 * **Moment form**: ``M = sum [z 1 w]^T [z 1 w]`` over the members, with ``z = x - c`` (one shift c for
   every group: the set's mean) and ``w = 1 / ||x||``: its blocks are ``A = sum z z^T``, ``s = sum z``,
   n and ``sum z w`` (the unit vectors' sum is ``sum z w + c sum w``), and ``S = A - s s^T / n``. A
@@ -44,6 +47,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import breadth_first_order, minimum_spanning_tree
 
 from protiso.errors import ProtisoError
+from protiso.metrics.blas import numpy_blas_single
 from protiso.metrics.cosine import CosineStats
 from protiso.metrics.isotropy import CHUNK_ROWS, effective_dims_rounded, isoscore_from_pr, shrunk_isoscore
 from protiso.metrics.stats import RELATIVE_VARIANCE_FLOOR, SufficientStats
@@ -201,7 +205,6 @@ class _Engine:
             self.total_unit += inv @ block
             total += block.sum(axis=0)
         self.shift = whole.sum_x / whole.n if whole is not None else total / max(self.count, 1)
-        self._raw = np.empty((self.chunk, self.dim), dtype=points.dtype)
         self._rows = np.empty((self.chunk, self.dim + 2))
 
     def new_state(self) -> np.ndarray:
@@ -225,9 +228,8 @@ class _Engine:
         for start in range(0, len(index), self.chunk):
             part = index[start:start + self.chunk]
             rows = len(part)
-            raw, buf = self._raw[:rows], self._rows[:rows]
-            np.take(self.points, part, axis=0, out=raw)
-            np.subtract(raw, self.shift, out=buf[:, :d])
+            buf = self._rows[:rows]
+            np.subtract(self.points[part], self.shift, out=buf[:, :d])   # fancy indexing: 3x np.take(out=)
             buf[:, d] = 1.0
             buf[:, d + 1] = self.inv_norm[part]
             dsyrk(sign, buf.T, beta=1.0, c=state.T, trans=0, lower=1, overwrite_c=1)
@@ -284,7 +286,8 @@ def group_moments(points: np.ndarray, members: Sequence[np.ndarray], relations: 
     members (candidates of the spanning tree; any pairs are correct, good ones are fast); ``whole``:
     the statistics of all N points (``SufficientStats``), a free start for large groups;
     ``max_matrices``: (dim + 2)^2 float64 matrices the memory budget allows (ProtisoError if the plan
-    needs more); ``progress(k)``: called with the number of groups just finished.
+    needs more); ``progress(k)``: called with the number of groups just finished. numpy's own BLAS
+    runs on one thread until the iteration ends, the caller's numpy work between groups included.
     """
     engine = _Engine(points, whole, chunk_rows)
     for g, m in enumerate(members):
@@ -305,22 +308,24 @@ def group_moments(points: np.ndarray, members: Sequence[np.ndarray], relations: 
             stack.append((kid, v, state, pos == 0))
 
     push(EMPTY, None)
-    while stack:
-        v, p, state, inherit = stack.pop()
-        if v == WHOLE:
-            push(v, engine.whole_state())
-            continue
-        g = v - 2
-        if g in plan.gram:
-            yield g, engine.gram(members[g])
-        else:
-            if p == EMPTY:
-                state = engine.new_state()
-                engine.update(state, members[g], 1.0)
+    with numpy_blas_single():
+        while stack:
+            v, p, state, inherit = stack.pop()
+            if v == WHOLE:
+                push(v, engine.whole_state())
+                continue
+            g = v - 2
+            if g in plan.gram:
+                yield g, engine.gram(members[g])
             else:
-                state = state if inherit else state.copy()
-                engine.move(state, members[g], None if p == WHOLE else members[p - 2])
-            yield g, engine.finish(state, members[g])
-            push(v, state)
-        if progress:
-            progress(1)
+                if p == EMPTY:
+                    state = engine.new_state()
+                    engine.update(state, members[g], 1.0)
+                else:
+                    state = state if inherit else state.copy()
+                    engine.move(state, members[g], None if p == WHOLE else members[p - 2])
+                yield g, engine.finish(state, members[g])
+                push(v, state)
+            if progress:
+                progress(1)
+

@@ -73,6 +73,19 @@ def model_key(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", text)
 
 
+# Last layer numbers of the study's models (layer 0 is the embedding output), for vectors imported
+# without --num-layers: ProtBERT, ProtBERT-BFD and ProtXLNet have 30 transformer layers, ProteinBERT 6
+# blocks; ESM-2 names carry theirs (esm2_t33_650M_UR50D: 33).
+MODEL_LAYERS = {"protbert": 30, "protbertbfd": 30, "protxlnet": 30, "proteinbert": 6}
+_ESM_LAYERS = re.compile(r"esm\w*?_t(\d+)_")
+
+
+def model_layers(name: str) -> int | None:
+    """The last layer number of a model known by name (None when unknown)."""
+    found = _ESM_LAYERS.search(name.lower())
+    return int(found.group(1)) if found else MODEL_LAYERS.get(model_key(name))
+
+
 def local_figure() -> PublishedFigure:
     """The study's per-amino-acid (per-protein mean) local figure."""
     return next(figure for figure in FIGURES if figure.scope == "local")

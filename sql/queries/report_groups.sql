@@ -4,15 +4,21 @@
 -- least isotropic groups of each model, layer, embedding set, scope and grouping. Per block also:
 -- groups, the smallest group's protein count and the run's stated minimum (--min-points, in proteins),
 -- and the Spearman correlation of group size (proteins) with IsoScore (rho_plain) and with size_z
--- (rho_corrected), average ranks for ties. GO ids get their names from go_terms. $models: VARCHAR[] or NULL.
-WITH latest AS (
-    SELECT *, coalesce(n_proteins, n_points) AS size
-    FROM isotropy
-    WHERE group_by <> 'all' AND isoscore IS NOT NULL
-      AND ($models::VARCHAR[] IS NULL OR list_contains($models::VARCHAR[], model))
+-- (rho_corrected), average ranks for ties. GO terms are ranked within their namespace (namespace:
+-- biological_process | molecular_function | cellular_component from go_terms; NULL for other groupings)
+-- and get their names from go_terms. $models: VARCHAR[] or NULL.
+WITH terms AS (
+    SELECT go_id, any_value(name) AS name, any_value(namespace) AS namespace FROM go_terms GROUP BY go_id
+), latest AS (
+    SELECT i.*, coalesce(i.n_proteins, i.n_points) AS size,
+           CASE WHEN i.group_by = 'go_term' THEN t.namespace END AS namespace, t.name AS group_name
+    FROM isotropy i
+    LEFT JOIN terms t ON i.group_by = 'go_term' AND t.go_id = i.group_value
+    WHERE i.group_by <> 'all' AND i.isoscore IS NOT NULL
+      AND ($models::VARCHAR[] IS NULL OR list_contains($models::VARCHAR[], i.model))
     QUALIFY row_number() OVER (
-        PARTITION BY model, layer, embedding_set, scope, group_by, group_value
-        ORDER BY computed_at DESC, run_id DESC
+        PARTITION BY i.model, i.layer, i.embedding_set, i.scope, i.group_by, i.group_value
+        ORDER BY i.computed_at DESC, i.run_id DESC
     ) = 1
 ), ranked AS (
     SELECT
@@ -21,21 +27,21 @@ WITH latest AS (
         row_number() OVER w_asc  AS rank_least,
         count(*) OVER block AS groups,
         count(null_draws) OVER block AS corrected,      -- rows whose run drew random groups
-        rank() OVER (PARTITION BY model, layer, embedding_set, scope, group_by ORDER BY size)
-            + (count(*) OVER (PARTITION BY model, layer, embedding_set, scope, group_by, size) - 1) / 2.0 AS size_rank,
-        rank() OVER (PARTITION BY model, layer, embedding_set, scope, group_by ORDER BY isoscore)
-            + (count(*) OVER (PARTITION BY model, layer, embedding_set, scope, group_by, isoscore) - 1) / 2.0 AS iso_rank,
-        rank() OVER (PARTITION BY model, layer, embedding_set, scope, group_by ORDER BY size_z)
-            + (count(*) OVER (PARTITION BY model, layer, embedding_set, scope, group_by, size_z) - 1) / 2.0 AS z_rank
+        rank() OVER (PARTITION BY model, layer, embedding_set, scope, group_by, namespace ORDER BY size)
+            + (count(*) OVER (PARTITION BY model, layer, embedding_set, scope, group_by, namespace, size) - 1) / 2.0 AS size_rank,
+        rank() OVER (PARTITION BY model, layer, embedding_set, scope, group_by, namespace ORDER BY isoscore)
+            + (count(*) OVER (PARTITION BY model, layer, embedding_set, scope, group_by, namespace, isoscore) - 1) / 2.0 AS iso_rank,
+        rank() OVER (PARTITION BY model, layer, embedding_set, scope, group_by, namespace ORDER BY size_z)
+            + (count(*) OVER (PARTITION BY model, layer, embedding_set, scope, group_by, namespace, size_z) - 1) / 2.0 AS z_rank
     FROM latest
     WINDOW
-        block  AS (PARTITION BY model, layer, embedding_set, scope, group_by),
-        w_desc AS (PARTITION BY model, layer, embedding_set, scope, group_by
+        block  AS (PARTITION BY model, layer, embedding_set, scope, group_by, namespace),
+        w_desc AS (PARTITION BY model, layer, embedding_set, scope, group_by, namespace
                    ORDER BY size_z DESC NULLS LAST, isoscore DESC, group_value),
-        w_asc  AS (PARTITION BY model, layer, embedding_set, scope, group_by
+        w_asc  AS (PARTITION BY model, layer, embedding_set, scope, group_by, namespace
                    ORDER BY size_z ASC NULLS LAST, isoscore ASC, group_value)
 ), blocks AS (
-    SELECT k.model, k.layer, k.embedding_set, k.scope, k.group_by,
+    SELECT k.model, k.layer, k.embedding_set, k.scope, k.group_by, k.namespace,
            corr(k.iso_rank, k.size_rank) AS rho_plain,
            corr(CASE WHEN k.size_z IS NOT NULL THEN k.z_rank END, CASE WHEN k.size_z IS NOT NULL THEN k.size_rank END)
                AS rho_corrected,
@@ -43,11 +49,10 @@ WITH latest AS (
            max(TRY_CAST(u.params ->> 'min_points' AS INTEGER)) AS min_proteins
     FROM ranked k
     LEFT JOIN runs u ON u.run_id = k.run_id
-    GROUP BY k.model, k.layer, k.embedding_set, k.scope, k.group_by
+    GROUP BY k.model, k.layer, k.embedding_set, k.scope, k.group_by, k.namespace
 )
 SELECT
-    r.model, r.layer, r.embedding_set, r.scope, r.group_by, r.group_value,
-    g.name AS group_name,
+    r.model, r.layer, r.embedding_set, r.scope, r.group_by, r.namespace, r.group_value, r.group_name,
     r.n_points, r.n_proteins, r.isoscore, r.isoscore_star, r.effective_dims, r.mean_cosine,
     r.null_mean, r.null_sd, r.null_low, r.null_high, r.null_draws, r.size_z,
     r.rank_most, r.rank_least, r.groups, r.corrected = r.groups AS corrected,
@@ -55,8 +60,7 @@ SELECT
     CASE WHEN NOT isnan(b.rho_corrected) THEN b.rho_corrected END AS rho_corrected,
     b.smallest, b.min_proteins
 FROM ranked r
-JOIN blocks b USING (model, layer, embedding_set, scope, group_by)
-LEFT JOIN (SELECT go_id, any_value(name) AS name FROM go_terms GROUP BY go_id) g
-       ON r.group_by = 'go_term' AND g.go_id = r.group_value
+JOIN blocks b ON b.model = r.model AND b.layer = r.layer AND b.embedding_set = r.embedding_set
+              AND b.scope = r.scope AND b.group_by = r.group_by AND b.namespace IS NOT DISTINCT FROM r.namespace
 WHERE r.rank_most <= $top OR r.rank_least <= $top
-ORDER BY r.model, r.layer, r.embedding_set = 'raw' DESC, r.embedding_set, r.scope, r.group_by, r.rank_most
+ORDER BY r.model, r.layer, r.embedding_set = 'raw' DESC, r.embedding_set, r.scope, r.group_by, r.namespace NULLS LAST, r.rank_most

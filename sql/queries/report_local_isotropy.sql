@@ -1,8 +1,10 @@
 -- Report sections 2 and the headline: local isotropy under both definitions (local_isotropy,
 -- migration 0007), the newest row per model, layer and definition, with what decides whether the
 -- study's per-amino-acid figure (a per-protein mean at the model's last layer and full width) applies:
--- last_layer (the highest layer stored for the model) and global_dim (the width of the model's
--- per-protein vectors; ProteinBERT's 128-d residue track is narrower than its 512-d global one).
+-- last_layer (the model's last layer number, as its embedding or import runs recorded it in
+-- params.num_layers; NULL when none did, and protiso.report.published.model_layers may know it) and
+-- global_dim (the width of the model's per-protein vectors; ProteinBERT's 128-d residue track is
+-- narrower than its 512-d global one).
 -- $models: VARCHAR[] or NULL.
 WITH latest AS (
     SELECT *
@@ -10,7 +12,8 @@ WITH latest AS (
     WHERE $models::VARCHAR[] IS NULL OR list_contains($models::VARCHAR[], model)
     QUALIFY row_number() OVER (PARTITION BY model, layer, definition ORDER BY computed_at DESC, run_id DESC) = 1
 ), layers AS (
-    SELECT model, max(layer) AS last_layer FROM embeddings GROUP BY model
+    SELECT model, max(TRY_CAST(params ->> 'num_layers' AS INTEGER)) AS last_layer
+    FROM runs WHERE kind IN ('embed', 'import') AND model IS NOT NULL GROUP BY model
 ), widths AS (
     SELECT model, max(dim) AS global_dim
     FROM (SELECT model, dim FROM isotropy WHERE scope = 'global'

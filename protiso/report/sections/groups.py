@@ -3,7 +3,8 @@
 Reads ``report_groups.sql``: per model, layer, set, scope and grouping, the groups ranked by the
 size-corrected ``size_z`` (a group's IsoScore against random groups of the same number of proteins from
 the same set, with the random groups' mean and 95 % interval; ``protiso.metrics.size_null`` says why this
-statistic), sizes in proteins (true-path GO membership per namespace), the run's minimum, and the
+statistic), sizes in proteins (true-path GO membership), GO terms ranked within each namespace
+(biological_process, molecular_function, cellular_component: one block each), the run's minimum, and the
 Spearman correlation of group size with plain IsoScore and with size_z, so a reader sees how much of a
 plain ranking was sample size. Rows of older runs without size_z rank by IsoScore (``corrected`` false).
 When there are more than ``2 * GROUPS_SHOWN`` groups the section shows the ``GROUPS_SHOWN`` most and
@@ -27,7 +28,7 @@ class GroupsSection:
 def groups_section(source: Source) -> GroupsSection:
     data = rows(source.wh, "report_groups", models=source.models, top=GROUPS_SHOWN)
     blocks = []
-    keys = ("model", "layer", "embedding_set", "scope", "group_by")
+    keys = ("model", "layer", "embedding_set", "scope", "group_by", "namespace")
     for key, members in grouped(data, keys).items():
         block = dict(zip(keys, key))
         for name in ("groups", "corrected", "rho_plain", "rho_corrected", "smallest", "min_proteins"):

@@ -10,7 +10,8 @@ Local isotropy has two definitions, shown side by side from ``local_isotropy`` (
 ``sql/queries/report_local_isotropy.sql``; the headline box reads the same function): ``pooled``, all
 residues in one cloud, and ``per_protein``, each protein's own residue cloud averaged over proteins
 (mean, sd, quartiles). The study's "about 14 effective dimensions per amino acid" is a per-protein mean,
-so it sits beside ``per_protein`` rows only, and only at the model's last stored layer and full width
+so it sits beside ``per_protein`` rows only, and only at the model's last layer (as its runs recorded it,
+or ``published.model_layers``; a model whose layer count is unknown gets none) and full width
 (``dim`` equal to its per-protein vectors' width; not ProteinBERT's 128-d residue track).
 """
 
@@ -41,6 +42,8 @@ def local_definitions(source: Source) -> list[dict[str, Any]]:
     figure = published.local_figure()
     out = []
     for row in rows(source.wh, "report_local_isotropy", models=source.models):
+        if row["last_layer"] is None:
+            row["last_layer"] = published.model_layers(row["model"])
         row["published"] = figure if (row["definition"] == "per_protein" and row["layer"] == row["last_layer"]
                                       and row["global_dim"] is not None and row["dim"] == row["global_dim"]) else None
         out.append(row)
