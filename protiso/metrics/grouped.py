@@ -10,14 +10,14 @@ of unit vectors with the sum of their squared norms (mean pairwise cosine, ``pro
 * **Gram form** (n < dim, a leaf of the plan): the members' rows centred on their own mean (two
   passes), then the trace and squared Frobenius norm of the n x n Gram matrix, whose non-zero
   spectrum is that of S: ``n^2 dim / 2`` multiply-adds, no dim x dim matrix.
-
-While it runs, numpy's own BLAS copy is held to one thread (``protiso.metrics.blas``): its spinning
-threads slowed scipy's ``dsyrk`` 1.7-2x between the two pools' calls.
 * **Moment form**: ``M = sum [z 1 w]^T [z 1 w]`` over the members, with ``z = x - c`` (one shift c for
   every group: the set's mean) and ``w = 1 / ||x||``: its blocks are ``A = sum z z^T``, ``s = sum z``,
   n and ``sum z w`` (the unit vectors' sum is ``sum z w + c sum w``), and ``S = A - s s^T / n``. A
   group's M is built from another group's: ``M_g = M_b + (rows of g not in b) - (rows of b not in g)``,
   each way through one symmetric rank-k update (BLAS dsyrk, float64).
+
+While groups are measured, numpy's own BLAS copy is held to one thread (``protiso.metrics.blas``):
+its spinning threads slowed scipy's ``dsyrk`` and the small products between its calls 1.7-2.2x.
 
 Which group builds which is a minimum spanning tree (``plan_groups``) over "from nothing" (weight n
 rows; for n < dim the Gram form, weight ``n^2 / dim``), "from the whole set" (weight N - n, when its
