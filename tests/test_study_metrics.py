@@ -296,6 +296,8 @@ def test_proteinbert_local_isoscore_uses_the_residue_width():
 
 
 def test_size_null_equals_a_brute_force_redraw():
+    """Draw j of every size is a prefix of one seeded random order of the units (the complement of one for
+    sizes above half): each size's null equals IsoScore of those groups, redrawn by hand."""
     from protiso.metrics.isotropy import isoscore
     from protiso.metrics.size_null import SizeNull, null_size, units_of
 
@@ -304,22 +306,27 @@ def test_size_null_equals_a_brute_force_redraw():
     owners = np.repeat(g["residue_accessions"], g["residue_lengths"]).astype(str)
     units, _ = units_of(owners)
     assert sorted(len(u) for u in units) == sorted(g["residue_lengths"].tolist())
-    flat = SizeNull(g["global_vectors"], [np.array([i]) for i in range(99)], draws=30, seed=5)
-    stats = flat.of_size(12)
-    rng = np.random.default_rng([5, 12])
-    redraw = np.array([isoscore(g["global_vectors"][np.sort(rng.choice(99, 12, replace=False))]) for _ in range(30)])
-    assert stats.draws == 30 and stats.mean == pytest.approx(redraw.mean(), rel=1e-12)
-    assert stats.sd == pytest.approx(redraw.std(ddof=1), rel=1e-12)
-    assert (stats.low, stats.high) == pytest.approx(tuple(np.quantile(redraw, [0.025, 0.975])), rel=1e-12)
-    assert stats.z(stats.mean + 2 * stats.sd) == pytest.approx(2.0)
-    whole = SizeNull(points, units, draws=30, seed=5).of_size(2)        # every protein: no spread
-    assert whole.sd == 0.0 and whole.z(0.5) is None and whole.mean == pytest.approx(isoscore(points))
+    vectors = g["global_vectors"]
+    flat = SizeNull(vectors, [np.array([i]) for i in range(99)], [12, 80, 1, 99], draws=30, seed=5)
+    for k in (12, 80):
+        stats = flat.of_size(k)
+        orders = [np.random.default_rng([5, j]).permutation(99) for j in range(30)]
+        redraw = np.array([isoscore(vectors[o[:k]] if 2 * k <= 99 else vectors[o[99 - k:]]) for o in orders])
+        assert stats.draws == 30 and stats.mean == pytest.approx(redraw.mean(), rel=1e-9)
+        assert stats.sd == pytest.approx(redraw.std(ddof=1), rel=1e-7)
+        assert (stats.low, stats.high) == pytest.approx(tuple(np.quantile(redraw, [0.025, 0.975])), rel=1e-9)
+    assert flat.of_size(12).z(flat.of_size(12).mean + 2 * flat.of_size(12).sd) == pytest.approx(2.0)
+    assert flat.of_size(1).draws == 0 and flat.of_size(1).mean is None      # one point: no IsoScore
+    assert flat.of_size(99).sd == 0.0 and flat.of_size(99).mean == pytest.approx(isoscore(vectors), rel=1e-9)
+    whole = SizeNull(points, units, [2], draws=30, seed=5).of_size(2)        # every protein: no spread
+    assert whole.sd == 0.0 and whole.z(0.5) is None and whole.mean == pytest.approx(isoscore(points), rel=1e-9)
     assert [null_size(n) for n in (7, 100, 101, 1234, 99_999, 123_456)] == [7, 100, 100, 1200, 100_000, 120_000]
 
 
 def test_local_groups_are_ranked_against_random_groups_of_whole_proteins(embedded, tmp_path):
     """A local group's null draws that many whole proteins with all their residues (the documented rule of
-    protiso.metrics.size_null: rng([seed, k]), units in accession order), checked with the IsoScore package."""
+    protiso.metrics.size_null: draw j is a prefix of rng([seed, j]).permutation of the units in accession
+    order), checked with the IsoScore package."""
     source, root = embedded
     wh = Warehouse.create(tmp_path / "wh")
     with wh.commit(None) as tx:
@@ -338,9 +345,9 @@ def test_local_groups_are_ranked_against_random_groups_of_whole_proteins(embedde
     row = min((r for r in rows if r["n_proteins"] < len(units)), key=lambda r: r["n_proteins"])
     k = row["n_proteins"]
     assert row["n_points"] > k                                  # residues, counted apart from proteins
-    rng = np.random.default_rng([5, k])
-    draws = [reference_float64(IsoScore, points[np.isin(owners, units[rng.choice(len(units), size=k, replace=False)])])
-             for _ in range(6)]
+    orders = [np.random.default_rng([5, j]).permutation(len(units)) for j in range(6)]
+    chosen = [o[:k] if 2 * k <= len(units) else o[len(units) - k:] for o in orders]
+    draws = [reference_float64(IsoScore, points[np.isin(owners, units[c])]) for c in chosen]
     assert row["null_draws"] == 6
     assert row["null_mean"] == pytest.approx(np.mean(draws), rel=1e-8)
     assert row["size_z"] == pytest.approx((row["isoscore"] - np.mean(draws)) / np.std(draws, ddof=1), rel=1e-6)

@@ -115,7 +115,8 @@ def _grouped(wh: Warehouse, scan: Scan, key: dict, by: Sequence[str], opts: _Opt
             return _row({**key, "group_by": grouping, "group_value": value}, moments, moments, points, opts)
 
         measured = grouped_rows(scan, groups, make, opts.budget, f"isotropy {label} by {grouping}", opts.bootstrap > 0)
-        rows += control_for_size(scan, groups, measured, opts.min_points, opts.null_draws, opts.seed, opts.level)
+        rows += control_for_size(scan, groups, measured, opts.min_points, opts.null_draws, opts.seed, opts.level,
+                                 f"isotropy {label} by {grouping}")
     return rows
 
 

@@ -11,6 +11,7 @@ count (``protiso.metrics.size_null``: ``null_mean``, ``null_sd``, ``null_low``, 
 from __future__ import annotations
 
 import numpy as np
+from tqdm import tqdm
 
 from protiso.jobs.isotropy_groups import Groups, Scan
 from protiso.metrics.size_null import SizeNull, units_of
@@ -24,19 +25,22 @@ def empty_null() -> dict:
 
 
 def control_for_size(scan: Scan, groups: Groups, rows: list[dict], min_proteins: int, draws: int, seed: int,
-                     level: float) -> list[dict]:
+                     level: float, desc: str = "isotropy") -> list[dict]:
     """``rows`` (one per group of ``groups``) with proteins counted, small groups dropped, nulls added."""
     if not rows:
         return rows
     labels = np.asarray(scan.accessions.to_numpy(zero_copy_only=False), dtype=object)
     units, code = units_of(labels)
-    null = SizeNull(scan.points, units, draws, seed, level) if draws > 0 else None
     members = dict(zip(groups.names, groups.members))
+    counted = [(row, len(np.unique(code[members[row["group_value"]]]))) for row in rows]
+    counted = [(row, proteins) for row, proteins in counted if proteins >= min_proteins]
+    null = None
+    if draws > 0 and counted:
+        with tqdm(total=draws, desc=f"{desc}: random groups of each size", unit="draw", disable=None) as bar:
+            null = SizeNull(scan.points, units, [proteins for _, proteins in counted], draws, seed, level,
+                            whole=scan.stats.sufficient() if scan.stats is not None else None, progress=bar.update)
     out = []
-    for row in rows:
-        proteins = len(np.unique(code[members[row["group_value"]]]))
-        if proteins < min_proteins:
-            continue
+    for row, proteins in counted:
         row = {**row, **empty_null(), "n_proteins": proteins}
         if null is not None:
             stats = null.of_size(proteins)

@@ -171,7 +171,7 @@ def plan_groups(sizes: Sequence[int], members: Callable[[int], np.ndarray], coun
     return Plan(parent, children, gram, moved, int(sum(sizes)), max(light.values(), default=0) + 2)
 
 
-class _Engine:
+class MomentEngine:
     """The vectors, per-vector numbers, the shift and gather buffers; the two forms' arithmetic."""
 
     def __init__(self, points: np.ndarray, whole: SufficientStats | None, chunk_rows: int) -> None:
@@ -289,7 +289,7 @@ def group_moments(points: np.ndarray, members: Sequence[np.ndarray], relations: 
     needs more); ``progress(k)``: called with the number of groups just finished. numpy's own BLAS
     runs on one thread until the iteration ends, the caller's numpy work between groups included.
     """
-    engine = _Engine(points, whole, chunk_rows)
+    engine = MomentEngine(points, whole, chunk_rows)
     for g, m in enumerate(members):
         if len(m) == 0:
             raise ProtisoError(f"group isotropy: group {g} has no members")
