@@ -468,3 +468,23 @@ def test_cli_import_then_export_round_trip(wh_path, tmp_path) -> None:
     with Warehouse.open(wh_path) as wh:
         rows = wh.con.execute("SELECT DISTINCT layer, pooling FROM embeddings").fetchall()
     assert rows == [(24, "mean over residues (bio_embeddings reduce)")]
+
+
+def test_num_layers_is_recorded_for_the_report_and_a_bad_value_is_one_line(wh_path, tmp_path) -> None:
+    """--num-layers N goes into the run's params, where the report's local-isotropy query reads the model's
+    last layer; 0 is refused in one line before anything is written."""
+    source = write_bio_embeddings_h5(tmp_path / "reduced.h5", reference_vectors(25))
+    before = state(wh_path)
+    bad = runner.invoke(app, ["import-vectors", str(source), "-w", str(wh_path), "-m", "prot_t5", "--layer", "24",
+                              "--num-layers", "0", "--no-progress"])
+    assert bad.exit_code == 2
+    lines = bad.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: --num-layers"), lines
+    assert state(wh_path) == before
+    done = runner.invoke(app, ["import-vectors", str(source), "-w", str(wh_path), "-m", "prot_t5", "--layer", "24",
+                               "--num-layers", "24", "--no-progress"])
+    assert done.exit_code == 0, done.output
+    with Warehouse.open(wh_path) as wh:
+        sql = wh.sql_text("report_local_isotropy")
+        layers = sql[sql.index("layers AS (") + len("layers AS ("):sql.index("), widths AS")]
+        assert wh.con.execute(layers).fetchall() == [("prot_t5", 24)]
