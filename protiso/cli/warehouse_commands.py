@@ -36,16 +36,21 @@ def sql(
         "(e.g. CALL or PRAGMA that change it).")] = False,
     allow_internal: Annotated[bool, typer.Option(
         "--allow-internal", help="Run statements that change protiso's own tables, views or macros (runs, parts, "
-        "proteins, ...), refused by default; `protiso repair` mends what they break.")] = False,
+        "proteins, ...), refused by default; the warehouse is opened as it is, without protiso's checks, so that a "
+        "damaged one can be looked at; `protiso repair` mends what they break.")] = False,
 ) -> None:
     """Run SQL against the warehouse and print the result (or write it with -o FILE.parquet|.csv|.json).
+
+    Statements that write run in one transaction, committed only if they left protiso's own tables, views and functions as they were (whatever their spelling, and through IMPORT DATABASE, ATTACH or macros alike); otherwise nothing is changed.
 
     SQL that only reads opens the warehouse read-only, so several can run at once (and beside `duckdb -readonly`); SQL that changes something (CREATE, INSERT, UPDATE, DELETE, DROP, ALTER, COPY ... FROM) opens it for writing.
     """
     from protiso.warehouse import Warehouse
     from protiso.warehouse.output import needs_write, run_sql
 
-    with Warehouse.open(warehouse, read_only=not (write or needs_write(query, allow_internal))) as wh:
+    read_only = not (write or needs_write(query, allow_internal))
+    opened = Warehouse.open_as_is(warehouse, read_only) if allow_internal else Warehouse.open(warehouse, read_only=read_only)
+    with opened as wh:
         typer.echo(run_sql(wh, query, fmt, output, max_rows, allow_internal=allow_internal))
 
 
@@ -65,8 +70,10 @@ def tables(warehouse: WarehouseOpt) -> None:
 @app.command()
 @friendly
 def repair(warehouse: WarehouseOpt) -> None:
-    """Mend a catalog changed outside protiso: re-create dropped internal tables (empty) and catalogue again the
-    Parquet parts on disk that `parts` no longer lists (after a DELETE FROM parts). No data file is deleted.
+    """Mend a catalog changed outside protiso: re-create dropped internal tables (empty), move catalogued parts that
+    are missing or unreadable to W/quarantine/ and uncatalogue them (saying which rows they held), drop stored macros
+    that shadow protiso's or DuckDB's functions (definitions saved in W/quarantine/functions.sql), and catalogue
+    again the Parquet parts on disk that `parts` no longer lists. No data file is deleted.
     """
     from protiso.warehouse import Warehouse
 

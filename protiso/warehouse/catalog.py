@@ -3,14 +3,20 @@
 The reference is what this protiso's migrations make in an empty database (built once per process),
 so it follows every new migration by itself. ``check`` compares a warehouse with it and explains a
 damaged catalog (a table dropped or changed outside protiso) in one line that names the remedy;
-``repair`` re-creates dropped internal tables (empty) and re-catalogues the parts on disk that
-``parts`` no longer lists.
+``repair`` re-creates dropped internal tables (empty), moves catalogued parts that are missing or
+unreadable out of the way (to ``W/quarantine/``, never deleting a file) and uncatalogues them, saying
+which rows they held, drops stored macros that shadow protiso's or DuckDB's functions (their definitions
+saved in ``W/quarantine/``), and re-catalogues the parts on disk that ``parts`` no longer lists.
+Every other command refuses such a warehouse in one line naming the damage and ``protiso repair``.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import re
+import shutil
 from datetime import datetime, timezone
 from functools import cache
 from pathlib import Path
@@ -22,6 +28,9 @@ from protiso.errors import ProtisoError
 from protiso.warehouse import layout, migrations, recovery, resources
 from protiso.warehouse.connection import transaction
 from protiso.warehouse.recovery import PARQUET_DIR
+
+QUARANTINE_DIR = "quarantine"
+_MAGIC = b"PAR1"
 
 # What a sql/views or sql/macros file creates: kind, name, and "AS TABLE" for a table macro.
 CREATED = re.compile(r"CREATE\s+OR\s+REPLACE\s+(VIEW|MACRO)\s+(\w+)(\s*\([^)]*\)\s*AS\s+TABLE)?", re.I)
@@ -109,7 +118,60 @@ def raise_if_damaged(con: duckdb.DuckDBPyConnection, path: Path, before_migratio
             f"run `protiso repair -w {path}` (no data file is deleted), or restore protiso.duckdb from a backup")
 
 
-def repair(path: Path, con: duckdb.DuckDBPyConnection) -> list[str]:
+def damaged_parts(path: Path, con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str, int, str | None, str]]:
+    """Catalogued parts whose file is missing or cannot be a whole Parquet file (no ``PAR1`` at both ends):
+    (part_id, table, path, rows, run_id, what is wrong). Cheap: one stat and two 4-byte reads per part."""
+    out = []
+    for part_id, table, relative, rows, run_id in con.execute(
+            "SELECT part_id, table_name, path, rows, run_id FROM parts ORDER BY path").fetchall():
+        problem = _part_problem(path / relative)
+        if problem is not None:
+            out.append((part_id, table, relative, rows, run_id, problem))
+    return out
+
+
+def _part_problem(file: Path) -> str | None:
+    try:
+        with open(file, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size < 12:
+                return f"truncated ({size} bytes)"
+            head = handle.read(4)
+            handle.seek(-4, os.SEEK_END)
+            tail = handle.read(4)
+    except FileNotFoundError:
+        return "missing"
+    except OSError as error:
+        return f"unreadable ({error.strerror or error})"
+    return None if head == tail == _MAGIC else "truncated or not Parquet"
+
+
+def shadowing_functions(con: duckdb.DuckDBPyConnection, names: frozenset[str]) -> list[tuple]:
+    """Stored functions and macros not made by protiso named like one of ``names`` or a built-in function."""
+    database = con.execute("SELECT current_database()").fetchall()[0][0]
+    return con.execute(resources.sql_text("queries", "shadowing_functions.sql"),
+                       {"db": database, "names": sorted({name.lower() for name in names})}).fetchall()
+
+
+def raise_if_broken(con: duckdb.DuckDBPyConnection, path: Path, functions: frozenset[str]) -> None:
+    """A one-line error naming the first damaged part or shadowing macro, and ``protiso repair``."""
+    remedy = f"run `protiso repair -w {path}`"
+    shadows = shadowing_functions(con, functions)
+    if shadows:
+        schema, name, kind = shadows[0][:3]
+        raise ProtisoError(
+            f"the warehouse stores {kind.replace('_', ' ')} {schema}.{name}, which shadows protiso's or DuckDB's own "
+            f"function {name} that protiso calls; {remedy} (it saves its definition in {QUARANTINE_DIR}/ and drops it)")
+    damaged = damaged_parts(path, con)
+    if damaged:
+        _, table, relative, rows, run_id, problem = damaged[0]
+        more = f" (and {len(damaged) - 1} more)" if len(damaged) > 1 else ""
+        raise ProtisoError(
+            f"part {relative} of table {table} ({rows:,} rows of run {run_id}) is {problem}{more}; {remedy} "
+            f"(it moves the part to {QUARANTINE_DIR}/, says which rows it held, and mends the catalog)")
+
+
+def repair(path: Path, con: duckdb.DuckDBPyConnection, functions: frozenset[str] = frozenset()) -> list[str]:
     """Re-create missing internal tables (empty), settle what killed writers left, then catalogue again the
     parts on disk that ``parts`` does not list. Returns what was done, in words."""
     done: list[str] = []
@@ -127,6 +189,8 @@ def repair(path: Path, con: duckdb.DuckDBPyConnection) -> list[str]:
         problem = damage(con)
         if problem is not None:
             raise ProtisoError(f"cannot repair {path}: {problem}; restore protiso.duckdb from a backup")
+    done += _drop_shadowing(path, con, functions)
+    done += _quarantine_damaged(path, con)
     recovery.collect_files(path, con)  # before looking for uncatalogued parts: settle replaced ones first
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     with transaction(con):
@@ -156,9 +220,63 @@ def _uncatalogued_parts(path: Path, con: duckdb.DuckDBPyConnection) -> dict[str,
             match = _PART.fullmatch(file.name)
             if match is None or str(file.relative_to(path)) in known_paths or match.group(1) in known_ids:
                 continue
-            if contract <= set(pq.read_schema(file).names):
+            try:
+                names = set(pq.read_schema(file).names)
+            except (OSError, ValueError):  # pyarrow.ArrowInvalid: a broken file is left where it is
+                continue
+            if contract <= names:
                 out.setdefault(table, []).append((match.group(1), file))
     return out
+
+
+def _quarantine(path: Path, relative: str) -> Path:
+    """Move ``W/relative`` to ``W/quarantine/relative`` (a free name), if it exists; return the new place."""
+    target = path / QUARANTINE_DIR / relative
+    while target.exists():
+        target = target.with_name(target.name + ".again")
+    if (path / relative).exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(path / relative), target)
+    return target
+
+
+def _quarantine_damaged(path: Path, con: duckdb.DuckDBPyConnection) -> list[str]:
+    done = []
+    for part_id, table, relative, rows, run_id, problem in damaged_parts(path, con):
+        kept = _quarantine(path, relative)
+        with transaction(con):
+            con.execute("DELETE FROM parts WHERE part_id = ?", [part_id])
+            found = con.execute("SELECT params FROM runs WHERE run_id = ?", [run_id]).fetchall()
+            if found:  # the run records what was lost from it
+                params = json.loads(found[0][0] or "{}")
+                params.setdefault("quarantined_parts", []).append(
+                    {"part_id": part_id, "table": table, "path": relative, "rows": rows, "problem": problem})
+                con.execute("UPDATE runs SET params = ? WHERE run_id = ?", [json.dumps(params), run_id])
+        folders = "/".join(Path(relative).parent.parts[2:])
+        where = f" in {folders}" if folders else ""
+        moved = f"moved to {kept.relative_to(path)}" if kept.exists() else "nothing left to move"
+        done.append(f"uncatalogued part {relative} of table {table}: {problem}, {moved}; it held {rows:,} rows of "
+                    f"run {run_id}{where}; run that job again to recompute them")
+    return done
+
+
+def _drop_shadowing(path: Path, con: duckdb.DuckDBPyConnection, functions: frozenset[str]) -> list[str]:
+    done = []
+    for schema, name, kind, definition, parameters in shadowing_functions(con, functions):
+        saved = path / QUARANTINE_DIR / "functions.sql"
+        saved.parent.mkdir(parents=True, exist_ok=True)
+        arguments = ", ".join(parameters or [])
+        table = " TABLE" if kind == "table_macro" else ""
+        with open(saved, "a", encoding="utf-8") as handle:
+            handle.write(f"CREATE OR REPLACE MACRO {schema}.{name}({arguments}) AS{table} {definition};\n")
+        con.execute(f"DROP MACRO{table} IF EXISTS {_quote(schema)}.{_quote(name)}")
+        done.append(f"dropped {kind.replace('_', ' ')} {schema}.{name}, which shadowed protiso's or DuckDB's "
+                    f"function {name}; its definition is saved in {saved.relative_to(path)}")
+    return done
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def out_of_date(path: Path, con: duckdb.DuckDBPyConnection) -> tuple[str | None, bool]:

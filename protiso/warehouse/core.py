@@ -32,7 +32,7 @@ import duckdb
 import pyarrow as pa
 
 from protiso.errors import ProtisoError
-from protiso.warehouse import catalog, faults, layout, migrations, recovery, resources
+from protiso.warehouse import catalog, faults, layout, migrations, recovery, resources, udfs
 from protiso.warehouse.catalog import CREATED
 from protiso.warehouse.commit import PARQUET_DIR, Commit, Run, _PendingPart, new_run_id, utcnow
 from protiso.warehouse.connection import check_writable, connect, refuse_file_in_path, transaction
@@ -112,12 +112,11 @@ class Warehouse:
             catalog.raise_if_damaged(con, path, before_migrations=True)
             migrations.migrate(con)
             catalog.raise_if_damaged(con, path)
+            catalog.raise_if_broken(con, path, frozenset(udfs.NAMES))
             recovery.collect_files(path, con)
             layout.relocate_hive_parts(path, con)
             recovery.mark_interrupted(con)
             wh.refresh_views()
-            from protiso.warehouse import udfs
-
             udfs.register(con)
         except BaseException:
             con.close()
@@ -132,6 +131,8 @@ class Warehouse:
             return cls._open_writable(path)
         try:
             needed, required = catalog.out_of_date(path, con)
+            if not needed:
+                catalog.raise_if_broken(con, path, frozenset(udfs.NAMES))
         except BaseException:
             con.close()
             raise
@@ -145,10 +146,27 @@ class Warehouse:
                                        f"access: {error}") from None
             con = connect(path / DB_FILE, read_only=True)
         con.execute("SET enable_progress_bar = false")
-        from protiso.warehouse import udfs
-
         udfs.register(con)
         return cls(path, con, read_only=True)
+
+    @classmethod
+    def open_as_is(cls, path: str | Path, read_only: bool = False) -> "Warehouse":
+        """Open the warehouse without the checks, clean-up and view refresh of ``open`` (``protiso sql
+        --allow-internal``: a way to look at and mend a damaged one by hand); protiso's functions are
+        registered where no stored macro shadows them."""
+        path = Path(path).resolve()
+        if not (path / DB_FILE).exists():
+            raise ProtisoError(f"no warehouse at {path} (run `protiso init {path}` first)")
+        if not read_only:
+            check_writable(path, path / DB_FILE)
+        try:
+            con = connect(path / DB_FILE, read_only=read_only)
+        except duckdb.ConnectionException:
+            return cls._open_writable(path)
+        con.execute("SET enable_progress_bar = false")
+        shadowed = {name.lower() for _, name, *_ in catalog.shadowing_functions(con, frozenset(udfs.NAMES))}
+        udfs.register(con, skip=shadowed)
+        return cls(path, con, read_only=read_only)
 
     @classmethod
     def repair(cls, path: str | Path) -> list[str]:
@@ -159,7 +177,7 @@ class Warehouse:
         check_writable(path, path / DB_FILE)
         con = connect(path / DB_FILE, read_only=False)
         try:
-            done = catalog.repair(path, con)
+            done = catalog.repair(path, con, frozenset(udfs.NAMES))
         finally:
             con.close()
         cls._open_writable(path).close()

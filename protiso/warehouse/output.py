@@ -12,7 +12,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from protiso.errors import ProtisoError
-from protiso.warehouse import Warehouse, catalog, statements
+from protiso.warehouse import Warehouse, catalog, statements, udfs
 
 FORMATS = ("table", "csv", "json")
 OUTPUT_SUFFIXES = (".parquet", ".csv", ".json")   # -o: the format by the file name
@@ -25,8 +25,13 @@ def needs_write(sql: str, allow_internal: bool = False) -> bool:
     that changes protiso's own objects, is a one-line error.
     """
     if not allow_internal:
-        statements.check_protected(sql, catalog.protiso_names())
+        statements.check_protected(sql, protected_names())
     return statements.writes(sql)
+
+
+def protected_names() -> frozenset[str]:
+    """protiso's own objects and SQL functions: what a user's SQL may not change or shadow."""
+    return catalog.protiso_names() | frozenset(udfs.NAMES)
 
 
 def run_sql(wh: Warehouse, sql: str, fmt: str = "table", output: Path | None = None,
@@ -46,9 +51,12 @@ def run_sql(wh: Warehouse, sql: str, fmt: str = "table", output: Path | None = N
         if not output.parent.is_dir():
             raise ProtisoError(f"{output}: the folder {output.parent} does not exist; create it first")
     if not allow_internal:
-        statements.check_protected(sql, catalog.protiso_names())
+        statements.check_protected(sql, protected_names())
     try:
-        relation = wh.con.sql(sql)
+        if wh.read_only or allow_internal:
+            relation = wh.con.sql(sql)
+        else:
+            relation = statements.run_guarded(wh.con, sql, protected_names(), sorted(catalog.reference()))
         if relation is None:
             return ""
         if output is None and fmt == "table":

@@ -50,7 +50,7 @@ def check_protected(sql: str, protected: frozenset[str]) -> None:
         inner = _unwrap(statement)
         if inner is None or inner.type not in CHANGES or (inner.type == T.COPY and not _writes(inner)):
             continue
-        hit = sorted(set(_target(_tokens(inner.query))) & protected)
+        hit = sorted({part.lower() for part in _target(_tokens(inner.query))} & {name.lower() for name in protected})
         if hit:
             kind = inner.type.name.replace("_", " ")
             raise ProtisoError(
@@ -137,4 +137,88 @@ def _copy_direction(tokens: list[tuple[str, str]]) -> str | None:
             depth += word.count("(") - word.count(")")
         elif depth == 0 and word.upper() in ("TO", "FROM"):
             return word.upper()
+    return None
+
+
+# -- the guard by meaning: run the statements in a transaction and compare protiso's objects before and after ----
+
+_TRANSACTION = {T.TRANSACTION}
+
+
+def run_guarded(con: duckdb.DuckDBPyConnection, sql: str, names: frozenset[str], tables: list[str]):
+    """Run ``sql`` (one or more statements) in one transaction on ``con`` and commit it only if it left
+    protiso's objects as they were: the definitions of every object named like one of ``names`` (any
+    spelling: names match case-insensitively, whatever the schema prefix or quoting), the rows of the
+    internal ``tables``, and no stored function shadowing one of protiso's or a built-in one. Whatever the
+    statements spell or call (``IMPORT DATABASE``'s script, an ``ATTACH``-ed database copied in, a macro),
+    what they change is what counts. Otherwise roll back and raise a one-line ProtisoError naming the object.
+    Returns the relation of the last statement (a final SELECT runs after the commit)."""
+    found = parse(sql)
+    for statement in found:
+        if statement.type in _TRANSACTION:
+            raise ProtisoError("refused: protiso sql runs your statements in one transaction itself (so that it can "
+                               "check them); leave out BEGIN, COMMIT and ROLLBACK, or pass --allow-internal")
+    lowered = sorted({name.lower() for name in names})
+    database = con.execute("SELECT current_database()").fetchall()[0][0]
+    last = found[-1]
+    reads_last = last.type == T.SELECT
+    inside = found[:-1] if reads_last else found
+    if not inside:
+        return con.sql(last.query)
+    before = _state(con, database, lowered, tables)
+    con.execute("BEGIN")
+    try:
+        relation = None
+        for statement in inside:
+            relation = con.sql(statement.query)
+        if relation is not None and not reads_last:
+            relation = relation.to_arrow_table()  # materialised inside the transaction
+        changed = _changes(before, _state(con, database, lowered, tables))
+    except BaseException:
+        try:
+            con.execute("ROLLBACK")
+        except duckdb.Error:
+            pass
+        raise
+    if changed:
+        con.execute("ROLLBACK")
+        raise ProtisoError(
+            f"refused: this SQL {changed} (changing it by hand can break the warehouse or orphan its data); "
+            "nothing was changed; pass --allow-internal to run it anyway")
+    con.execute("COMMIT")
+    if reads_last:
+        return con.sql(last.query)
+    return None if relation is None else con.from_arrow(relation)
+
+
+def _state(con: duckdb.DuckDBPyConnection, database: str, names: list[str], tables: list[str]) -> dict:
+    from protiso.warehouse import resources
+
+    state = {}
+    for kind, schema, name, definition in con.execute(
+            resources.sql_text("queries", "guard_objects.sql"), {"db": database, "names": names}).fetchall():
+        state[(kind, f"{schema}.{name}".removeprefix("main."))] = definition
+    present = {name.lower() for (kind, name) in state if kind == "table"}
+    db = '"' + database.replace('"', '""') + '"'
+    for table in tables:
+        if table.lower() in present:
+            state[("rows of table", table)] = con.execute(
+                f'SELECT system.main.count_star(), system.main.sum(system.main.hash(t)::HUGEINT) '
+                f'FROM {db}.main."{table}" AS t').fetchall()[0]
+    return state
+
+
+def _changes(before: dict, after: dict) -> str | None:
+    """What the statements did to protiso's objects, in words, or None."""
+    for key in sorted(set(before) | set(after)):
+        if before.get(key) != after.get(key):
+            kind, name = key
+            kind = kind.replace("_", " ")
+            if key not in before and kind in ("macro", "table macro", "scalar", "table"):
+                if kind != "table":
+                    return f"creates {kind} {name}, which would shadow protiso's or DuckDB's own function {name}"
+                return f"creates table {name}, named like one of protiso's own objects"
+            if key not in after:
+                return f"drops {kind} {name}, which protiso itself maintains"
+            return f"changes {kind} {name}, which protiso itself maintains"
     return None

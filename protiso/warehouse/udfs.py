@@ -42,6 +42,8 @@ from protiso.metrics.cosine import mean_pairwise_cosine
 from protiso.metrics.isotropy import effective_dims, eigen_spectrum, isoscore, isoscore_star
 from protiso.warehouse.vectors import chunks, group_points
 
+# protiso's Python SQL functions (a stored macro of one of these names would shadow it).
+NAMES = ("isoscore", "effective_dims", "mean_pairwise_cosine", "eigen_spectrum", "isoscore_star")
 DOUBLE = duckdb.sqltypes.DOUBLE
 DOUBLE_LIST = duckdb.sqltypes.DuckDBPyType("DOUBLE[]")
 
@@ -78,8 +80,11 @@ def _isoscore_star_udf(vectors: pa.ChunkedArray, zeta: pa.ChunkedArray) -> pa.Ar
     return pa.array(out, type=pa.float64())
 
 
-def register(con: duckdb.DuckDBPyConnection) -> None:
-    """Register protiso's Python UDFs on ``con`` (idempotent: existing ones are replaced)."""
+def register(con: duckdb.DuckDBPyConnection, skip: set[str] = frozenset()) -> None:
+    """Register protiso's Python UDFs on ``con`` (idempotent: existing ones are replaced), but those in ``skip``.
+
+    A stored macro of the same name (made in the plain shell) makes this a one-line error naming
+    ``protiso repair``, which saves and drops it."""
     functions: list[tuple[str, Callable, object]] = [
         ("isoscore", _vectors_udf("isoscore", isoscore, pa.float64()), DOUBLE),
         ("effective_dims", _vectors_udf("effective_dims", effective_dims, pa.float64()), DOUBLE),
@@ -88,10 +93,16 @@ def register(con: duckdb.DuckDBPyConnection) -> None:
         ("isoscore_star", _isoscore_star_udf, DOUBLE),
     ]
     for name, function, returns in functions:
+        if name in skip:
+            continue
         try:
             con.remove_function(name)
         except (duckdb.InvalidInputException, duckdb.CatalogException):
             pass
         # parameters=None declares every argument ANY (see the module docstring); zeta is cast in Python.
-        con.create_function(name, function, None, returns, type="arrow", null_handling="special",
-                            side_effects=False)
+        try:
+            con.create_function(name, function, None, returns, type="arrow", null_handling="special",
+                                side_effects=False)
+        except duckdb.CatalogException:
+            raise ProtisoError(f"the warehouse stores a macro named {name}, which shadows protiso's function {name}; "
+                               "run `protiso repair` on it (it saves the macro's definition and drops it)") from None
