@@ -128,3 +128,30 @@ def test_a_damaged_part_is_named_then_quarantined(tmp_path, damage):
     assert count(w) == 0 and count(w, "SELECT count(*) FROM parts") == 0
     assert count(w, "SELECT params->>'$.quarantined_parts[0].rows' FROM runs") == "8"
     assert invoke("tables", "-w", w).exit_code == 0
+
+
+# -- item 9: a user's view that no longer binds; readers of a freshly copied warehouse --------------------------------
+
+
+def test_a_users_view_that_no_longer_binds_is_listed_not_fatal(tmp_path):
+    w = make_warehouse(tmp_path / "w")
+    assert invoke("sql", "-w", w, "CREATE TABLE mine AS SELECT 1 AS a; CREATE VIEW v_mine AS SELECT a FROM mine; "
+                  "DROP TABLE mine").exit_code == 0
+    listed = invoke("tables", "-w", w)
+    assert listed.exit_code == 0, listed.output
+    assert any(line.split()[:3] == ["v_mine", "view", "(broken)"] for line in listed.stdout.splitlines())
+    assert any(line.split()[:3] == ["proteins", "view", "8"] for line in listed.stdout.splitlines())
+
+
+def test_readers_of_a_fresh_copy_wait_for_each_other(tmp_path):
+    import shutil
+
+    from test_warehouse_hardening import finished, protiso
+
+    w = make_warehouse(tmp_path / "w")
+    copy = tmp_path / "copy"
+    shutil.copytree(w, copy)  # its views point at w: every reader finds it must be given fresh views
+    readers = [protiso("sql", "-w", copy, "SELECT count(*) AS n FROM proteins", "-f", "csv") for _ in range(4)]
+    for reader in readers:
+        code, out, err = finished(reader)
+        assert code == 0 and out.split() == ['"n"', "8"], err

@@ -57,14 +57,14 @@ def sql(
 @app.command()
 @friendly
 def tables(warehouse: WarehouseOpt) -> None:
-    """List the warehouse's tables and views with their row counts (opens it read-only)."""
+    """List the warehouse's tables and views with their row counts (opens it read-only); a view of yours that no longer binds shows (broken)."""
     from protiso.warehouse import Warehouse
 
     with Warehouse.open(warehouse, read_only=True) as wh:
         rows = wh.tables()
     width = max((len(name) for name, _, _ in rows), default=4)
     for name, kind, count in rows:
-        typer.echo(f"{name:<{width}}  {kind:<5}  {count:>12,}")
+        typer.echo(f"{name:<{width}}  {kind:<5}  {'(broken)' if count is None else format(count, ','):>12}")
 
 
 @app.command()

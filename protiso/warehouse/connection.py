@@ -43,7 +43,11 @@ def connect(db: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
             if time.monotonic() < deadline:
                 time.sleep(0.05)
                 continue
-            raise ProtisoError(_lock_message(db, read_only, str(error), held)) from None
+            raise LockedError(_lock_message(db, read_only, str(error), held)) from None
+
+
+class LockedError(ProtisoError):
+    """The database file is held by another process (a writer, or readers when this one writes)."""
 
 
 def _lock_message(db: Path, read_only: bool, text: str, held: re.Match) -> str:

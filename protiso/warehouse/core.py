@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import json
 import os
+import random
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
@@ -35,9 +37,10 @@ from protiso.errors import ProtisoError
 from protiso.warehouse import catalog, faults, layout, migrations, recovery, resources, udfs
 from protiso.warehouse.catalog import CREATED
 from protiso.warehouse.commit import PARQUET_DIR, Commit, Run, _PendingPart, new_run_id, utcnow
-from protiso.warehouse.connection import check_writable, connect, refuse_file_in_path, transaction
+from protiso.warehouse.connection import LockedError, check_writable, connect, refuse_file_in_path, transaction
 
 DB_FILE = "protiso.duckdb"
+READERS_WAIT_S = 30.0  # a reader that finds the warehouse out of date waits this long for other readers to go
 
 
 class Warehouse:
@@ -125,26 +128,39 @@ class Warehouse:
 
     @classmethod
     def _open_read_only(cls, path: Path) -> "Warehouse":
-        try:
-            con = connect(path / DB_FILE, read_only=True)
-        except duckdb.ConnectionException:  # this process holds it open for writing already: share that
-            return cls._open_writable(path)
-        try:
-            needed, required = catalog.out_of_date(path, con)
+        deadline = time.monotonic() + READERS_WAIT_S
+        while True:
+            try:
+                con = connect(path / DB_FILE, read_only=True)
+            except duckdb.ConnectionException:  # this process holds it open for writing already: share that
+                return cls._open_writable(path)
+            try:
+                needed, required = catalog.out_of_date(path, con)
+                if not needed:
+                    catalog.raise_if_broken(con, path, frozenset(udfs.NAMES))
+            except BaseException:
+                con.close()
+                raise
             if not needed:
-                catalog.raise_if_broken(con, path, frozenset(udfs.NAMES))
-        except BaseException:
-            con.close()
-            raise
-        if needed:
+                break
             con.close()
             try:
                 cls._open_writable(path).close()
+            except LockedError as error:
+                # other readers hold it (several started at once on a fresh copy): one of them brings it up to
+                # date; wait for that rather than fail
+                if time.monotonic() < deadline:
+                    time.sleep(random.uniform(0.05, 0.25))
+                    continue
+                if required:
+                    raise ProtisoError(f"{path} must be {needed} before it can be read, which needs write "
+                                       f"access: {error}") from None
             except ProtisoError as error:
                 if required:
                     raise ProtisoError(f"{path} must be {needed} before it can be read, which needs write "
                                        f"access: {error}") from None
             con = connect(path / DB_FILE, read_only=True)
+            break
         con.execute("SET enable_progress_bar = false")
         udfs.register(con)
         return cls(path, con, read_only=True)
@@ -208,15 +224,18 @@ class Warehouse:
         """The text of ``sql/queries/<name>.sql``."""
         return resources.sql_text("queries", f"{name}.sql")
 
-    def tables(self) -> list[tuple[str, str, int]]:
-        """(name, kind, rows) for every user-facing table and view."""
+    def tables(self) -> list[tuple[str, str, int | None]]:
+        """(name, kind, rows) for every user-facing table and view; rows is None for a user's view that no
+        longer binds."""
         rows = self.con.execute(resources.sql_text("queries", "list_tables.sql")).fetchall()
         out = []
         for name, kind in rows:
             try:
                 count = self.con.execute(f"SELECT count(*) FROM {quote(name)}").fetchall()[0][0]
             except duckdb.Error as error:
-                raise ProtisoError(f"cannot count the rows of {kind} {name}: {str(error).splitlines()[0]}") from None
+                if kind != "view" or name in catalog.protiso_names():
+                    raise ProtisoError(f"cannot count the rows of {kind} {name}: {str(error).splitlines()[0]}") from None
+                count = None  # a user's view that no longer binds (a table it read was dropped): listed, not counted
             out.append((name, kind, count))
         return out
 
