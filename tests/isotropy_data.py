@@ -56,12 +56,16 @@ def vectors(rows: np.ndarray) -> pa.Array:
     return pa.array(list(rows.astype(np.float32)), type=pa.list_(pa.float32()))
 
 
-def build_warehouse(path: Path, residue_runs: int = 2) -> Warehouse:
+def build_warehouse(path: Path, residue_runs: int = 2, scale: float = 1.0) -> Warehouse:
     """A warehouse with the golden proteins, GO annotations, global vectors, residues and residue_stats.
 
-    The residue statistics are split over ``residue_runs`` rows (as separate embedding runs write them).
+    The residue statistics are split over ``residue_runs`` rows (as separate embedding runs write them);
+    ``scale`` multiplies every vector (float32, as stored).
     """
     g = golden()
+    if scale != 1.0:
+        g = {**g, "global_vectors": g["global_vectors"].astype(np.float32) * np.float32(scale),
+             "residue_vectors": g["residue_vectors"].astype(np.float32) * np.float32(scale)}
     layer = int(g["layer"])
     accessions = [str(a) for a in g["accessions"]]
     n = len(accessions)

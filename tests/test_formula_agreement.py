@@ -25,6 +25,7 @@ from protiso.metrics.isotropy import (
     isoscore,
     isoscore_from_pr,
     isoscore_star,
+    isoscore_star_fixed,
     participation_ratio,
     scatter_matrix,
 )
@@ -71,11 +72,15 @@ def expected(cloud: Cloud) -> dict[str, float | None]:
     points = cloud.points
     n_points, dim = points.shape
     score = reference_float64(IsoScore, points) if cloud.defined else None
-    star = reference_float64(IsoScore_star, points, np.eye(dim), ZETA) if n_points >= 2 else None
+    fixed = reference_float64(IsoScore_star, points, np.eye(dim), ZETA) if n_points >= 2 else None
+    # scale-free: the package's formula with C0 = (tr C / dim) I; no variance, no target: undefined
+    target = np.trace(np.atleast_2d(np.cov(points.T))) / dim * np.eye(dim) if n_points >= 2 else None
+    star = reference_float64(IsoScore_star, points, target, ZETA) if cloud.defined else None
     return {
         "isoscore": score,
         "effective_dims": None if score is None else score * (dim - 1) + 1,  # PR = IsoScore (n - 1) + 1
         "isoscore_star": star,
+        "isoscore_star_fixed": fixed,
     }
 
 
@@ -84,7 +89,7 @@ def expected(cloud: Cloud) -> dict[str, float | None]:
 
 def numpy_points(points: np.ndarray, con) -> dict:
     return {"isoscore": isoscore(points), "effective_dims": effective_dims(points),
-            "isoscore_star": isoscore_star(points, ZETA)}
+            "isoscore_star": isoscore_star(points, ZETA), "isoscore_star_fixed": isoscore_star_fixed(points, ZETA)}
 
 
 def numpy_covariance(points: np.ndarray, con) -> dict:
@@ -95,7 +100,7 @@ def numpy_covariance(points: np.ndarray, con) -> dict:
 def sufficient_stats(points: np.ndarray, con) -> dict:
     stats = SufficientStats.from_points(points[:1]) + SufficientStats.from_points(points[1:])  # merged
     return {"isoscore": stats.isoscore(), "effective_dims": stats.effective_dims(),
-            "isoscore_star": stats.isoscore_star(ZETA)}
+            "isoscore_star": stats.isoscore_star(ZETA), "isoscore_star_fixed": stats.isoscore_star_fixed(ZETA)}
 
 
 def torch_moments(points: np.ndarray, con) -> dict:
@@ -117,9 +122,10 @@ def _query(con, sql: str, name: str, table: pa.Table) -> tuple:
 
 
 def sql_udfs(points: np.ndarray, con) -> dict:
-    row = _query(con, f"SELECT isoscore(list(v)), effective_dims(list(v)), isoscore_star(list(v), {ZETA}) "
-                      "FROM cloud", "cloud", pa.table({"v": pa.array(list(points), pa.list_(pa.float64()))}))
-    return dict(zip(("isoscore", "effective_dims", "isoscore_star"), row))
+    row = _query(con, f"SELECT isoscore(list(v)), effective_dims(list(v)), isoscore_star(list(v), {ZETA}), "
+                      f"isoscore_star_fixed(list(v), {ZETA}) FROM cloud", "cloud",
+                 pa.table({"v": pa.array(list(points), pa.list_(pa.float64()))}))
+    return dict(zip(("isoscore", "effective_dims", "isoscore_star", "isoscore_star_fixed"), row))
 
 
 def sql_macros(points: np.ndarray, con) -> dict:
@@ -132,11 +138,11 @@ def sql_macros(points: np.ndarray, con) -> dict:
         "sum_xxt": pa.array([np.outer(x, x).ravel() for x in points], pa.list_(pa.float64())),
     })
     sql = (f"SELECT stats_isoscore(n, dim, sx, sxx), stats_effective_dims(n, dim, sx, sxx), "
-           f"stats_isoscore_star(n, dim, sx, sxx, {ZETA}) FROM ("
+           f"stats_isoscore_star(n, dim, sx, sxx, {ZETA}), stats_isoscore_star_fixed(n, dim, sx, sxx, {ZETA}) FROM ("
            "SELECT sum(n) AS n, any_value(dim) AS dim, stats_sum_lists(list(sum_x)) AS sx, "
            "stats_sum_lists(list(sum_xxt)) AS sxx FROM point_stats)")
     row = _query(con, sql, "point_stats", rows)
-    return dict(zip(("isoscore", "effective_dims", "isoscore_star"), row))
+    return dict(zip(("isoscore", "effective_dims", "isoscore_star", "isoscore_star_fixed"), row))
 
 
 IMPLEMENTATIONS = {f.__name__: f for f in (numpy_points, numpy_covariance, sufficient_stats, torch_moments,

@@ -19,6 +19,7 @@ from protiso.metrics import (
     eigen_spectrum,
     isoscore,
     isoscore_star,
+    isoscore_star_fixed,
     mean_pairwise_cosine,
 )
 
@@ -62,17 +63,42 @@ def test_isoscore_star_equals_reference_package(seed, n_points, dim, zeta):
     points = cloud(seed, n_points, dim)
     c0 = np.cov(cloud(seed + 100, 3 * dim, dim).T)
     for target in (np.eye(dim), c0):
-        ours = isoscore_star(points, zeta, target)
-        assert ours == pytest.approx(float(IsoScore_star(points, target, zeta)), rel=1e-6)
-        assert ours == pytest.approx(reference_float64(IsoScore_star, points, target, zeta), rel=1e-11)
-    assert isoscore_star(points, zeta) == pytest.approx(isoscore_star(points, zeta, np.eye(dim)), rel=1e-12)
+        for variant in (isoscore_star, isoscore_star_fixed):   # a C0 given: both are the package's formula
+            ours = variant(points, zeta, target)
+            assert ours == pytest.approx(float(IsoScore_star(points, target, zeta)), rel=1e-6)
+            assert ours == pytest.approx(reference_float64(IsoScore_star, points, target, zeta), rel=1e-11)
+    assert isoscore_star_fixed(points, zeta) == pytest.approx(isoscore_star(points, zeta, np.eye(dim)), rel=1e-12)
+    # The scale-free default shrinks towards (tr C / dim) I: the package's call with that C0.
+    scaled = np.trace(np.cov(points.T)) / dim * np.eye(dim)
+    assert isoscore_star(points, zeta) == pytest.approx(
+        reference_float64(IsoScore_star, points, scaled, zeta), rel=1e-11)
 
 
 def test_isoscore_star_on_real_vectors_equals_reference_in_float64():
     points = golden()["global_vectors"]
     dim = points.shape[1]
-    assert isoscore_star(points, 0.2) == pytest.approx(
+    assert isoscore_star_fixed(points, 0.2) == pytest.approx(
         reference_float64(IsoScore_star, points, np.eye(dim), 0.2), rel=1e-11)
+
+
+def test_scale_free_isoscore_star_ignores_the_vectors_scale_the_fixed_one_does_not():
+    """Issue 22: IsoScore* of imported vectors and of the same vectors x 100 agree to 1e-9; brute force:
+    PR of the shrunk covariance from its eigenvalues."""
+    points = golden()["global_vectors"].astype(np.float64)
+    dim = points.shape[1]
+    cov = np.cov(points.T)
+    for zeta in (0.2, 0.5):
+        shrunk = (1 - zeta) * cov + zeta * np.trace(cov) / dim * np.eye(dim)
+        values = np.linalg.eigvalsh(shrunk)
+        brute = (values.sum() ** 2 / (values**2).sum() - 1) / (dim - 1)
+        base = isoscore_star(points, zeta)
+        assert base == pytest.approx(brute, rel=1e-10)
+        for factor in (1e-3, 10.0, 100.0):
+            assert isoscore_star(points * factor, zeta) == pytest.approx(base, abs=1e-9)
+            stats = SufficientStats.from_points(points * factor)
+            assert stats.isoscore_star(zeta) == pytest.approx(base, abs=1e-9)
+        fixed = [isoscore_star_fixed(points * factor, zeta) for factor in (1.0, 10.0, 100.0)]
+        assert max(fixed) - min(fixed) > 0.05          # the package's C0 = I: the scale changes it
 
 
 def test_isoscore_star_lifts_the_small_sample_bias():
@@ -210,6 +236,7 @@ def test_k_equal_variance_dims_give_k_minus_1_over_n_minus_1(seed, k, extra, sca
 def test_isoscore_star_with_zero_zeta_is_isoscore(seed, shape):
     points = np.random.default_rng(seed).standard_normal(shape)
     assert isoscore_star(points, 0.0) == pytest.approx(isoscore(points), rel=1e-10)
+    assert isoscore_star_fixed(points, 0.0) == pytest.approx(isoscore(points), rel=1e-10)
 
 
 @settings(max_examples=30, deadline=None)
@@ -238,8 +265,9 @@ def test_bad_input_rules():
     assert isoscore(good[:1]) is None and effective_dims(good[:1]) is None  # fewer than 2 points
     same = np.tile(good[0], (5, 1))
     assert isoscore(same) is None and effective_dims(same) is None and eigen_spectrum(same) is None
-    assert isoscore_star(same, 0.3) == pytest.approx(1.0)  # shrunk covariance is 0.3 * I
-    assert isoscore_star(same, 0.0) is None
+    assert isoscore_star_fixed(same, 0.3) == pytest.approx(1.0)  # shrunk covariance is 0.3 * I
+    assert isoscore_star(same, 0.3) is None      # scale-free: the target (tr C / n) I is zero too
+    assert isoscore_star(same, 0.0) is None and isoscore_star_fixed(same, 0.0) is None
     assert isoscore(good[:, :1]) is None and effective_dims(good[:, :1]) == pytest.approx(1.0)
     with pytest.raises(ProtisoError, match="zeta"):
         isoscore_star(good, 1.5)

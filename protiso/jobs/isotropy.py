@@ -94,6 +94,8 @@ def _row(key: dict, stats, cosine, points: np.ndarray | None, opts: _Options) ->
         "dim": stats.dim,
         "isoscore": stats.isoscore(),
         "isoscore_star": stats.isoscore_star(opts.zeta),
+        "isoscore_star_fixed": stats.isoscore_star_fixed(opts.zeta),
+        "isoscore_star_target": "whole set" if getattr(stats, "target", None) is not None else "scaled identity",
         "zeta": opts.zeta,
         "effective_dims": stats.effective_dims(),
         "effective_dims_rounded": stats.effective_dims_rounded(),

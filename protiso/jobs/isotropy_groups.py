@@ -187,7 +187,7 @@ def grouped_rows(scan: Scan, groups: Groups, make_row: Callable, budget: int, de
     with tqdm(total=len(groups.members), desc=desc, unit="group", disable=None) as bar:
         for g, moments in group_moments(scan.points, groups.members, groups.relations,
                                         whole=scan.stats.sufficient(), chunk_rows=chunk,
-                                        max_matrices=matrices, progress=bar.update):
+                                        max_matrices=matrices, progress=bar.update, target=True):
             points = np.asarray(scan.points[groups.members[g]]) if bootstrap else None
             rows.append(make_row(groups.names[g], moments, points))
     rows.sort(key=lambda r: r["group_value"])

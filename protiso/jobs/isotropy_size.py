@@ -16,7 +16,8 @@ from tqdm import tqdm
 from protiso.jobs.isotropy_groups import Groups, Scan
 from protiso.metrics.size_null import SizeNull, units_of
 
-NULL_COLUMNS = ("n_proteins", "null_mean", "null_sd", "null_low", "null_high", "null_draws", "size_z")
+NULL_COLUMNS = ("n_proteins", "null_mean", "null_sd", "null_low", "null_high", "null_draws", "size_z",
+                "null_method", "null_values", "p_value", "q_value", "size_z_se", "is_root", "matched_sets")
 
 
 def empty_null() -> dict:

@@ -1,6 +1,6 @@
 """Geometry of embedding sets: plain numpy, float64, no DuckDB.
 
-isotropy     IsoScore, IsoScore*, effective dims, eigen-spectrum of points (rules for bad input there)
+isotropy     IsoScore, IsoScore* (scale-free) and IsoScore*-fixed (package), effective dims, eigen-spectrum of points (rules for bad input there)
 stats        SufficientStats: mergeable (count, sum x, sum x x^T) and the same metrics from them
 cosine       exact O(N n) mean pairwise cosine, mergeable CosineStats
 bootstrap    seeded percentile CIs for IsoScore
@@ -15,6 +15,7 @@ from protiso.metrics.isotropy import (
     eigen_spectrum,
     isoscore,
     isoscore_star,
+    isoscore_star_fixed,
     participation_ratio,
 )
 from protiso.metrics.stats import SufficientStats
@@ -29,6 +30,7 @@ __all__ = [
     "eigen_spectrum",
     "isoscore",
     "isoscore_star",
+    "isoscore_star_fixed",
     "mean_pairwise_cosine",
     "participation_ratio",
 ]

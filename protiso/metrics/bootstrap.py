@@ -34,6 +34,7 @@ from protiso.metrics.isotropy import (
     isoscore,
     isoscore_from_pr,
     isoscore_star,
+    scaled_identity,
     shrunk_isoscore,
     zero_tolerance,
 )
@@ -65,7 +66,7 @@ def _from_scatter(scatter: np.ndarray, n_points: int, dim: int, zeta: float | No
     if zeta is None:
         return None if trace <= 0.0 else isoscore_from_pr(trace * trace / frob2, dim)
     scale = n_points - 1.0
-    return shrunk_isoscore(trace / scale, frob2 / scale**2, trace / scale, dim, dim, zeta, dim)
+    return shrunk_isoscore(trace / scale, frob2 / scale**2, *scaled_identity(trace / scale, dim), zeta, dim)
 
 
 def _block_stats(points: np.ndarray, blocks: int, rng: np.random.Generator):
@@ -88,7 +89,7 @@ def _block_stats(points: np.ndarray, blocks: int, rng: np.random.Generator):
 
 def bootstrap_isoscore(points: np.ndarray, n_boot: int, seed: int, level: float = 0.95,
                        zeta: float | None = None, exact_limit: int = 1000) -> BootstrapCI | None:
-    """Percentile CI of IsoScore (or IsoScore* with identity C0 when ``zeta`` is given)."""
+    """Percentile CI of IsoScore (or the scale-free IsoScore*, C0 = (tr C / n) I, when ``zeta`` is given)."""
     points = check_points(points)
     if n_boot < 1:
         raise ProtisoError(f"bootstrap: need at least 1 replicate, got {n_boot}")

@@ -49,7 +49,13 @@ from scipy.sparse.csgraph import breadth_first_order, minimum_spanning_tree
 from protiso.errors import ProtisoError
 from protiso.metrics.blas import numpy_blas_single
 from protiso.metrics.cosine import CosineStats
-from protiso.metrics.isotropy import CHUNK_ROWS, effective_dims_rounded, isoscore_from_pr, shrunk_isoscore
+from protiso.metrics.isotropy import (
+    CHUNK_ROWS,
+    effective_dims_rounded,
+    isoscore_from_pr,
+    scaled_identity,
+    shrunk_isoscore,
+)
 from protiso.metrics.stats import RELATIVE_VARIANCE_FLOOR, SufficientStats
 
 EMPTY, WHOLE = 0, 1            # plan nodes before the groups (group g is node 2 + g)
@@ -67,6 +73,7 @@ class GroupMoments:
     frobenius2: float | None     # ||S||_F^2
     sum_unit: np.ndarray         # sum of x / ||x||
     sum_unit_sq: float           # sum of ||x / ||x||||^2
+    target: tuple[float, float, float] | None = None   # (<S, C_W>_F, tr C_W, ||C_W||_F^2), C_W the whole set's
 
     def effective_dims(self) -> float | None:
         return None if self.trace is None else self.trace * self.trace / self.frobenius2
@@ -77,13 +84,28 @@ class GroupMoments:
     def isoscore(self) -> float | None:
         return isoscore_from_pr(self.effective_dims(), self.dim)
 
+    def _cov(self) -> tuple[float, float]:
+        scale = self.n - 1.0
+        if self.trace is None:
+            return 0.0, 0.0
+        return self.trace / scale, self.frobenius2 / (scale * scale)
+
     def isoscore_star(self, zeta: float) -> float | None:
-        """IsoScore* with shrinkage ``(1 - zeta) cov + zeta I``, cov unbiased (as SufficientStats)."""
+        """Scale-free IsoScore*: shrinkage ``(1 - zeta) cov + zeta C_W`` towards the covariance C_W of the
+        whole set the group is drawn from (``target``), else towards (tr cov / n) I; cov unbiased."""
         if self.n < 2:
             return None
-        scale = self.n - 1.0
-        trace = 0.0 if self.trace is None else self.trace / scale
-        frob2 = 0.0 if self.trace is None else self.frobenius2 / (scale * scale)
+        trace, frob2 = self._cov()
+        if self.target is None:
+            return shrunk_isoscore(trace, frob2, *scaled_identity(trace, self.dim), zeta, self.dim)
+        cross = 0.0 if self.trace is None else self.target[0] / (self.n - 1.0)
+        return shrunk_isoscore(trace, frob2, cross, self.target[1], self.target[2], zeta, self.dim)
+
+    def isoscore_star_fixed(self, zeta: float) -> float | None:
+        """Package-identical IsoScore*: shrinkage ``(1 - zeta) cov + zeta I`` (depends on the scale)."""
+        if self.n < 2:
+            return None
+        trace, frob2 = self._cov()
         return shrunk_isoscore(trace, frob2, trace, float(self.dim), float(self.dim), zeta, self.dim)
 
     def mean_cosine(self) -> float | None:
@@ -91,10 +113,10 @@ class GroupMoments:
 
 
 def _moments(n: int, dim: int, trace: float, frob2: float, raw: float, sum_unit: np.ndarray,
-             sum_unit_sq: float) -> GroupMoments:
+             sum_unit_sq: float, target: tuple[float, float, float] | None = None) -> GroupMoments:
     if n < 2 or raw <= 0.0 or trace <= RELATIVE_VARIANCE_FLOOR * raw or frob2 <= 0.0:
-        return GroupMoments(n, dim, None, None, sum_unit, sum_unit_sq)
-    return GroupMoments(n, dim, trace, frob2, sum_unit, sum_unit_sq)
+        return GroupMoments(n, dim, None, None, sum_unit, sum_unit_sq, target)
+    return GroupMoments(n, dim, trace, frob2, sum_unit, sum_unit_sq, target)
 
 
 @dataclass(frozen=True)
@@ -174,7 +196,8 @@ def plan_groups(sizes: Sequence[int], members: Callable[[int], np.ndarray], coun
 class MomentEngine:
     """The vectors, per-vector numbers, the shift and gather buffers; the two forms' arithmetic."""
 
-    def __init__(self, points: np.ndarray, whole: SufficientStats | None, chunk_rows: int) -> None:
+    def __init__(self, points: np.ndarray, whole: SufficientStats | None, chunk_rows: int,
+                 target: bool = False) -> None:
         if points.ndim != 2 or points.shape[1] < 1:
             raise ProtisoError(f"group isotropy: expected a 2-D array (points, dim), got shape {points.shape}")
         self.points = points
@@ -206,6 +229,29 @@ class MomentEngine:
             total += block.sum(axis=0)
         self.shift = whole.sum_x / whole.n if whole is not None else total / max(self.count, 1)
         self._rows = np.empty((self.chunk, self.dim + 2))
+        # IsoScore*'s target: the whole set's covariance C_W, and z^T C_W z per row (filled when first needed)
+        self.target_cov = whole.covariance() if target and whole is not None else None
+        if self.target_cov is not None:
+            self.target_terms = (float(np.trace(self.target_cov)), float(np.vdot(self.target_cov, self.target_cov)))
+            self._quad = np.full(self.count, np.nan)
+
+    def _target(self, members: np.ndarray, s: np.ndarray, n: int, upper: np.ndarray | None = None,
+                diag: np.ndarray | None = None) -> tuple[float, float, float] | None:
+        """``(<S, C_W>_F, tr C_W, ||C_W||_F^2)`` of a group with shifted sum ``s``: from the upper triangle
+        of A = sum z z^T when given, else from the rows' z^T C_W z."""
+        cov = self.target_cov
+        if cov is None:
+            return None
+        if upper is not None:
+            a_c = 2.0 * float(np.vdot(np.triu(upper), cov)) - float(diag @ np.diagonal(cov))
+        else:
+            todo = members[np.isnan(self._quad[members])]
+            for start in range(0, len(todo), self.chunk):
+                part = todo[start:start + self.chunk]
+                z = np.asarray(self.points[part], dtype=np.float64) - self.shift
+                self._quad[part] = np.einsum("ij,ij->i", z @ cov, z)
+            a_c = float(self._quad[members].sum())
+        return a_c - float(s @ (cov @ s)) / n, *self.target_terms
 
     def new_state(self) -> np.ndarray:
         return np.zeros((self.dim + 2, self.dim + 2))
@@ -251,16 +297,18 @@ class MomentEngine:
             frob2 = float(np.vdot(full, full))
         unit = state[:d, d + 1] + self.shift * state[d, d + 1]
         return _moments(n, d, trace, frob2, float(self.sq_norm[members].sum()), unit,
-                        float(self.unit_sq[members].sum()))
+                        float(self.unit_sq[members].sum()), self._target(members, s, n, upper, diag))
 
     def gram(self, members: np.ndarray) -> GroupMoments:
         x = np.asarray(self.points[members], dtype=np.float64)
         unit = self.inv_norm[members] @ x
-        x -= x.sum(axis=0) / len(members)
+        total = x.sum(axis=0)
+        target = self._target(members, total - len(members) * self.shift, len(members))
+        x -= total / len(members)
         gram = dsyrk(1.0, x.T, trans=1, lower=0)       # x x^T, upper triangle only (half of x @ x.T)
         gram += np.triu(gram, 1).T                     # mirrored: the same sums as the full product
         return _moments(len(members), self.dim, float(np.trace(gram)), float(np.vdot(gram, gram)),
-                        float(self.sq_norm[members].sum()), unit, float(self.unit_sq[members].sum()))
+                        float(self.sq_norm[members].sum()), unit, float(self.unit_sq[members].sum()), target)
 
     def move(self, state: np.ndarray, mine: np.ndarray, theirs: np.ndarray | None) -> None:
         """Turn the state of ``theirs`` (None: the whole set) into the state of ``mine``."""
@@ -277,8 +325,8 @@ class MomentEngine:
 
 def group_moments(points: np.ndarray, members: Sequence[np.ndarray], relations: Iterable[tuple[int, int]] = (),
                   whole: SufficientStats | None = None, chunk_rows: int = CHUNK_ROWS,
-                  max_matrices: int | None = None,
-                  progress: Callable[[int], None] | None = None) -> Iterator[tuple[int, GroupMoments]]:
+                  max_matrices: int | None = None, progress: Callable[[int], None] | None = None,
+                  target: bool = False) -> Iterator[tuple[int, GroupMoments]]:
     """Yield ``(group index, GroupMoments)`` for every group (in the order they complete).
 
     ``points``: (N, dim) float32/float64 array (a memory map works); ``members[g]``: sorted unique row
@@ -288,8 +336,10 @@ def group_moments(points: np.ndarray, members: Sequence[np.ndarray], relations: 
     ``max_matrices``: (dim + 2)^2 float64 matrices the memory budget allows (ProtisoError if the plan
     needs more); ``progress(k)``: called with the number of groups just finished. numpy's own BLAS
     runs on one thread until the iteration ends, the caller's numpy work between groups included.
+    ``target`` (needs ``whole``): each group's moments carry the terms of IsoScore*'s shrinkage towards the
+    whole set's covariance (``GroupMoments.target``).
     """
-    engine = MomentEngine(points, whole, chunk_rows)
+    engine = MomentEngine(points, whole, chunk_rows, target)
     for g, m in enumerate(members):
         if len(m) == 0:
             raise ProtisoError(f"group isotropy: group {g} has no members")

@@ -8,8 +8,14 @@ and its rescaling collapses algebraically to that ratio. So the effective dimens
 Gram matrix ``Xc Xc^T`` has the same non-zero spectrum as ``Xc^T Xc`` and is used instead.
 
 IsoScore* (Rudman & Eickhoff, ICLR 2024) applies the same formula to the shrunk covariance
-``(1 - zeta) * C + zeta * C0`` with C the *unbiased* sample covariance (as ``torch.cov``) and C0 the
-identity unless given. Unlike IsoScore it depends on the scale of the data relative to C0.
+``(1 - zeta) * C + zeta * C0`` with C the *unbiased* sample covariance (as ``torch.cov``). Two variants:
+
+* ``isoscore_star`` (protiso's default, scale-free): C0 = (tr C / n) I, the identity at the sample's own
+  scale, unless a C0 is given (for a group, the covariance of the whole set it is drawn from, as the
+  paper intends). Multiplying the vectors by any constant leaves it unchanged.
+* ``isoscore_star_fixed`` (package-identical, ``IsoScore.IsoScore_star(points, I, zeta)``): C0 = I
+  unless given; it depends on the scale of the vectors relative to I (UniRep-64 vectors x 10 and x 100
+  give different values), so it is not comparable across models.
 
 Rules for degenerate input (every function here follows them):
 
@@ -18,7 +24,7 @@ Rules for degenerate input (every function here follows them):
 * Fewer than 2 points: the covariance is undefined, functions return None.
 * Zero variance (all points equal up to the rounding of their mean): IsoScore, effective dims and
   the spectrum are undefined and None is returned. IsoScore* is None only if the shrunk covariance
-  is zero (zeta = 0 or C0 = 0).
+  is zero (zeta = 0 or C0 = 0; the scale-free target is zero too, so it is None there).
 * n = 1: IsoScore is None ((n - 1) = 0); effective dims is 1.0 when the variance is non-zero.
 """
 
@@ -174,31 +180,59 @@ def shrunk_isoscore(trace: float, frob2: float, cross: float, c0_trace: float, c
     return isoscore_from_pr(tr * tr / fr, dim)
 
 
-def isoscore_star(points: np.ndarray, zeta: float, c0: np.ndarray | None = None) -> float | None:
-    """IsoScore* of ``points`` with shrinkage ``(1 - zeta) * cov + zeta * C0`` (C0 = identity if None).
+def scaled_identity(trace: float, dim: int) -> tuple[float, float, float]:
+    """``(<C, C0>_F, tr C0, ||C0||_F^2)`` of the scale-free target C0 = (tr C / n) I, given tr C."""
+    return trace * trace / dim, trace, trace * trace / dim
 
-    ``cov`` is the unbiased sample covariance, exactly as ``IsoScore.IsoScore.IsoScore_star``.
+
+def _covariance_terms(points: np.ndarray, c0: np.ndarray | None) -> tuple[float, float, float] | None:
+    """``(tr C, ||C||_F^2, <C, C0>_F or None)`` of the unbiased covariance C, zeros for no variance."""
+    n_points = points.shape[0]
+    mean = column_mean(points)
+    if _use_gram(points):
+        centred = points.astype(np.float64) - mean
+        gram = centred @ centred.T / (n_points - 1)
+        trace, frob2 = float(np.trace(gram)), float(np.sum(gram * gram))
+        cross = None if c0 is None else float(np.sum((centred @ c0) * centred)) / (n_points - 1)
+    else:
+        cov = scatter_matrix(points, mean) / (n_points - 1)
+        trace, frob2 = float(np.trace(cov)), float(np.sum(cov * cov))
+        cross = None if c0 is None else float(np.sum(cov * c0))
+    if trace <= zero_tolerance(points) / (n_points - 1):
+        return 0.0, 0.0, 0.0 if c0 is not None else None
+    return trace, frob2, cross
+
+
+def isoscore_star(points: np.ndarray, zeta: float, c0: np.ndarray | None = None) -> float | None:
+    """Scale-free IsoScore* of ``points``: shrinkage ``(1 - zeta) * cov + zeta * C0`` with C0 = (tr cov / n) I
+    (None) or the C0 given (e.g. the covariance of the whole set a group is drawn from).
+
+    ``cov`` is the unbiased sample covariance. With a C0 given it equals
+    ``IsoScore.IsoScore.IsoScore_star(points, C0, zeta)``; without, that call with C0 = (tr cov / n) I.
     """
     points = check_points(points)
     n_points, dim = points.shape
     c0 = check_shrinkage(zeta, dim, c0)
     if n_points < 2:
         return None
-    centred_mean = column_mean(points)
-    if _use_gram(points):
-        centred = points.astype(np.float64) - centred_mean
-        gram = centred @ centred.T / (n_points - 1)
-        trace, frob2 = float(np.trace(gram)), float(np.sum(gram * gram))
-        cross = trace if c0 is None else float(np.sum((centred @ c0) * centred)) / (n_points - 1)
-    else:
-        cov = scatter_matrix(points, centred_mean) / (n_points - 1)
-        trace, frob2 = float(np.trace(cov)), float(np.sum(cov * cov))
-        cross = trace if c0 is None else float(np.sum(cov * c0))
-    if trace <= zero_tolerance(points) / (n_points - 1):
-        trace, frob2, cross = 0.0, 0.0, 0.0
-    c0_trace = float(dim) if c0 is None else float(np.trace(c0))
-    c0_frob2 = float(dim) if c0 is None else float(np.sum(c0 * c0))
-    return shrunk_isoscore(trace, frob2, cross, c0_trace, c0_frob2, zeta, dim)
+    trace, frob2, cross = _covariance_terms(points, c0)
+    if c0 is None:
+        return shrunk_isoscore(trace, frob2, *scaled_identity(trace, dim), zeta, dim)
+    return shrunk_isoscore(trace, frob2, cross, float(np.trace(c0)), float(np.sum(c0 * c0)), zeta, dim)
+
+
+def isoscore_star_fixed(points: np.ndarray, zeta: float, c0: np.ndarray | None = None) -> float | None:
+    """Package-identical IsoScore* with shrinkage ``(1 - zeta) * cov + zeta * C0`` (C0 = identity if None):
+    exactly ``IsoScore.IsoScore.IsoScore_star(points, C0, zeta)``. Depends on the vectors' scale."""
+    points = check_points(points)
+    n_points, dim = points.shape
+    c0 = check_shrinkage(zeta, dim, c0)
+    if n_points < 2:
+        return None
+    trace, frob2, cross = _covariance_terms(points, c0)
+    if c0 is None:
+        return shrunk_isoscore(trace, frob2, trace, float(dim), float(dim), zeta, dim)
+    return shrunk_isoscore(trace, frob2, cross, float(np.trace(c0)), float(np.sum(c0 * c0)), zeta, dim)
 
 
 def spectrum_from_matrix(mat: np.ndarray, dim: int) -> np.ndarray | None:

@@ -25,6 +25,7 @@ from protiso.metrics.isotropy import (
     check_shrinkage,
     effective_dims_rounded,
     isoscore_from_pr,
+    scaled_identity,
     shrunk_isoscore,
     spectrum_from_matrix,
 )
@@ -119,19 +120,30 @@ class SufficientStats:
     def isoscore(self) -> float | None:
         return isoscore_from_pr(self.effective_dims(), self.dim)
 
-    def isoscore_star(self, zeta: float, c0: np.ndarray | None = None) -> float | None:
-        """IsoScore* of ``(1 - zeta) * cov + zeta * C0``, cov unbiased, C0 = identity if None."""
+    def _covariance_terms(self, zeta: float, c0: np.ndarray | None):
         c0 = check_shrinkage(zeta, self.dim, c0)
-        if self.n < 2:
-            return None
         cov = self.covariance()
         if cov is None:
             cov = np.zeros((self.dim, self.dim))
         trace, frob2 = float(np.trace(cov)), float(np.sum(cov * cov))
-        cross = trace if c0 is None else float(np.sum(cov * c0))
-        c0_trace = float(self.dim) if c0 is None else float(np.trace(c0))
-        c0_frob2 = float(self.dim) if c0 is None else float(np.sum(c0 * c0))
-        return shrunk_isoscore(trace, frob2, cross, c0_trace, c0_frob2, zeta, self.dim)
+        return c0, cov, trace, frob2
+
+    def isoscore_star(self, zeta: float, c0: np.ndarray | None = None) -> float | None:
+        """Scale-free IsoScore* (``protiso.metrics.isotropy.isoscore_star``): C0 = (tr cov / n) I if None."""
+        c0, cov, trace, frob2 = self._covariance_terms(zeta, c0)
+        if self.n < 2:
+            return None
+        if c0 is None:
+            return shrunk_isoscore(trace, frob2, *scaled_identity(trace, self.dim), zeta, self.dim)
+        return shrunk_isoscore(trace, frob2, float(np.sum(cov * c0)), float(np.trace(c0)), float(np.sum(c0 * c0)),
+                               zeta, self.dim)
+
+    def isoscore_star_fixed(self, zeta: float) -> float | None:
+        """Package-identical IsoScore* with C0 = I (``protiso.metrics.isotropy.isoscore_star_fixed``)."""
+        _, _, trace, frob2 = self._covariance_terms(zeta, None)
+        if self.n < 2:
+            return None
+        return shrunk_isoscore(trace, frob2, trace, float(self.dim), float(self.dim), zeta, self.dim)
 
     def eigen_spectrum(self) -> np.ndarray | None:
         scatter = self.scatter()

@@ -4,7 +4,8 @@ Isotropy functions take ``vectors``, a list of equal-length float vectors such a
 ``list(embedding)`` in a GROUP BY, and compute in float64::
 
     isoscore(vectors)               DOUBLE    IsoScore (Rudman et al. 2022), = reference IsoScore==2.0.1
-    isoscore_star(vectors, zeta)    DOUBLE    IsoScore* with (1 - zeta) C + zeta I shrinkage
+    isoscore_star(vectors, zeta)    DOUBLE    IsoScore*, scale-free: (1 - zeta) C + zeta (tr C / dim) I
+    isoscore_star_fixed(vectors, zeta) DOUBLE IsoScore* as the IsoScore package: (1 - zeta) C + zeta I
     effective_dims(vectors)         DOUBLE    participation ratio = IsoScore * (dim - 1) + 1
     mean_pairwise_cosine(vectors)   DOUBLE    mean cosine over all pairs i != j, exact in O(N dim)
     eigen_spectrum(vectors)         DOUBLE[]  covariance eigenvalues, descending, summing to 1 (length dim)
@@ -21,8 +22,8 @@ NULL rules (the same for every function):
 
 * ``vectors`` NULL, empty, or with fewer than 2 non-NULL vectors -> NULL.
 * NULL vectors inside the list are skipped, as SQL aggregates skip NULLs.
-* Zero variance -> NULL (IsoScore undefined); ``isoscore_star`` is NULL only if the shrunk covariance
-  is zero. ``mean_pairwise_cosine`` needs no variance but a zero vector is an error.
+* Zero variance -> NULL (IsoScore undefined; the scale-free ``isoscore_star`` too, its target is zero);
+  ``isoscore_star_fixed`` is NULL only if the shrunk covariance is zero. ``mean_pairwise_cosine`` needs no variance but a zero vector is an error.
 * ``zeta`` NULL -> NULL; zeta outside [0, 1] -> error.
 * Errors (the query fails with a one-line message): vectors of different lengths in one group,
   NULL, NaN or infinite components, vectors of length 0, non-numeric input.
@@ -39,7 +40,7 @@ import pyarrow.compute as pc
 
 from protiso.errors import ProtisoError
 from protiso.metrics.cosine import mean_pairwise_cosine
-from protiso.metrics.isotropy import effective_dims, eigen_spectrum, isoscore, isoscore_star
+from protiso.metrics.isotropy import effective_dims, eigen_spectrum, isoscore, isoscore_star, isoscore_star_fixed
 from protiso.warehouse.vectors import chunks, group_points
 
 # protiso's Python SQL functions (a stored macro of one of these names would shadow it).
@@ -65,19 +66,23 @@ def _spectrum(points: np.ndarray) -> list[float] | None:
     return None if values is None else values.tolist()
 
 
-def _isoscore_star_udf(vectors: pa.ChunkedArray, zeta: pa.ChunkedArray) -> pa.Array:
-    try:
-        zetas = pc.cast(zeta, pa.float64()).to_pylist()
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        raise ProtisoError(f"isoscore_star: zeta must be a number, got {zeta.type}") from None
-    out = []
-    row = 0
-    for chunk in chunks(vectors):
-        for points in group_points(chunk, "isoscore_star"):
-            z = zetas[row]
-            row += 1
-            out.append(None if points is None or z is None else isoscore_star(points, z))
-    return pa.array(out, type=pa.float64())
+def _shrunk_udf(name: str, metric: Callable[[np.ndarray, float], float | None]) -> Callable:
+    def udf(vectors: pa.ChunkedArray, zeta: pa.ChunkedArray) -> pa.Array:
+        try:
+            zetas = pc.cast(zeta, pa.float64()).to_pylist()
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            raise ProtisoError(f"{name}: zeta must be a number, got {zeta.type}") from None
+        out = []
+        row = 0
+        for chunk in chunks(vectors):
+            for points in group_points(chunk, name):
+                z = zetas[row]
+                row += 1
+                out.append(None if points is None or z is None else metric(points, z))
+        return pa.array(out, type=pa.float64())
+
+    udf.__name__ = name
+    return udf
 
 
 def register(con: duckdb.DuckDBPyConnection, skip: set[str] = frozenset()) -> None:
@@ -90,7 +95,8 @@ def register(con: duckdb.DuckDBPyConnection, skip: set[str] = frozenset()) -> No
         ("effective_dims", _vectors_udf("effective_dims", effective_dims, pa.float64()), DOUBLE),
         ("mean_pairwise_cosine", _vectors_udf("mean_pairwise_cosine", mean_pairwise_cosine, pa.float64()), DOUBLE),
         ("eigen_spectrum", _vectors_udf("eigen_spectrum", _spectrum, pa.list_(pa.float64())), DOUBLE_LIST),
-        ("isoscore_star", _isoscore_star_udf, DOUBLE),
+        ("isoscore_star", _shrunk_udf("isoscore_star", isoscore_star), DOUBLE),
+        ("isoscore_star_fixed", _shrunk_udf("isoscore_star_fixed", isoscore_star_fixed), DOUBLE),
     ]
     for name, function, returns in functions:
         if name in skip:

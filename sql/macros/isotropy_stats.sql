@@ -65,10 +65,31 @@ CREATE OR REPLACE MACRO stats_isoscore(n, dim, sum_x, sum_xxt) AS
         THEN (least(greatest(stats_effective_dims(n, dim, sum_x, sum_xxt), 1), dim) - 1) / (dim - 1)
     END;
 
--- IsoScore* with C0 = identity: PR of (1 - zeta) C + zeta I, C = S / (n - 1) (unbiased, as torch.cov).
+-- IsoScore* (scale-free, protiso's default): PR of (1 - zeta) C + zeta (tr C / dim) I, C = S / (n - 1)
+-- (unbiased, as torch.cov). tr of the shrunk matrix is tr C; ||.||_F^2 = (1 - zeta)^2 ||C||_F^2
+-- + (1 - (1 - zeta)^2) (tr C)^2 / dim. Multiplying the vectors by a constant leaves it unchanged; NULL
+-- with no variance (the target is zero too). protiso.metrics.isotropy.isoscore_star.
 CREATE OR REPLACE MACRO stats_isoscore_star(n, dim, sum_x, sum_xxt, zeta) AS
     CASE
         WHEN zeta < 0 OR zeta > 1 THEN error('stats_isoscore_star: zeta must be in [0, 1]')
+        WHEN n < 2 OR dim < 2 OR NOT stats_has_variance(n, dim, sum_x, sum_xxt) THEN NULL
+        ELSE (
+            SELECT CASE WHEN fr > 0 THEN (least(greatest(c_tr * c_tr / fr, 1), dim) - 1) / (dim - 1) END
+            FROM (
+                SELECT c_tr, pow(1 - zeta, 2) * c_fr + (1 - pow(1 - zeta, 2)) * c_tr * c_tr / dim AS fr
+                FROM (
+                    SELECT stats_trace(n, dim, sum_x, sum_xxt) / (n - 1) AS c_tr,
+                           stats_frobenius2(n, dim, sum_x, sum_xxt) / pow(n - 1, 2) AS c_fr
+                )
+            )
+        )
+    END;
+
+-- IsoScore* as the IsoScore package computes it (C0 = identity): PR of (1 - zeta) C + zeta I. Depends on
+-- the scale of the vectors. protiso.metrics.isotropy.isoscore_star_fixed.
+CREATE OR REPLACE MACRO stats_isoscore_star_fixed(n, dim, sum_x, sum_xxt, zeta) AS
+    CASE
+        WHEN zeta < 0 OR zeta > 1 THEN error('stats_isoscore_star_fixed: zeta must be in [0, 1]')
         WHEN n < 2 OR dim < 2 THEN NULL
         ELSE (
             SELECT CASE WHEN fr > 0 THEN (least(greatest(tr * tr / fr, 1), dim) - 1) / (dim - 1) END
@@ -137,7 +158,8 @@ CREATE OR REPLACE MACRO embedding_stats_merged() AS TABLE
       ON m.model = s.model AND m.layer = s.layer AND m.embedding_set = s.embedding_set
      AND m.pooling IS NOT DISTINCT FROM s.pooling;
 
--- IsoScore, IsoScore* (shrinkage zeta towards the identity, 0.2 as `protiso isotropy`), effective dims
+-- IsoScore, IsoScore* (scale-free, shrinkage zeta towards (tr C / dim) I, 0.2 as `protiso isotropy`;
+-- isoscore_star_fixed: towards I, as the IsoScore package), effective dims
 -- and mean cosine of every stored global set, from embedding_stats alone: the numbers
 -- `protiso isotropy` stores for group_by = 'all' (to float64 rounding). NULL where the statistics do
 -- not cover the set (complete = false; run `protiso isotropy`) or as the rules above say.
@@ -145,6 +167,7 @@ CREATE OR REPLACE MACRO embedding_stats_isotropy(zeta := 0.2) AS TABLE
     SELECT model, layer, pooling, embedding_set, stored, n, dim, complete,
            CASE WHEN complete THEN stats_isoscore(n, dim, sum_x, sum_xxt) END AS isoscore,
            CASE WHEN complete THEN stats_isoscore_star(n, dim, sum_x, sum_xxt, zeta) END AS isoscore_star,
+           CASE WHEN complete THEN stats_isoscore_star_fixed(n, dim, sum_x, sum_xxt, zeta) END AS isoscore_star_fixed,
            CASE WHEN complete THEN stats_effective_dims(n, dim, sum_x, sum_xxt) END AS effective_dims,
            CASE WHEN complete THEN stats_effective_dims_rounded(n, dim, sum_x, sum_xxt) END AS effective_dims_rounded,
            CASE WHEN complete THEN stats_mean_cosine(n, n_unit, sum_unit, sum_unit_sq) END AS mean_cosine
