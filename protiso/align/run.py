@@ -67,6 +67,7 @@ class AlignSummary:
     skipped: int = 0            # pairs skipped (rejects rows)
     warnings: list[str] = field(default_factory=list)
     pair_metrics: list[dict] = field(default_factory=list)
+    design: dict = field(default_factory=dict)
 
     @property
     def pairs_per_second(self) -> float:
@@ -88,9 +89,19 @@ class AlignSummary:
         if self.skipped:
             lines.append(f"{self.skipped:,} pair(s) skipped: too long even for linear memory, or a scoring only "
                          "Biopython computes (see the rejects table, source 'align')")
+        lines.append(f"proteins sampled from: {self.design.get('candidates', 'all proteins')}")
+        if "population_pairs" in self.design:
+            pop, got = self.design["population_pairs"], self.design["sampled_pairs"]
+            lines.append(f"homolog-enriched sample of {self.design['selected_proteins']:,} proteins' pairs "
+                         f"(candidates from {' + '.join(self.design['homolog_sources']) or 'no source'}): "
+                         + "; ".join(f"{h} {got[h]:,} of {pop[h]:,} (weight {pop[h] / got[h]:,.3g})"
+                                     if got[h] else f"{h} 0 of {pop[h]:,}" for h in pop))
         lines += [f"warning: {w}" for w in self.warnings]
-        lines += [f"pair metrics: {g['model']} layer {g['layer']} {g['embedding_set']}: {g['pairs']:,} pairs"
-                  for g in self.pair_metrics]
+        for g in self.pair_metrics:
+            excluded = g.get("excluded", {})
+            why = ", ".join(f"{n:,} {reason}" for reason, n in excluded.items() if n)
+            lines.append(f"pair metrics: {g['model']} layer {g['layer']} {g['embedding_set']}: {g['pairs']:,} pairs, "
+                         f"{g['complete']:,} in correlations" + (f" (excluded: {why})" if why else ""))
         return "\n".join(lines)
 
 
@@ -108,6 +119,7 @@ def _plan_params(scoring: Scoring, spec: SampleSpec, aligner: str, block_size: i
         "n_pairs": sample.plan.n_pairs,
         "sample_fingerprint": sample.fingerprint,
         "residues_mapped_to_X": sample.mapped,
+        "design": sample.design,
         "definitions": {
             "identity": "identical aligned columns / alignment length (columns incl. gaps)",
             "similarity": "columns with substitution score > 0 / alignment length",
@@ -138,8 +150,19 @@ def _recorded(wh: Warehouse, run_id: str) -> dict:
 
 
 def _block_table(sample: Sample, self_scores: np.ndarray, a: np.ndarray, b: np.ndarray,
-                 stats: PairStats, run_id: str, keep: np.ndarray) -> pa.Table:
-    """The ``alignments`` rows of one block: the pairs in ``keep`` (skipped pairs have none)."""
+                 stats: PairStats, run_id: str, keep: np.ndarray, span: tuple[int, int]) -> pa.Table:
+    """The ``alignments`` rows of one block (pairs ``span`` of the plan): the pairs in ``keep`` (skipped pairs
+    have none). stratum / weight / homolog_evidence are NULL in a random sample (every pair weighs 1)."""
+    plan = sample.plan
+    if plan.stratum is not None:
+        start, stop = span
+        design = {"stratum": pa.array(plan.stratum[start:stop][keep].tolist(), pa.string()),
+                  "weight": pa.array(plan.weight[start:stop][keep], pa.float64()),
+                  "homolog_evidence": pa.array(plan.evidence[start:stop][keep].tolist(), pa.string())}
+    else:
+        n = int(keep.sum())
+        design = {"stratum": pa.nulls(n, pa.string()), "weight": pa.nulls(n, pa.float64()),
+                  "homolog_evidence": pa.nulls(n, pa.string())}
     a, b = a[keep], b[keep]
     stats = PairStats(*(getattr(stats, name)[keep] for name in ("score", "identities", "positives", "length",
                                                                   "gaps")))
@@ -159,6 +182,7 @@ def _block_table(sample: Sample, self_scores: np.ndarray, a: np.ndarray, b: np.n
         "alignment_length": stats.length.astype(np.int32),
         "gaps": stats.gaps.astype(np.int32),
         "normalized_score": pa.array(normalized, mask=~(mean_self > 0)),
+        **design,
         "run_id": pa.array([run_id] * len(a)),
     })
 
@@ -169,7 +193,9 @@ def align(wh: Warehouse, *, fraction: float | None = None, proteins: int | None 
           where: str | None = None, workers: int | None = None, block_size: int = DEFAULT_BLOCK_SIZE,
           aligner: str = "auto", resume: str | None = None, progress: bool = True,
           pair_metrics: bool = True, engine: str = "local", address: str | None = None,
-          block_runner=None, max_cells: int | None = None) -> AlignSummary:
+          block_runner=None, max_cells: int | None = None, design: str = "random", homolog_share: float = 0.5,
+          pair_count: int | None = None, homolog_source: str = "auto", homolog_evalue: float = 1e-3,
+          model: str | None = None, all_proteins: bool = False) -> AlignSummary:
     """Align a seeded sample of the warehouse's proteins; see the module docstring.
 
     ``aligner``: auto | parasail | biopython. ``engine``: where pair blocks run, ``local`` (a process
@@ -177,7 +203,9 @@ def align(wh: Warehouse, *, fraction: float | None = None, proteins: int | None 
     ``protiso.engines.ray_align``); ``workers``: processes or actors. ``block_runner``: another local
     runner with ``BlockRunner``'s constructor signature and interface (tests interrupt runs with it).
     ``max_cells``: the most DP cells of a pair aligned with a traceback (``protiso.align.long_pairs``;
-    default ``DEFAULT_MAX_CELLS``).
+    default ``DEFAULT_MAX_CELLS``). ``design``: random | homolog-enriched (with ``homolog_share``,
+    ``pair_count``, ``homolog_source``, ``homolog_evalue``; ``protiso.align.sampling``). ``model`` /
+    ``all_proteins``: sample proteins embedded by that model (default: by any model) or every protein.
     """
     from protiso.engines import check_engine
 
@@ -194,9 +222,11 @@ def align(wh: Warehouse, *, fraction: float | None = None, proteins: int | None 
     else:
         recorded = None
         scoring = Scoring(matrix, mode, float(open_score), float(extend_score))
-        if fraction is None and proteins is None and pairs is None:
+        if fraction is None and proteins is None and pairs is None and design == "random":
             fraction = DEFAULT_FRACTION
-        spec = SampleSpec(fraction, proteins, pairs, int(seed), min_length, max_length, where)
+        spec = SampleSpec(fraction, proteins, pairs, int(seed), min_length, max_length, where, design,
+                          float(homolog_share), pair_count, homolog_source, float(homolog_evalue), model,
+                          bool(all_proteins))
     spec.validate()
     if block_size < 1:
         raise ProtisoError(f"block size must be at least 1, not {block_size}")
@@ -238,7 +268,7 @@ def _run(wh: Warehouse, request: _Request, workers: int | None, progress: bool, 
          executor: dict) -> AlignSummary:
     """Plan the sample, find or start its run, align the blocks not yet committed, record the run."""
     scoring, spec, resume, recorded = request.scoring, request.spec, request.resume, request.recorded
-    sample = load_sample(wh, spec, scoring)
+    sample = load_sample(wh, spec, scoring, threads=max(1, workers or os.cpu_count() or 1))
     params = _plan_params(scoring, spec, request.aligner, request.block_size, request.max_cells, sample)
     if resume is not None and params["plan_key"] != recorded["plan_key"]:
         if params["sample_fingerprint"] != recorded.get("sample_fingerprint"):
@@ -256,7 +286,8 @@ def _run(wh: Warehouse, request: _Request, workers: int | None, progress: bool, 
                 "n_proteins": len(sample.accessions), "n_pairs": sample.plan.n_pairs, "seed": spec.seed,
                 "params": json.dumps(params, sort_keys=True, default=str)})
         summary = _execute(wh, run.id, sample, scoring, request, workers, progress, block_runner)
-        summary.resumed, summary.warnings = earlier is not None, list(request.notes)
+        summary.resumed, summary.warnings = earlier is not None, list(request.notes) + list(sample.notes)
+        summary.design = sample.design
         run.params = params | {"workers": workers, "seconds": round(summary.seconds, 3),
                                "fallbacks": summary.fallbacks, "linear_pairs": summary.linear,
                                "skipped_pairs": summary.skipped, "resumed": summary.resumed} | executor
@@ -308,7 +339,8 @@ def _execute(wh: Warehouse, run_id: str, sample: Sample, scoring: Scoring, reque
             for block, a, b, stats in runner.run(tasks):
                 skipped = np.isnan(stats.score)
                 with wh.commit(run_id) as tx:
-                    tx.write_part("alignments", _block_table(sample, self_scores, a, b, stats, run_id, ~skipped),
+                    tx.write_part("alignments", _block_table(sample, self_scores, a, b, stats, run_id, ~skipped,
+                                                             blocks[block]),
                                   partition={"run": run_id, "block": f"{block:06d}"})
                     for accession, reason in _skipped_rejects(sample, scoring, max_cells, a, b, skipped):
                         tx.execute(wh.sql_text("align_insert_reject"), [run_id, accession, reason])

@@ -5,7 +5,15 @@ Candidates are the warehouse proteins passing the filters, sorted by accession. 
 * a protein sample (``fraction`` of the candidates, rounded, or ``proteins`` of them) drawn with
   ``numpy.random.default_rng(seed).choice(n, k, replace=False)``, and all pairs i < j among it, or
 * ``pairs`` distinct random pairs of candidates (drawn in rounds of uniform index pairs, first
-  occurrences kept).
+  occurrences kept), or
+* ``design = "homolog-enriched"``: a stratified sample of the pairs among the selected proteins (all
+  candidates, or a ``fraction`` / ``proteins`` sample of them): ``homolog_share`` of ``pair_count`` pairs drawn
+  uniformly from the likely homologs (``protiso.align.homologs``), the rest uniformly from the other pairs.
+  Each pair's weight is the inverse of its inclusion probability, N_h / n_h for its stratum h (population
+  pairs of the stratum over sampled ones), so weighted sums estimate sums over all pairs of the proteins.
+
+Candidates are, by default, the proteins with a stored vector (of ``model``, or of any model when it is not
+given; all proteins when the warehouse has no embeddings yet); ``all_proteins`` opts out.
 
 Proteins are indexed in accession order, so a pair (i, j) with i < j has accession_a < accession_b.
 Blocks are consecutive ranges of the pair list, ``block_size`` pairs each. ``where`` must be one
@@ -21,6 +29,10 @@ import numpy as np
 from protiso.errors import ProtisoError
 from protiso.warehouse.predicates import check_predicate
 
+DESIGNS = ("random", "homolog-enriched")
+DEFAULT_PAIR_COUNT = 20_000
+HOMOLOG, NON_HOMOLOG = "homolog", "non-homolog"
+
 
 @dataclass(frozen=True)
 class SampleSpec:
@@ -31,6 +43,13 @@ class SampleSpec:
     min_length: int | None = None
     max_length: int | None = None
     where: str | None = None
+    design: str = "random"
+    homolog_share: float = 0.5
+    pair_count: int | None = None
+    homolog_source: str = "auto"
+    homolog_evalue: float = 1e-3
+    model: str | None = None
+    all_proteins: bool = False
 
     def validate(self) -> None:
         given = [name for name in ("fraction", "proteins", "pairs") if getattr(self, name) is not None]
@@ -45,9 +64,27 @@ class SampleSpec:
         if self.min_length is not None and self.max_length is not None and self.min_length > self.max_length:
             raise ProtisoError(f"--min-length {self.min_length} is larger than --max-length {self.max_length}")
         check_predicate(self.where)  # exactly one boolean expression, never a second statement
+        if self.design not in DESIGNS:
+            raise ProtisoError(f"--pairs must be a number of random pairs or one of {', '.join(DESIGNS)}, "
+                               f"not {self.design!r}")
+        if self.design == "homolog-enriched":
+            if self.pairs is not None:
+                raise ProtisoError("--pairs homolog-enriched takes its number of pairs from --pair-count")
+            if not 0 <= self.homolog_share <= 1:
+                raise ProtisoError(f"--homolog-share must be in [0, 1], not {self.homolog_share}")
+            if self.pair_count is not None and self.pair_count < 1:
+                raise ProtisoError(f"--pair-count must be at least 1, not {self.pair_count}")
+            if not self.homolog_evalue > 0:
+                raise ProtisoError(f"--homolog-evalue must be positive, not {self.homolog_evalue}")
+        elif self.pair_count is not None:
+            raise ProtisoError("--pair-count applies to --pairs homolog-enriched only")
+        if self.model is not None and self.all_proteins:
+            raise ProtisoError("give --model (sample proteins it embedded) or --all-proteins, not both")
 
     @property
     def kind(self) -> str:
+        if self.design == "homolog-enriched":
+            return "homolog_enriched"
         return "pairs" if self.pairs is not None else "all_pairs"
 
 
@@ -89,13 +126,69 @@ def choose_pairs(n_candidates: int, n_pairs: int, seed: int) -> tuple[np.ndarray
     return keys // n_candidates, keys % n_candidates
 
 
+def _draw_excluding(n: int, count: int, excluded: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """``count`` distinct keys ``i * n + j`` (i < j < n) drawn uniformly among those not in sorted ``excluded``."""
+    keys = np.zeros(0, dtype=np.int64)
+    while keys.size < count:
+        draw = max(1024, int((count - keys.size) * 1.3))
+        i, j = rng.integers(0, n, size=(2, draw), dtype=np.int64)
+        lo, hi = np.minimum(i, j), np.maximum(i, j)
+        fresh = (lo * n + hi)[lo != hi]
+        if excluded.size:
+            fresh = fresh[~np.isin(fresh, excluded)]
+        merged = np.concatenate([keys, fresh])
+        _, first = np.unique(merged, return_index=True)
+        keys = merged[np.sort(first)]
+    return keys[:count]
+
+
+@dataclass(frozen=True)
+class Stratified:
+    """A homolog-enriched pair sample: keys ``i * n + j`` sorted, each pair's stratum and weight."""
+
+    keys: np.ndarray
+    stratum: np.ndarray          # object: HOMOLOG | NON_HOMOLOG
+    weight: np.ndarray           # float64, inverse inclusion probability N_h / n_h
+    population: dict[str, int]   # N_h per stratum
+    sampled: dict[str, int]      # n_h per stratum
+
+
+def stratified_pairs(n: int, homolog_keys: np.ndarray, pair_count: int, share: float, seed: int) -> Stratified:
+    """``pair_count`` pairs of ``n`` proteins (at most all of them): ``round(share * pair_count)`` drawn from
+    the sorted ``homolog_keys`` (all of them when fewer), the rest from the other pairs, uniformly and
+    without replacement within each stratum (``numpy.random.default_rng(seed)``)."""
+    total = n * (n - 1) // 2
+    if total < 1:
+        raise ProtisoError(f"{n} protein(s) are selected; at least 2 are needed for a pair")
+    pair_count = min(pair_count, total)
+    rng = np.random.default_rng(seed)
+    big_h = int(homolog_keys.size)
+    big_n = total - big_h
+    n_h = min(big_h, int(round(share * pair_count)))
+    n_n = min(big_n, pair_count - n_h)
+    if n_n < pair_count - n_h:  # not enough non-homolog pairs: take more homologs
+        n_h = min(big_h, pair_count - n_n)
+    homologs = np.sort(rng.choice(homolog_keys, size=n_h, replace=False)) if n_h else np.zeros(0, np.int64)
+    others = _draw_excluding(n, n_n, homolog_keys, rng)
+    keys = np.concatenate([homologs, others]).astype(np.int64)
+    stratum = np.array([HOMOLOG] * n_h + [NON_HOMOLOG] * n_n, dtype=object)
+    weight = np.concatenate([np.full(n_h, big_h / n_h if n_h else 0.0), np.full(n_n, big_n / n_n if n_n else 0.0)])
+    order = np.argsort(keys, kind="stable")
+    return Stratified(keys[order], stratum[order], weight[order], {HOMOLOG: big_h, NON_HOMOLOG: big_n},
+                      {HOMOLOG: n_h, NON_HOMOLOG: n_n})
+
+
 @dataclass(frozen=True)
 class PairPlan:
-    """The pair list of a run: all pairs among ``n`` proteins, or explicit arrays."""
+    """The pair list of a run: all pairs among ``n`` proteins, or explicit arrays (with strata and weights
+    in a homolog-enriched sample)."""
 
     n_proteins: int
     explicit_a: np.ndarray | None = None
     explicit_b: np.ndarray | None = None
+    stratum: np.ndarray | None = None
+    weight: np.ndarray | None = None
+    evidence: np.ndarray | None = None
 
     @property
     def n_pairs(self) -> int:

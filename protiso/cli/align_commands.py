@@ -19,7 +19,24 @@ def align(
     fraction: Annotated[Optional[float], typer.Option(
         help="Sample this fraction of the proteins and align all pairs among them (default 0.01, the study's).")] = None,
     proteins: Annotated[Optional[int], typer.Option(help="Sample N proteins and align all pairs among them.")] = None,
-    pairs: Annotated[Optional[int], typer.Option(help="Align N distinct random pairs instead.")] = None,
+    pairs: Annotated[Optional[str], typer.Option(
+        help="N: align N distinct random pairs instead; random: all pairs among the protein sample (the default); "
+        "homolog-enriched: --pair-count pairs, --homolog-share of them likely homologs (MMseqs2 search of the "
+        "selected proteins against themselves, and shared Pfam/InterPro entries), the rest random, each pair's "
+        "stratum and sampling weight recorded.")] = None,
+    pair_count: Annotated[Optional[int], typer.Option(
+        help="--pairs homolog-enriched: pairs to align (default 20,000, at most all pairs of the proteins).")] = None,
+    homolog_share: Annotated[float, typer.Option(
+        help="--pairs homolog-enriched: share of the pairs drawn from likely homologs.")] = 0.5,
+    homolog_source: Annotated[str, typer.Option(
+        help="Likely homologs from: auto (MMseqs2 when installed, plus Pfam/InterPro cross-references when "
+        "present), mmseqs, xrefs or both.")] = "auto",
+    homolog_evalue: Annotated[float, typer.Option(
+        help="MMseqs2 E-value at or below which a pair is a likely homolog.")] = 1e-3,
+    model: Annotated[Optional[str], typer.Option(
+        help="Sample only proteins this model embedded (default: proteins any model embedded).")] = None,
+    all_proteins: Annotated[bool, typer.Option(
+        "--all-proteins", help="Sample from every protein, embedded or not.")] = False,
     seed: Annotated[int, typer.Option(help="Seed of the sample (numpy default_rng).")] = 0,
     matrix: Annotated[str, typer.Option(help="Biopython substitution matrix name (PAM250, BLOSUM62, ...).")] = "PAM250",
     mode: Annotated[str, typer.Option(help="global (Needleman-Wunsch, end gaps scored) or local (Smith-Waterman).")] = "global",
@@ -58,12 +75,24 @@ def align(
     from protiso.warehouse import Warehouse
 
     warnings.simplefilter("ignore", AlignerWarning)  # the summary below repeats it
+    from protiso.errors import ProtisoError
+
+    design, n_pairs = "random", None
+    if pairs is not None:
+        if pairs.strip().isdigit():
+            n_pairs = int(pairs)
+        elif pairs in ("random", "homolog-enriched"):
+            design = pairs
+        else:
+            raise ProtisoError(f"--pairs must be a number of pairs, random or homolog-enriched, not {pairs!r}")
     with Warehouse.open(warehouse) as wh:
-        summary = align(wh, fraction=fraction, proteins=proteins, pairs=pairs, seed=seed, matrix=matrix, mode=mode,
+        summary = align(wh, fraction=fraction, proteins=proteins, pairs=n_pairs, seed=seed, matrix=matrix, mode=mode,
                         open_score=open_score, extend_score=extend_score, min_length=min_length,
                         max_length=max_length, where=where, workers=workers, block_size=block_size,
                         aligner=aligner, resume=resume, progress=progress, engine=engine, address=address,
-                        max_cells=max_cells)
+                        max_cells=max_cells, design=design, homolog_share=homolog_share, pair_count=pair_count,
+                        homolog_source=homolog_source, homolog_evalue=homolog_evalue, model=model,
+                        all_proteins=all_proteins)
     typer.echo(summary.render())
 
 

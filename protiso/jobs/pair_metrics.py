@@ -26,12 +26,16 @@ from tqdm import tqdm
 
 from protiso.errors import ProtisoError
 from protiso.jobs.budget import DEFAULT_MEMORY_BUDGET, MINIMUM_MEMORY_BUDGET, format_bytes
+from protiso.metrics.confounds import FLEXIBLE_TERMS, RATIO_BINS, composition, flexible_basis, raw_terms
+from protiso.metrics.pair_jackknife import INTERVAL, correlation_intervals, moments, partial_estimates, weighted_ranks
 from protiso.metrics.pairs import average_ranks, block_rows_for, blocked_pair_distances
 
 if TYPE_CHECKING:
     from protiso.warehouse import Warehouse
 
-METRICS = ("cosine", "sq_euclidean", "score", "identity", "similarity", "normalized_score")
+METRICS = ("cosine", "sq_euclidean", "score", "identity", "similarity", "normalized_score",
+           "length_normalized_score")
+EMBEDDING_METRICS = ("cosine", "sq_euclidean")
 
 
 @dataclass
@@ -41,9 +45,13 @@ class PairMetricsSummary:
     def render(self) -> str:
         if not self.groups:
             return "pair metrics: nothing new (no embedding set without pair metrics for a finished alignment run)"
-        return "\n".join(f"pair metrics for {g['alignment_run']}: {g['model']} layer {g['layer']} "
+        lines = []
+        for g in self.groups:
+            why = ", ".join(f"{n:,} {reason}" for reason, n in g.get("excluded", {}).items() if n)
+            lines.append(f"pair metrics for {g['alignment_run']}: {g['model']} layer {g['layer']} "
                          f"{g['embedding_set']}: {g['pairs']:,} pairs ({g['complete']:,} complete)"
-                         for g in self.groups)
+                         + (f"; excluded from correlations: {why}" if why else ""))
+        return "\n".join(lines)
 
 
 def _vectors(wh: Warehouse, run_id: str, group: dict) -> tuple[pa.Array, np.ndarray]:
@@ -62,8 +70,9 @@ def _vectors(wh: Warehouse, run_id: str, group: dict) -> tuple[pa.Array, np.ndar
     return accessions, flat.reshape(len(lists), int(lengths[0]))  # as stored; blocks go to float64
 
 
-def _group_tables(wh: Warehouse, run_id: str, group: dict, budget: int) -> tuple[pa.Table, pa.Table] | None:
-    """(pair_metrics rows, pair_metric_stats row) of one alignment run and embedding set, or None."""
+def _group_tables(wh: Warehouse, run_id: str, group: dict, budget: int) -> tuple[pa.Table, pa.Table, pa.Table] | None:
+    """(pair_metrics rows, pair_metric_stats rows, partial_correlations rows) of one alignment run and
+    embedding set, or None when no aligned pair has both vectors."""
     accessions, vectors = _vectors(wh, run_id, group)
     if len(accessions) < 2:
         return None
@@ -82,9 +91,14 @@ def _group_tables(wh: Warehouse, run_id: str, group: dict, budget: int) -> tuple
     with tqdm(total=len(ia), desc=label, unit="pair", unit_scale=True, disable=None) as bar:
         cosine, sq = blocked_pair_distances(vectors, ia, ib, block, progress=bar.update)
     values = {"cosine": cosine, "sq_euclidean": sq}
-    for name in METRICS[2:]:
+    for name in ("score", "identity", "similarity", "normalized_score"):
         values[name] = pairs.column(name).to_numpy(zero_copy_only=False).astype(np.float64)  # NULL -> NaN
+    lengths, comp = composition(_sequences(wh, accessions))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        values["length_normalized_score"] = values["score"] / np.minimum(lengths[ia], lengths[ib])
     complete = np.all([np.isfinite(values[m]) for m in METRICS], axis=0)
+    stratum = pairs.column("stratum").to_numpy(zero_copy_only=False)
+    weight = pairs.column("weight").to_numpy(zero_copy_only=False).astype(np.float64)
     columns: dict[str, object] = {
         **group,
         "alignment_run": run_id,
@@ -99,10 +113,137 @@ def _group_tables(wh: Warehouse, run_id: str, group: dict, budget: int) -> tuple
     everything = bool(complete.all())
     for name in METRICS:
         columns[f"{name}_rank"] = pa.array(ranks[name], mask=None if everything else ~complete)
+    columns["stratum"] = pairs.column("stratum")
+    columns["weight"] = pairs.column("weight")
     n = pairs.num_rows
     for key in ("model", "layer", "pooling", "embedding_set", "alignment_run"):
         columns[key] = pa.repeat(pa.scalar(columns[key]), n)
-    return pa.table(columns), _stats(group, run_id, values, ranks, complete)
+    aligned = {s: int(c) for s, c in wh.con.execute(wh.sql_text("pair_metrics_aligned"), {"run_id": run_id}).fetchall()}
+    terms = raw_terms(lengths[ia], lengths[ib], comp[ia], comp[ib])
+    pair_data = _PairData(values, ranks, complete, ia, ib, len(accessions), stratum, weight, terms)
+    stats, partials = [], []
+    for label_, weighting, mask, weights in _subsets(pair_data):
+        n_aligned = sum(aligned.values()) if label_ == "all" else aligned.get(label_, 0)
+        stats.append(_stats(group, run_id, pair_data, label_, weighting, mask, weights, n_aligned))
+        partials += _partials(group, run_id, pair_data, label_, weighting, mask, weights)
+    return pa.table(columns), pa.concat_tables(stats), pa.Table.from_pylist(partials)
+
+
+def _sequences(wh: Warehouse, accessions: pa.Array) -> list[str]:
+    wh.con.register("protiso_pair_proteins", pa.table({"accession": accessions}))
+    try:
+        return wh.query(wh.sql_text("pair_metrics_sequences")).column("sequence").to_pylist()
+    finally:
+        wh.con.unregister("protiso_pair_proteins")
+
+
+@dataclass
+class _PairData:
+    values: dict
+    ranks: dict
+    complete: np.ndarray
+    ia: np.ndarray
+    ib: np.ndarray
+    n_proteins: int
+    stratum: np.ndarray      # object, None in a random sample
+    weight: np.ndarray       # NaN in a random sample
+    terms: dict
+
+
+def _subsets(data: _PairData) -> list[tuple[str, str, np.ndarray, np.ndarray | None]]:
+    """(stratum, weighting, pair mask, weights) of each row of statistics: all pairs unweighted; in a
+    homolog-enriched sample also all pairs weighted to the population, and each stratum unweighted."""
+    everything = np.ones(len(data.complete), dtype=bool)
+    out = [("all", "unweighted", everything, None)]
+    if np.isfinite(data.weight).any():
+        out.append(("all", "weighted", everything, np.where(np.isfinite(data.weight), data.weight, 0.0)))
+        for name in sorted({s for s in data.stratum if s is not None}):
+            out.append((name, "unweighted", data.stratum == name, None))
+    return out
+
+
+def _stats(group: dict, run_id: str, data: _PairData, stratum: str, weighting: str, mask: np.ndarray,
+           weights: np.ndarray | None, n_aligned: int) -> pa.Table:
+    """One pair_metric_stats row: n, means, centred (weighted) scatter matrices of values and ranks, the
+    jackknife intervals of every correlation, and the pairs left out with their reasons."""
+    keep = mask & data.complete
+    n = int(np.count_nonzero(keep))
+    k = len(METRICS)
+    x = np.empty((k, n))
+    r = np.empty((k, n))
+    w = np.ones(n) if weights is None else weights[keep]
+    whole = stratum == "all" and weights is None
+    for row, m in enumerate(METRICS):
+        x[row] = data.values[m][keep]
+        if whole:
+            r[row] = data.ranks[m][keep]                       # the stored ranks, as before
+        elif weights is None:
+            r[row] = average_ranks(x[row])                     # ranks within the stratum
+        else:
+            r[row] = weighted_ranks(x[row], w)                 # estimated population ranks
+    total = w.sum()
+    means = (x @ w) / total if n else np.full(k, np.nan)
+    xc = x - means[:, None]
+    rc = r - ((r @ w) / total)[:, None] if n else r
+    low = {name: np.full(k * k, np.nan) for name in ("pearson_low", "pearson_high", "spearman_low", "spearman_high")}
+    proteins = 0
+    if n >= 3:
+        a, b = data.ia[keep], data.ib[keep]
+        for method, block in (("pearson", x), ("spearman", r)):
+            mom = moments(block.T, a, b, data.n_proteins, None if weights is None else w)
+            _, lo, hi = correlation_intervals(mom)
+            low[f"{method}_low"], low[f"{method}_high"] = lo.ravel(), hi.ravel()
+            proteins = int((mom.protein_weight > 0).sum())
+    in_mask = mask
+    null_by_metric = [int(np.count_nonzero(~np.isfinite(data.values[m][in_mask]))) for m in METRICS]
+    with_vectors = int(np.count_nonzero(in_mask))
+    row = {**group, "alignment_run": run_id, "stratum": stratum, "weighting": weighting, "n": n,
+           "metrics": list(METRICS), "means": means.tolist(),
+           "value_scatter": ((xc * w) @ xc.T).ravel().tolist(), "rank_scatter": ((rc * w) @ rc.T).ravel().tolist(),
+           "weight_total": float(total), "n_proteins": proteins,
+           **{key: value.tolist() for key, value in low.items()}, "interval": INTERVAL,
+           "n_aligned": n_aligned, "n_missing_embedding": max(n_aligned - with_vectors, 0),
+           "n_null_metric": with_vectors - n, "null_by_metric": null_by_metric}
+    return pa.Table.from_pylist([row])
+
+
+ADJUSTMENTS = ("none", "length (linear)", "length + composition (linear)", "flexible length + composition")
+
+
+def _partials(group: dict, run_id: str, data: _PairData, stratum: str, weighting: str, mask: np.ndarray,
+              weights: np.ndarray | None) -> list[dict]:
+    """partial_correlations rows: each embedding metric against each alignment metric, with no adjustment,
+    the linear ones and the flexible basis (``protiso.metrics.confounds``), over all pairs of the subset and
+    within each length-ratio stratum, each with its jackknife interval."""
+    rows = []
+    k = len(METRICS)
+    bins = [("all", 0.0, 2.0), *RATIO_BINS]
+    for name, low, high in bins:
+        keep = mask & data.complete & (data.terms["q"] >= low) & (data.terms["q"] < high)
+        n = int(np.count_nonzero(keep))
+        if n < 3:
+            continue
+        linear = np.column_stack([data.terms["len_diff"][keep], data.terms["comp_dist"][keep]])
+        flexible = flexible_basis({key: value[keep] for key, value in data.terms.items()})
+        columns = np.column_stack([*(data.values[m][keep] for m in METRICS), linear, flexible])
+        w = None if weights is None else weights[keep]
+        mom = moments(columns, data.ia[keep], data.ib[keep], data.n_proteins, w)
+        controls = {"none": (), "length (linear)": (k,), "length + composition (linear)": (k, k + 1),
+                    "flexible length + composition": tuple(range(k + 2, k + 2 + flexible.shape[1]))}
+        targets, labels = [], []
+        for x in EMBEDDING_METRICS:
+            for y in METRICS:
+                if y in EMBEDDING_METRICS:
+                    continue
+                for adjustment in ADJUSTMENTS:
+                    targets.append((METRICS.index(x), METRICS.index(y), controls[adjustment]))
+                    labels.append((x, y, adjustment))
+        for (x, y, adjustment), est in zip(labels, partial_estimates(mom, targets)):
+            rows.append({**group, "alignment_run": run_id, "stratum": stratum, "weighting": weighting,
+                         "length_ratio": name, "metric_x": x, "metric_y": y, "adjustment": adjustment,
+                         "pearson": est.value, "pearson_low": est.low, "pearson_high": est.high, "n": n,
+                         "n_proteins": est.proteins})
+    return rows
 
 
 def _ranks(values: dict, complete: np.ndarray) -> dict[str, np.ndarray]:
@@ -119,23 +260,6 @@ def _ranks(values: dict, complete: np.ndarray) -> dict[str, np.ndarray]:
 
     with ThreadPoolExecutor(max_workers=max(1, min(len(METRICS), os.cpu_count() or 1))) as pool:
         return dict(zip(METRICS, pool.map(rank, METRICS)))
-
-
-def _stats(group: dict, run_id: str, values: dict, ranks: dict, complete: np.ndarray) -> pa.Table:
-    """n, means and centred scatter matrices (values and ranks) of the complete pairs."""
-    everything = bool(complete.all())
-    n = len(complete) if everything else int(np.count_nonzero(complete))
-    x = np.empty((len(METRICS), n))             # one contiguous row per metric: X X^T is one product
-    r = np.empty((len(METRICS), n))
-    for k, m in enumerate(METRICS):
-        x[k] = values[m] if everything else values[m][complete]
-        r[k] = ranks[m] if everything else ranks[m][complete]
-    means = x.mean(axis=1) if n else np.full(len(METRICS), np.nan)
-    x -= means[:, None]
-    r -= (n + 1) / 2.0  # average ranks of n items always have mean (n + 1) / 2
-    row = {**group, "alignment_run": run_id, "n": n, "metrics": list(METRICS), "means": means.tolist(),
-           "value_scatter": (x @ x.T).ravel().tolist(), "rank_scatter": (r @ r.T).ravel().tolist()}
-    return pa.table({key: [value] for key, value in row.items()})
 
 
 def _existing(wh: Warehouse) -> dict[tuple, tuple[str, str]]:
@@ -171,19 +295,27 @@ def compute_pair_metrics(wh: Warehouse, alignment_run: str | None = None,
             tables = _group_tables(wh, run_id, group, memory_budget)
             if tables is None:
                 continue
-            table, stats = tables
+            table, stats, partials = tables
             n_complete = int(pc.sum(table.column("complete")).as_py() or 0)
             params = {"alignment_run": run_id, **group, "source_key": source_key, "n_pairs": table.num_rows,
                       "n_complete": n_complete, "precision": "float64 numpy, blocked Gram matrices",
+                      "interval": INTERVAL, "spearman_interval": "ranks computed once on all pairs, held fixed",
+                      "adjustments": list(ADJUSTMENTS), "flexible_basis": list(FLEXIBLE_TERMS),
+                      "length_ratio_bins": [b[0] for b in RATIO_BINS],
                       "memory_budget": memory_budget, "replaces": old and old[0]}
             with wh.run("pair_metrics", params, model=model, layer=layer, pooling=pooling) as run:
                 table = table.append_column("run_id", pa.array([run.id] * table.num_rows))
                 with run.commit() as tx:
                     tx.write_part("pair_metrics", table, partition={"aligned": run_id})
-                    tx.write_part("pair_metric_stats", stats.append_column("run_id", pa.array([run.id])))
+                    tx.write_part("pair_metric_stats", stats.append_column("run_id", pa.array([run.id] * len(stats))))
+                    if partials.num_rows:
+                        tx.write_part("partial_correlations",
+                                      partials.append_column("run_id", pa.array([run.id] * partials.num_rows)))
                     if old is not None:
                         tx.execute(wh.sql_text("pair_metrics_drop"), {"run_id": old[0]})
             pm_run = run.id
+            first = stats.slice(0, 1).to_pylist()[0]
+            excluded = {"missing embedding": first["n_missing_embedding"], "NULL metric": first["n_null_metric"]}
             summary.groups.append({"alignment_run": run_id, **group, "pairs": table.num_rows,
-                                   "complete": n_complete, "run_id": pm_run})
+                                   "complete": n_complete, "run_id": pm_run, "excluded": excluded})
     return summary

@@ -28,9 +28,10 @@ _KEYS: dict[str, dict[str, tuple[type, ...]]] = {
     "inputs": {"files": (list,)},
     "isotropy": {"by": (list,), "bootstrap": (int,), "group_bootstrap": (bool,), "postprocess": (list,),
                  "null_draws": (int,)},
-    "align": {"proteins": (int,), "fraction": (float, int), "pairs": (int,), "seed": (int,), "matrix": (str,),
+    "align": {"proteins": (int,), "fraction": (float, int), "pairs": (int, str), "seed": (int,), "matrix": (str,),
               "mode": (str,), "open": (float, int), "extend": (float, int), "min_length": (int,),
-              "max_length": (int,), "max_cells": (int,)},
+              "max_length": (int,), "max_cells": (int,), "pair_count": (int,), "homolog_share": (float, int),
+              "homolog_source": (str,), "model": (str,), "all_proteins": (bool,)},
     "report": {"output": (str,), "title": (str,)},
 }
 
@@ -48,7 +49,7 @@ class IsotropyStep:
 class AlignStep:
     proteins: int | None = None
     fraction: float | None = None
-    pairs: int | None = None
+    pairs: int | str | None = None    # N random pairs, "random" or "homolog-enriched"
     seed: int = 0
     matrix: str = "PAM250"
     mode: str = "global"
@@ -57,6 +58,11 @@ class AlignStep:
     min_length: int | None = None
     max_length: int | None = None
     max_cells: int | None = None       # the long-pair memory rule (protiso align --max-cells)
+    pair_count: int | None = None      # pairs = "homolog-enriched": pairs to align
+    homolog_share: float = 0.5
+    homolog_source: str = "auto"
+    model: str | None = None           # sample proteins this model embedded (default: any model)
+    all_proteins: bool = False
 
 
 @dataclass
@@ -140,6 +146,14 @@ def _isotropy_step(values: dict[str, Any], source: Path) -> IsotropyStep:
     return step
 
 
+def _pairs(step: AlignStep) -> tuple[int | None]:
+    return (step.pairs if isinstance(step.pairs, int) else None,)
+
+
+def _design(step: AlignStep) -> str:
+    return step.pairs if isinstance(step.pairs, str) else "random"
+
+
 def _align_step(values: dict[str, Any], source: Path) -> AlignStep:
     from protiso.align.long_pairs import check_max_cells
     from protiso.align.sampling import SampleSpec
@@ -147,7 +161,9 @@ def _align_step(values: dict[str, Any], source: Path) -> AlignStep:
 
     step = AlignStep(**values)
     try:
-        SampleSpec(step.fraction, step.proteins, step.pairs, step.seed, step.min_length, step.max_length).validate()
+        SampleSpec(step.fraction, step.proteins, *_pairs(step), step.seed, step.min_length, step.max_length,
+                   design=_design(step), homolog_share=float(step.homolog_share), pair_count=step.pair_count,
+                   homolog_source=step.homolog_source, model=step.model, all_proteins=step.all_proteins).validate()
         Scoring(step.matrix, step.mode, float(-10.0 if step.open is None else step.open),
                 float(-1.0 if step.extend is None else step.extend))
         if step.max_cells is not None:
@@ -250,7 +266,9 @@ def run_job(job: Job, progress: bool = True) -> JobSummary:
             if step.max_cells is not None:
                 options["max_cells"] = step.max_cells
             result = align(
-                wh, fraction=step.fraction, proteins=step.proteins, pairs=step.pairs, seed=step.seed,
+                wh, fraction=step.fraction, proteins=step.proteins, pairs=_pairs(step)[0], seed=step.seed,
+                design=_design(step), homolog_share=float(step.homolog_share), pair_count=step.pair_count,
+                homolog_source=step.homolog_source, model=step.model, all_proteins=step.all_proteins,
                 matrix=step.matrix, mode=step.mode, min_length=step.min_length, max_length=step.max_length,
                 progress=progress, **options,
             )

@@ -43,6 +43,12 @@ PROTEIN_KEYWORDS = pa.schema([
     ("keyword", pa.string()),
     ("record", pa.int64()),
 ])
+PROTEIN_XREFS = pa.schema([
+    ("accession", pa.string()),
+    ("database", pa.string()),         # Pfam | InterPro (UniProt flat files' DR lines)
+    ("xref_id", pa.string()),          # PF00001, IPR000001, ...
+    ("record", pa.int64()),
+])
 GO_TERMS = pa.schema([
     ("go_id", pa.string()),
     ("name", pa.string()),
@@ -67,6 +73,7 @@ SCHEMAS: dict[str, pa.Schema] = {
     "proteins": PROTEINS,
     "protein_go": PROTEIN_GO,
     "protein_keywords": PROTEIN_KEYWORDS,
+    "protein_xrefs": PROTEIN_XREFS,
     "go_terms": GO_TERMS,
     "go_graph": GO_GRAPH,
     "rejects": REJECTS,

@@ -37,7 +37,7 @@ PART_ROWS = 2_000_000
 # DuckDB's memory cap while it de-duplicates (it spills to W/protiso.duckdb.tmp beyond this); keeps the
 # whole ingest of Swiss-Prot near 1.5 GB peak RSS instead of DuckDB's default of 80 % of RAM.
 INGEST_MEMORY = "1.5GB"
-OUTPUT_TABLES = ("proteins", "protein_go", "protein_keywords", "go_graph")   # new rows only; go_terms below
+OUTPUT_TABLES = ("proteins", "protein_go", "protein_keywords", "protein_xrefs", "go_graph")   # new rows only; go_terms below
 _STEPS = ("ingest_go_roots", "ingest_protein_status", "ingest_protein_enrich", "ingest_rejects", "ingest_graph",
           "ingest_go_terms")
 _TEMP_TABLES = ("ingest_go_roots", "ingest_protein_status", "ingest_protein_enrich", "ingest_graph",

@@ -8,6 +8,7 @@ Per entry (``ID`` ... ``//``):
 * protein_name: the top-level ``DE   RecName: Full=`` (else ``SubName: Full=``);
 * gene: the first ``GN   Name=``; organism: ``OS`` (joined, final '.' dropped); taxon_id: ``OX   NCBI_TaxID=``;
 * protein_existence: ``PE   1: ...``; sequence_version: ``DT ..., sequence version N.``;
+* family cross-references: ``DR   Pfam; PF00001; ...`` and ``DR   InterPro; IPR000001; ...`` (database, id);
 * keywords: ``KW`` (split on ';'); GO: ``DR   GO; GO:0000326; C:term name; evidence.`` with
   ontology from the F/P/C letter; sequence: the lines after ``SQ``.
 
@@ -35,6 +36,7 @@ _TAXON = re.compile(r"NCBI_TaxID=(\d+)")
 _PE = re.compile(r"PE   (\d)")
 _SEQ_VERSION = re.compile(r"sequence version (\d+)")
 _GO = re.compile(r"DR   GO; (GO:\d{7}); ([FPC]):")
+_XREF = re.compile(r"DR   (Pfam|InterPro); (\w+);")
 
 
 @dataclass
@@ -52,6 +54,7 @@ class _Entry:
     seq_version: int | None = None
     keywords: list[str] = field(default_factory=list)
     go: list[tuple[str, str]] = field(default_factory=list)
+    xrefs: list[tuple[str, str]] = field(default_factory=list)
     sequence: list[str] | None = None
     problem: str | None = None
 
@@ -96,6 +99,10 @@ class _Entry:
                 self.problem = self.problem or f"malformed DR GO line {line_no}: {value.strip()[:60]!r}"
             else:
                 self.go.append((match.group(1), ONTOLOGY_BY_LETTER[match.group(2)]))
+        elif code == "DR" and value.startswith(("Pfam;", "InterPro;")):
+            match = _XREF.match(line)
+            if match:
+                self.xrefs.append((match.group(1), match.group(2)))
         elif code == "SQ":
             self.sequence = []
 
@@ -117,6 +124,8 @@ class _Entry:
                              self.declared_length, self.line))
         for go_id, ontology in self.go:
             out.add("protein_go", (accession, go_id, ontology, self.line))
+        for database, xref_id in self.xrefs:
+            out.add("protein_xrefs", (accession, database, xref_id, self.line))
         text = _EVIDENCE.sub("", " ".join(self.keywords)).rstrip(".")
         for keyword in text.split(";"):
             if keyword.strip():
@@ -135,8 +144,9 @@ def _start(line_no: int, line: str) -> _Entry:
 
 
 def read_dat(path: Path, batch_size: int = BATCH_SIZE) -> Iterator[Chunk]:
-    """Stream ``path``'s entries as ``proteins``, ``protein_go``, ``protein_keywords`` and ``rejects`` chunks."""
-    out = Buffers("proteins", "protein_go", "protein_keywords", "rejects")
+    """Stream ``path``'s entries as ``proteins``, ``protein_go``, ``protein_keywords``, ``protein_xrefs`` and
+    ``rejects`` chunks."""
+    out = Buffers("proteins", "protein_go", "protein_keywords", "protein_xrefs", "rejects")
     entry: _Entry | None = None
     line_no = 0
     with open_text(path) as handle:

@@ -28,7 +28,7 @@ JOIN vectors AS eb ON eb.accession = a.accession_b
 WHERE alignment_run IS NULL OR a.run_id = alignment_run;
 
 -- correlations_live(): the correlations view recomputed with corr() over the rows of pair_metrics
--- (Spearman = corr of the stored average ranks); a few CPU seconds on 6.4 M pairs.
+-- (Spearman = corr of the stored average ranks): the 'all' / 'unweighted' rows; a few CPU seconds on 6.4 M pairs.
 CREATE OR REPLACE MACRO correlations_live() AS TABLE
 WITH wide AS (
     SELECT
@@ -47,7 +47,16 @@ WITH wide AS (
         corr(score, normalized_score) AS p25, corr(score_rank, normalized_score_rank) AS s25,
         corr(identity, similarity) AS p34, corr(identity_rank, similarity_rank) AS s34,
         corr(identity, normalized_score) AS p35, corr(identity_rank, normalized_score_rank) AS s35,
-        corr(similarity, normalized_score) AS p45, corr(similarity_rank, normalized_score_rank) AS s45
+        corr(similarity, normalized_score) AS p45, corr(similarity_rank, normalized_score_rank) AS s45,
+        corr(cosine, length_normalized_score) AS p06, corr(cosine_rank, length_normalized_score_rank) AS s06,
+        corr(sq_euclidean, length_normalized_score) AS p16,
+        corr(sq_euclidean_rank, length_normalized_score_rank) AS s16,
+        corr(score, length_normalized_score) AS p26, corr(score_rank, length_normalized_score_rank) AS s26,
+        corr(identity, length_normalized_score) AS p36, corr(identity_rank, length_normalized_score_rank) AS s36,
+        corr(similarity, length_normalized_score) AS p46,
+        corr(similarity_rank, length_normalized_score_rank) AS s46,
+        corr(normalized_score, length_normalized_score) AS p56,
+        corr(normalized_score_rank, length_normalized_score_rank) AS s56
     FROM pair_metrics
     WHERE complete
     GROUP BY model, layer, pooling, embedding_set, alignment_run
@@ -69,7 +78,13 @@ FROM (
         {'metric_x': 'score', 'metric_y': 'normalized_score', 'pearson': p25, 'spearman': s25},
         {'metric_x': 'identity', 'metric_y': 'similarity', 'pearson': p34, 'spearman': s34},
         {'metric_x': 'identity', 'metric_y': 'normalized_score', 'pearson': p35, 'spearman': s35},
-        {'metric_x': 'similarity', 'metric_y': 'normalized_score', 'pearson': p45, 'spearman': s45}
+        {'metric_x': 'similarity', 'metric_y': 'normalized_score', 'pearson': p45, 'spearman': s45},
+        {'metric_x': 'cosine', 'metric_y': 'length_normalized_score', 'pearson': p06, 'spearman': s06},
+        {'metric_x': 'sq_euclidean', 'metric_y': 'length_normalized_score', 'pearson': p16, 'spearman': s16},
+        {'metric_x': 'score', 'metric_y': 'length_normalized_score', 'pearson': p26, 'spearman': s26},
+        {'metric_x': 'identity', 'metric_y': 'length_normalized_score', 'pearson': p36, 'spearman': s36},
+        {'metric_x': 'similarity', 'metric_y': 'length_normalized_score', 'pearson': p46, 'spearman': s46},
+        {'metric_x': 'normalized_score', 'metric_y': 'length_normalized_score', 'pearson': p56, 'spearman': s56}
     ]) AS c
     FROM wide
 );

@@ -1,19 +1,42 @@
--- Sufficient statistics of pair_metrics, one row per embedding set (model, layer, pooling, embedding_set)
--- and alignment run, written by protiso (float64 numpy) in the same commit as that group's pair_metrics part.
--- Over the complete pairs (all six metrics non-NULL): n; the metric names in order; their means; and two
--- centred scatter matrices, row-major k x k: value_scatter[i, j] = sum (x_i - mean_i)(x_j - mean_j) over
--- the metric values, rank_scatter the same over their average ranks (centred at (n + 1) / 2).
+-- Sufficient statistics of pair_metrics, one row per embedding set (model, layer, pooling, embedding_set),
+-- alignment run, stratum and weighting, written by protiso (float64 numpy) in the same commit as that group's
+-- pair_metrics part. stratum 'all' / weighting 'unweighted' covers every pair (the only row of a random
+-- sample); a homolog-enriched sample adds 'all' / 'weighted' (each pair weighted by its sampling weight: the
+-- population estimate) and one 'unweighted' row per stratum ('homolog', 'non-homolog').
+-- Over the complete pairs (all metrics non-NULL): n; the metric names in order; their (weighted) means; and
+-- two centred (weighted) scatter matrices, row-major k x k: value_scatter[i, j] = sum w (x_i - mean_i)(x_j -
+-- mean_j), rank_scatter the same over ranks (average ranks over all pairs for 'all' / 'unweighted', as the
+-- rank columns of pair_metrics; ranks within the stratum for a stratum; for 'weighted', estimated population
+-- mid-ranks: the weight of the smaller values plus half the weight of the ties). weight_total = sum w.
 -- The correlations view derives Pearson (values) and Spearman (ranks) from them in plain SQL.
+-- Intervals (k x k, row-major): 95 % delete-one-protein jackknife on Fisher's z (`interval` says so), over the
+-- n_proteins proteins with pairs; Spearman's ranks are held fixed. Pairs left out: n_aligned (alignment rows
+-- of the run and stratum) = n + n_missing_embedding (a protein has no vector in the set) + n_null_metric (a
+-- metric is NULL, e.g. cosine of a zero vector, normalized_score of an all-X protein); null_by_metric counts
+-- each metric's NULLs among the pairs with vectors (a pair can have several).
 SELECT
     NULL::VARCHAR   AS model,
     NULL::INTEGER   AS layer,
     NULL::VARCHAR   AS pooling,
     NULL::VARCHAR   AS embedding_set,
     NULL::VARCHAR   AS alignment_run,
+    NULL::VARCHAR   AS stratum,
+    NULL::VARCHAR   AS weighting,
     NULL::BIGINT    AS n,
     NULL::VARCHAR[] AS metrics,
     NULL::DOUBLE[]  AS means,
     NULL::DOUBLE[]  AS value_scatter,
     NULL::DOUBLE[]  AS rank_scatter,
+    NULL::DOUBLE    AS weight_total,
+    NULL::BIGINT    AS n_proteins,
+    NULL::DOUBLE[]  AS pearson_low,
+    NULL::DOUBLE[]  AS pearson_high,
+    NULL::DOUBLE[]  AS spearman_low,
+    NULL::DOUBLE[]  AS spearman_high,
+    NULL::VARCHAR   AS interval,
+    NULL::BIGINT    AS n_aligned,
+    NULL::BIGINT    AS n_missing_embedding,
+    NULL::BIGINT    AS n_null_metric,
+    NULL::BIGINT[]  AS null_by_metric,
     NULL::VARCHAR   AS run_id
 LIMIT 0

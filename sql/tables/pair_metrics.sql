@@ -1,9 +1,11 @@
 -- One row per aligned pair (alignments, accession_a < accession_b) and embedding set
 -- (model, layer, pooling, embedding_set): embedding metrics computed by protiso in float64 with
 -- numpy from the stored vectors (`protiso pair-metrics`, run at the end of `protiso align`),
--- beside the pair's alignment metrics. alignment_run = alignments.run_id; run_id = the pair-metrics run.
+-- beside the pair's alignment metrics; length_normalized_score = score / (length of the shorter protein).
+-- stratum / weight: the pair's stratum and sampling weight in a homolog-enriched sample (NULL in a random
+-- one). alignment_run = alignments.run_id; run_id = the pair-metrics run.
 -- *_rank: average ranks (ties share their mean rank, 1-based) within the group
--- (model, layer, pooling, embedding_set, alignment_run) over the pairs whose six metrics are all
+-- (model, layer, pooling, embedding_set, alignment_run) over the pairs whose seven metrics are all
 -- non-NULL (complete = true); NULL otherwise. They make Spearman = corr(rank, rank) a plain
 -- aggregate in the correlations view.
 SELECT
@@ -20,6 +22,7 @@ SELECT
     NULL::DOUBLE  AS identity,
     NULL::DOUBLE  AS similarity,
     NULL::DOUBLE  AS normalized_score,
+    NULL::DOUBLE  AS length_normalized_score,
     NULL::BOOLEAN AS complete,
     NULL::DOUBLE  AS cosine_rank,
     NULL::DOUBLE  AS sq_euclidean_rank,
@@ -27,5 +30,8 @@ SELECT
     NULL::DOUBLE  AS identity_rank,
     NULL::DOUBLE  AS similarity_rank,
     NULL::DOUBLE  AS normalized_score_rank,
+    NULL::DOUBLE  AS length_normalized_score_rank,
+    NULL::VARCHAR AS stratum,
+    NULL::DOUBLE  AS weight,
     NULL::VARCHAR AS run_id
 LIMIT 0

@@ -1,0 +1,54 @@
+"""What a pair's alignment and embedding similarity share besides sequence similarity: lengths and composition.
+
+Per protein: length = the stored sequence's number of letters; composition = the 20 fractions
+count(residue) / length over ACDEFGHIKLMNPQRSTVWY (the definition of sql/queries/report_partial_correlations.sql).
+Per pair (s = shorter length, l = longer length):
+
+* ``len_diff`` = l - s and ``comp_dist`` = Euclidean distance of the two composition vectors: the linear
+  adjustments (the report's "length" and "length + composition" partial correlations);
+* the flexible basis, a cubic polynomial in each of u = log s, v = log l and the length ratio q = s / l, the
+  interaction u v, and comp_dist and comp_dist^2 (``FLEXIBLE_TERMS``): 12 columns. Each variable is
+  centred and scaled before its powers are taken, which changes the numbers but not the space the columns
+  span, so least squares on it (and the partial correlations) equals least squares on the raw powers.
+* length-ratio strata: q in [0, 0.5), [0.5, 0.8), [0.8, 1] (``RATIO_BINS``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+AMINO = "ACDEFGHIKLMNPQRSTVWY"
+FLEXIBLE_TERMS = ("u", "u^2", "u^3", "v", "v^2", "v^3", "q", "q^2", "q^3", "u*v", "comp_dist", "comp_dist^2")
+RATIO_BINS = (("[0, 0.5)", 0.0, 0.5), ("[0.5, 0.8)", 0.5, 0.8), ("[0.8, 1]", 0.8, 1.0 + 1e-12))
+
+
+def composition(sequences: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(lengths, n x 20 composition fractions) of ``sequences``."""
+    lengths = np.array([len(s) for s in sequences], dtype=np.float64)
+    table = np.zeros((len(sequences), 20))
+    lookup = np.full(256, -1, dtype=np.int64)
+    for k, letter in enumerate(AMINO):
+        lookup[ord(letter)] = k
+    for row, seq in enumerate(sequences):
+        codes = lookup[np.frombuffer(seq.encode("ascii", "replace"), dtype=np.uint8)]
+        table[row] = np.bincount(codes[codes >= 0], minlength=20)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return lengths, table / lengths[:, None]
+
+
+def raw_terms(len_a: np.ndarray, len_b: np.ndarray, comp_a: np.ndarray, comp_b: np.ndarray) -> dict[str, np.ndarray]:
+    """The pair variables: len_diff, comp_dist, u = log shorter, v = log longer, q = shorter / longer."""
+    short, long = np.minimum(len_a, len_b), np.maximum(len_a, len_b)
+    return {"len_diff": long - short, "comp_dist": np.sqrt(((comp_a - comp_b) ** 2).sum(axis=1)),
+            "u": np.log(short), "v": np.log(long), "q": short / long}
+
+
+def flexible_basis(terms: dict[str, np.ndarray]) -> np.ndarray:
+    """The 12 flexible columns (``FLEXIBLE_TERMS``) from ``raw_terms``, each variable standardised first."""
+
+    def standard(x: np.ndarray) -> np.ndarray:
+        sd = x.std()
+        return (x - x.mean()) / (sd if sd > 0 else 1.0)
+
+    u, v, q, c = (standard(terms[k]) for k in ("u", "v", "q", "comp_dist"))
+    return np.column_stack([u, u ** 2, u ** 3, v, v ** 2, v ** 3, q, q ** 2, q ** 3, u * v, c, c ** 2])
