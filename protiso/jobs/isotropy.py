@@ -38,6 +38,7 @@ from protiso.jobs.budget import (
 )
 from protiso.jobs.isotropy_groups import Scan, group_members, grouped_rows, scan_set
 from protiso.jobs.isotropy_local import local_definition_rows
+from protiso.jobs.isotropy_read import scan_embeddings
 from protiso.jobs.isotropy_size import control_for_size, empty_null
 from protiso.metrics.bootstrap import bootstrap_isoscore
 from protiso.metrics.isotropy import check_shrinkage
@@ -144,8 +145,8 @@ def _global_rows(wh: Warehouse, by: Sequence[str], models: list[str] | None, set
                "scope": "global"}
         what = f"embeddings of {item['model']} layer {item['layer']} ({item['embedding_set']})"
         label = f"{item['model']} layer {item['layer']} {item['embedding_set']}"
-        scan = scan_set(wh, wh.sql_text("isotropy_vectors"), params, what, item["n"], opts.budget,
-                        keep=bool(by) or opts.bootstrap > 0, desc=f"isotropy {label}")
+        scan = scan_embeddings(wh, params, what, opts.budget,
+                               keep=bool(by) or opts.bootstrap > 0, desc=f"isotropy {label}")
         try:
             if scan.stats is not None:
                 scanned.set((item["model"], item["layer"], item["pooling"], item["embedding_set"]), scan.stats,

@@ -28,16 +28,17 @@ import random
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 import duckdb
 import pyarrow as pa
 
 from protiso.errors import ProtisoError
-from protiso.warehouse import catalog, faults, layout, migrations, recovery, resources, udfs
+from protiso.warehouse import catalog, faults, layout, matrix, migrations, recovery, resources, udfs
 from protiso.warehouse.catalog import CREATED
 from protiso.warehouse.commit import PARQUET_DIR, Commit, Run, _PendingPart, new_run_id, utcnow
 from protiso.warehouse.connection import LockedError, check_writable, connect, refuse_file_in_path, transaction
+from protiso.warehouse.matrix import Vectors
 
 DB_FILE = "protiso.duckdb"
 READERS_WAIT_S = 30.0  # a reader that finds the warehouse out of date waits this long for other readers to go
@@ -219,6 +220,23 @@ class Warehouse:
         # DuckDB 2 has Arrow export on relations only (con.execute results lost fetch_arrow_table).
         relation = self.con.sql(sql, params=params)
         return relation.to_arrow_table() if relation is not None else pa.table({})
+
+    def vectors(self, model: str | None = None, layer: int | None = None, set: str = "raw",
+                control: str = "none", accessions: Sequence[str] | str | None = None, where: str | None = None,
+                pooling: str | None = None) -> Vectors:
+        """The stored per-protein vectors of one model, layer, embedding ``set`` and ``control`` as ids plus
+        an (N, dim) float32 matrix (``.numpy()``, ``.pandas()``, ``.polars()``, ``.torch()``), in storage order.
+
+        ``model`` / ``layer`` / ``pooling`` may be left out when the warehouse has one; ``accessions`` (a
+        list, or a file of one a line) and ``where`` (an SQL predicate over ``proteins`` columns, e.g.
+        ``"organism LIKE 'Homo%'"``) narrow the proteins. Read straight from the Parquet parts
+        (``protiso.warehouse.matrix``)."""
+        return matrix.vectors(self, model, layer, set, control, accessions, where, pooling)
+
+    def residues(self, accession: str, model: str | None = None, layer: int | None = None) -> Vectors:
+        """The stored residue vectors of one protein, by position: ``ids`` are positions, ``residues``
+        the amino acids, ``matrix`` (length, dim) float32."""
+        return matrix.residues(self, accession, model, layer)
 
     def sql_text(self, name: str) -> str:
         """The text of ``sql/queries/<name>.sql``."""

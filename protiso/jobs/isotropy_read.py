@@ -1,0 +1,57 @@
+"""The whole-set isotropy scan of one embedding set, through the direct Parquet reader.
+
+``scan_embeddings`` gives the same ``Scan`` as ``isotropy_groups.scan_set`` but reads the catalogued
+parts with ``protiso.warehouse.matrix`` (threads decode row groups straight into one float32 matrix)
+instead of streaming DuckDB's Arrow batches and flattening their lists: the scan of the embedding column
+was most of the job's time. Statistics are added in storage order, each row group as soon as it and
+all before it are read, so the float64 pass overlaps the decoding. Vectors are kept when groups or a
+bootstrap need them (in RAM up to half the memory budget, else memory-mapped); otherwise a set larger
+than half the budget is read in windows of a quarter of it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from tqdm import tqdm
+
+from protiso.jobs.isotropy_groups import Scan, _storage
+from protiso.metrics.stream import StreamStats
+from protiso.warehouse import matrix
+
+if TYPE_CHECKING:
+    from protiso.warehouse import Warehouse
+
+
+def scan_embeddings(wh: Warehouse, key: dict, what: str, budget: int, keep: bool, desc: str,
+                    progress: bool | None = None) -> Scan:
+    """Scan the ``embeddings`` rows matching ``key`` (model, layer, embedding_set, pooling and, when
+    given, control; a None value matches NULL) into whole-set statistics; with ``keep`` keep the vectors."""
+    plan = matrix.plan(wh, "embeddings", "embedding", key, what)
+    if plan.rows == 0:
+        return Scan(None)
+    row_bytes = plan.dim * 4
+    stats = StreamStats(plan.dim)
+    disable = None if progress is None or progress else True
+    with tqdm(total=plan.rows, desc=desc, unit="vector", unit_scale=True, disable=disable) as bar:
+        if keep or plan.rows * row_bytes <= budget // 2:
+            store, tmp, storage = _storage(plan.rows, plan.dim, "float32", budget)
+            try:
+                def done(start: int, stop: int) -> None:
+                    stats.add(store[start:stop], checked=True)
+                    bar.update(stop - start)
+
+                matrix.read(plan, store, done=done)
+            except BaseException:
+                if tmp is not None:
+                    tmp.cleanup()
+                raise
+            if keep:
+                return Scan(stats, store, plan.ids, storage, tmp)
+            if tmp is not None:
+                tmp.cleanup()
+            return Scan(stats)
+        for _, block in matrix.windows(plan, max(1, budget // 4 // row_bytes)):
+            stats.add(block, checked=True)
+            bar.update(len(block))
+    return Scan(stats)

@@ -1,0 +1,413 @@
+"""Stored vectors as one float32 matrix: ``Warehouse.vectors`` and ``Warehouse.residues``.
+
+The catalogued Parquet parts of ``embeddings`` (or ``residues``) are read directly with pyarrow,
+not through DuckDB: a first pass reads only the small key columns of each row group (row groups whose
+statistics rule the selection out are skipped) and decides which rows belong, so the result's size is
+known; then threads decode the vector column of the chosen row groups, in batches, straight into one
+preallocated ``(N, dim)`` float32 matrix (or a caller's array, e.g. a memory map). Nothing is
+converted to Python lists and no second copy of the matrix is made, so the peak is the matrix plus a
+few batches. Rows come in storage order (parts in catalogue order, rows in file order), the order the
+SQL views give.
+
+Rules: every selected vector has the same length; a NULL vector, NaN or infinity is a one-line
+``ProtisoError`` naming the protein. A ``control`` column absent from older parts reads as ``'none'``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from protiso.errors import ProtisoError
+
+if TYPE_CHECKING:
+    from protiso.warehouse import Warehouse
+
+BATCH_BYTES = 8 * 2**20          # decoded vector bytes per batch a thread holds at a time
+_ANY = object()                  # a key that is not filtered
+
+
+def threads() -> int:
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+@dataclass
+class Vectors:
+    """Ids and a float32 matrix, one row per id; ``numpy()``, ``pandas()``, ``polars()``, ``torch()``.
+
+    ``ids`` are accessions (``Warehouse.vectors``) or 1-based positions (``Warehouse.residues``,
+    whose ``residues`` holds the amino acid of each row); ``key`` says what was selected.
+    """
+
+    ids: pa.Array
+    matrix: np.ndarray
+    key: dict[str, Any] = field(default_factory=dict)
+    residues: pa.Array | None = None
+
+    @property
+    def id_name(self) -> str:
+        return "position" if self.residues is not None else "accession"
+
+    def __len__(self) -> int:
+        return self.matrix.shape[0]
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.matrix.shape
+
+    def __array__(self, dtype=None, copy=None):
+        return self.matrix if dtype is None else self.matrix.astype(dtype, copy=False)
+
+    def numpy(self) -> np.ndarray:
+        """The (N, dim) float32 matrix itself (no copy)."""
+        return self.matrix
+
+    def pandas(self):
+        """A DataFrame indexed by the ids, one float32 column per dimension (one block, no copy of the values)."""
+        import pandas as pd
+
+        return pd.DataFrame(self.matrix, index=pd.Index(self.ids.to_numpy(zero_copy_only=False), name=self.id_name),
+                            copy=False)
+
+    def polars(self):
+        """A polars DataFrame: the ids and ``embedding`` as a fixed-size ``Array(Float32, dim)`` column."""
+        import polars as pl
+
+        columns = {self.id_name: pl.from_arrow(self.ids)}
+        if self.residues is not None:
+            columns["residue"] = pl.from_arrow(self.residues)
+        columns["embedding"] = pl.Series("embedding", self.matrix)
+        return pl.DataFrame(columns)
+
+    def torch(self):
+        """A torch tensor sharing the matrix's memory."""
+        import torch
+
+        return torch.from_numpy(self.matrix)
+
+
+@dataclass
+class _Task:
+    path: Path
+    group: int
+    rows: np.ndarray | None      # selected row indices within the row group; None = all
+    start: int                   # first row of the output it fills
+    count: int
+
+
+@dataclass
+class Plan:
+    """What a read will fill: tasks in output order, the ids, and the vectors' dimension."""
+
+    tasks: list[_Task]
+    ids: pa.Array
+    extra: dict[str, pa.Array]
+    dim: int | None
+    column: str
+    what: str
+    keys: dict[str, set] = field(default_factory=dict)
+
+    @property
+    def rows(self) -> int:
+        return len(self.ids)
+
+
+def _matches(stats, value) -> bool:
+    """Whether a row group whose column statistics are ``stats`` may hold ``value``."""
+    if value is None or stats is None or not stats.has_min_max:
+        return True
+    try:
+        return stats.min <= value <= stats.max
+    except TypeError:
+        return True
+
+
+def _key_mask(table: pa.Table, filters: dict[str, Any], accessions: pa.Array | None) -> pa.Array | None:
+    mask = None
+    for name, value in filters.items():
+        if name in table.column_names:
+            column = table.column(name)
+            if name == "control":
+                column = pc.fill_null(column, "none")
+            test = pc.is_null(column) if value is None else pc.fill_null(pc.equal(column, value), False)
+        else:                                  # a column older parts lack: NULL ('none' for control)
+            default = "none" if name == "control" else None
+            test = pa.array(np.full(table.num_rows, value == default))
+        mask = test if mask is None else pc.and_(mask, test)
+    if accessions is not None:
+        test = pc.is_in(table.column("accession"), value_set=accessions)
+        mask = test if mask is None else pc.and_(mask, test)
+    return mask
+
+
+def plan(wh: Warehouse, table: str, column: str, filters: dict[str, Any], what: str,
+         accessions: pa.Array | None = None, extra: Sequence[str] = ()) -> Plan:
+    """Which rows of ``table``'s parts match ``filters`` (column -> value; None matches NULL) and
+    ``accessions`` (None = all); the result keeps ``accession`` (or ``extra`` columns) per row."""
+    paths = wh.part_paths(table)
+    keys = sorted(set(filters) | {"accession", *extra})
+
+    def part(path: Path) -> list[tuple[int, pa.Table, np.ndarray | None]]:
+        try:
+            meta = pq.ParquetFile(path)
+        except (OSError, pa.ArrowException) as error:
+            raise ProtisoError(f"cannot read {path}: {str(error).splitlines()[0]}") from None
+        names = meta.schema_arrow.names
+        index = {name: names.index(name) for name in keys if name in names}
+        out = []
+        for group in range(meta.num_row_groups):
+            row_group = meta.metadata.row_group(group)
+            if any(not _matches(row_group.column(index[name]).statistics, value)
+                   for name, value in filters.items() if name in index and value is not None):
+                continue
+            cols = [name for name in keys if name in index]
+            data = meta.read_row_group(group, columns=cols, use_threads=False)
+            mask = _key_mask(data, filters, accessions)
+            if mask is None:
+                out.append((group, data, None))
+                continue
+            rows = np.flatnonzero(mask.to_numpy(zero_copy_only=False))
+            if rows.size == 0:
+                continue
+            if rows.size == data.num_rows:
+                out.append((group, data, None))
+            else:
+                out.append((group, data.take(pa.array(rows)), rows))
+        return out
+
+    with ThreadPoolExecutor(threads()) as pool:
+        found = list(pool.map(part, paths))
+    tasks, id_parts, start = [], {name: [] for name in ("accession", *extra)}, 0
+    for path, groups in zip(paths, found):
+        for group, data, rows in groups:
+            tasks.append(_Task(path, group, rows, start, data.num_rows))
+            start += data.num_rows
+            for name in id_parts:
+                id_parts[name].append(data.column(name))
+    joined = {name: (pa.chunked_array([c for col in cols for c in col.chunks], cols[0].type).combine_chunks()
+                     if cols else pa.array([], pa.string())) for name, cols in id_parts.items()}
+    ids = joined.pop("accession")
+    out = Plan(tasks, ids, joined, None, column, what)
+    if tasks:
+        out.dim = _dimension(tasks[0], column, what)
+    return out
+
+
+def _dimension(task: _Task, column: str, what: str) -> int:
+    """The length of the first selected vector (reading only the first pages of its row group)."""
+    meta = pq.ParquetFile(task.path, pre_buffer=False, buffer_size=2**20)
+    kind = meta.schema_arrow.field(column).type
+    if pa.types.is_fixed_size_list(kind):
+        return kind.list_size
+    row = 0 if task.rows is None else int(task.rows[0])
+    array = next(meta.iter_batches(batch_size=row + 1, row_groups=[task.group], columns=[column],
+                                   use_threads=False)).column(0)
+    value = array[row]
+    if not value.is_valid:
+        raise ProtisoError(f"{what}: a stored vector is NULL")
+    dim = len(value.values)
+    if dim == 0:
+        raise ProtisoError(f"{what}: vectors have length 0")
+    return dim
+
+
+def _block(array: pa.Array, take: np.ndarray | None, dim: int, what: str, name: Callable[[int], str]) -> np.ndarray:
+    """The selected rows (``take``; None = all) of one batch of vectors as an (n, dim) array (a view where
+    the storage allows)."""
+    if array.null_count:
+        valid = array.is_valid().to_numpy(zero_copy_only=False)
+        selected = valid if take is None else valid[take]
+        if not selected.all():
+            raise ProtisoError(f"{what}: the stored vector of {name(int(np.flatnonzero(~selected)[0]))} is NULL")
+    n = len(array)
+    if pa.types.is_fixed_size_list(array.type):
+        if array.type.list_size != dim:
+            raise ProtisoError(f"{what}: vectors have different lengths ({dim} and {array.type.list_size})")
+        offsets, contiguous = array.offset * dim + np.arange(n + 1) * dim, True
+    else:
+        offsets = array.offsets.to_numpy()
+        lengths = np.diff(offsets)
+        contiguous = bool((lengths == dim).all())
+        if not contiguous:
+            wrong = lengths != dim if take is None else lengths[take] != dim
+            if wrong.any():
+                k = int(np.flatnonzero(wrong)[0])
+                other = int((lengths if take is None else lengths[take])[k])
+                raise ProtisoError(f"{what}: vectors have different lengths ({dim} and {other}, {name(k)})")
+    values = array.values
+    if not pa.types.is_floating(values.type):
+        if not (pa.types.is_integer(values.type) or pa.types.is_decimal(values.type)):
+            raise ProtisoError(f"{what}: vectors must hold numbers, got {values.type}")
+        values = pc.cast(values, pa.float64())
+    flat = values.to_numpy(zero_copy_only=False)
+    if contiguous:
+        block = flat[int(offsets[0]):int(offsets[0]) + n * dim].reshape(n, dim)
+        return block if take is None else block[take]
+    starts = offsets[:-1] if take is None else offsets[take]
+    return flat[(starts[:, None] + np.arange(dim)).reshape(-1)].reshape(-1, dim)
+
+
+def _fill(task: _Task, plan: Plan, out: np.ndarray, check: bool) -> None:
+    """Decode one row group's vectors into ``out[task.start:task.start + task.count]``."""
+    dim = plan.dim
+    meta = pq.ParquetFile(task.path)
+    first, filled = 0, task.start      # row of the row group the batch starts at; output row it fills
+    for batch in meta.iter_batches(batch_size=max(256, BATCH_BYTES // (4 * dim)), row_groups=[task.group],
+                                   columns=[plan.column], use_threads=False):
+        array = batch.column(0)
+        take = None
+        if task.rows is not None:
+            lo, hi = np.searchsorted(task.rows, [first, first + len(array)])
+            take = task.rows[lo:hi] - first
+        first += len(array)
+        if take is not None and take.size == 0:
+            continue
+        at = filled
+        block = _block(array, take, dim, plan.what, lambda k: str(plan.ids[at + k]))
+        target = out[filled:filled + len(block)]
+        np.copyto(target, block, casting="same_kind")
+        if check and not np.isfinite(target).all():
+            bad = int(np.flatnonzero(~np.isfinite(target).all(axis=1))[0])
+            raise ProtisoError(f"{plan.what}: the vector of {plan.ids[filled + bad]} contains NaN or infinity")
+        filled += len(block)
+    if filled != task.start + task.count:
+        raise ProtisoError(f"{plan.what}: {task.path.name} changed while it was read")
+
+
+def read(plan: Plan, out: np.ndarray | None = None, check: bool = True,
+         done: Callable[[int, int], None] | None = None) -> np.ndarray:
+    """Fill ``out`` (default: a new float32 matrix) with the plan's vectors, row groups in parallel;
+    ``done(start, stop)`` is called in output order as each stretch of rows is complete."""
+    if out is None:
+        out = np.empty((plan.rows, plan.dim or 0), dtype=np.float32)
+    if plan.rows == 0:
+        return out
+    with ThreadPoolExecutor(threads()) as pool:
+        futures = [pool.submit(_fill, task, plan, out, check) for task in plan.tasks]
+        try:
+            for task, future in zip(plan.tasks, futures):
+                future.result()
+                if done is not None:
+                    done(task.start, task.start + task.count)
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+    return out
+
+
+def windows(plan: Plan, max_rows: int, check: bool = True) -> Iterator[tuple[int, np.ndarray]]:
+    """The plan's vectors as consecutive blocks of whole row groups (at most ``max_rows`` rows where a
+    row group allows), each block read in parallel into one reused buffer: (first row, block)."""
+    buffer: np.ndarray | None = None
+    i = 0
+    while i < len(plan.tasks):
+        j, rows = i, 0
+        while j < len(plan.tasks) and (j == i or rows + plan.tasks[j].count <= max_rows):
+            rows += plan.tasks[j].count
+            j += 1
+        if buffer is None or buffer.shape[0] < rows:
+            buffer = np.empty((rows, plan.dim), dtype=np.float32)
+        base = plan.tasks[i].start
+        part = Plan([_Task(t.path, t.group, t.rows, t.start - base, t.count) for t in plan.tasks[i:j]],
+                    plan.ids[base:base + rows], {}, plan.dim, plan.column, plan.what)
+        read(part, buffer[:rows], check)
+        yield base, buffer[:rows]
+        i = j
+
+
+def _one(plan: Plan, name: str, what: str) -> None:
+    values = plan.keys.get(name, set())
+    if len(values) > 1:
+        shown = ", ".join(sorted(map(str, values)))
+        raise ProtisoError(f"{what} holds several {name}s ({shown}); pass {name}=")
+
+
+def _available(wh: Warehouse, table: str) -> str:
+    rows = wh.con.execute(f"SELECT DISTINCT model, layer FROM {table} ORDER BY ALL").fetchall()
+    return "; the warehouse has " + (", ".join(f"{m} layer {lay}" for m, lay in rows) if rows else
+                                     f"no {table} yet")
+
+
+def _describe(table: str, model: str | None, layer: int | None, rest: str) -> str:
+    words = [table] + ([f"of model {model}"] if model is not None else []) + \
+        ([f"layer {layer}"] if layer is not None else [])
+    return " ".join(words) + (f" ({rest})" if rest else "")
+
+
+def vectors(wh: Warehouse, model: str | None = None, layer: int | None = None, set: str = "raw",
+            control: str = "none", accessions: Sequence[str] | str | None = None, where: str | None = None,
+            pooling: str | None = None) -> Vectors:
+    """The stored per-protein vectors of one model, layer, embedding set and control (``Warehouse.vectors``)."""
+    from protiso.embedding.select import read_accessions
+    from protiso.warehouse.predicates import check_predicate
+
+    filters: dict[str, Any] = {"embedding_set": set, "control": control}
+    if model is not None:
+        filters["model"] = model
+    if layer is not None:
+        filters["layer"] = int(layer)
+    if pooling is not None:
+        filters["pooling"] = pooling
+    chosen = None
+    listed = read_accessions(accessions) if accessions is not None else None
+    if listed is not None:
+        chosen = pa.array(listed, pa.string())
+    predicate = check_predicate(where, "where=")
+    if predicate is not None:
+        sql = wh.sql_text("vectors_where").replace("/*WHERE*/ TRUE", predicate)
+        try:
+            matched = wh.con.sql(sql).to_arrow_table().column("accession").combine_chunks()
+        except Exception as error:  # duckdb.Error: a wrong column or type in the user's predicate
+            raise ProtisoError(f"where={predicate!r}: {str(error).splitlines()[0]}") from None
+        chosen = matched if chosen is None else pc.filter(matched, pc.is_in(matched, value_set=chosen))
+    what = _describe("embeddings", model, layer, f"set {set}, control {control}"
+                     + (f", pooling {pooling}" if pooling is not None else ""))
+    found = plan(wh, "embeddings", "embedding", filters, what, chosen, extra=("model", "layer", "pooling"))
+    for name in ("model", "layer", "pooling"):
+        values = pc.unique(found.extra[name]).to_pylist() if found.rows else []
+        found.keys[name] = {*values}
+        _one(found, name, what)
+    if found.rows == 0 and chosen is None:
+        raise ProtisoError(f"no {what}{_available(wh, 'embeddings')}")
+    matrix = read(found) if found.rows else np.empty((0, 0), dtype=np.float32)
+    key = {"model": model, "layer": layer, "embedding_set": set, "control": control, "pooling": pooling}
+    for name in ("model", "layer", "pooling"):
+        if found.rows:
+            key[name] = found.extra[name][0].as_py()
+    return Vectors(found.ids, matrix, key)
+
+
+def residues(wh: Warehouse, accession: str, model: str | None = None, layer: int | None = None) -> Vectors:
+    """The stored residue vectors of one protein, by position (``Warehouse.residues``)."""
+    filters: dict[str, Any] = {"accession": accession}
+    if model is not None:
+        filters["model"] = model
+    if layer is not None:
+        filters["layer"] = int(layer)
+    what = _describe(f"residues of {accession}", model, layer, "")
+    found = plan(wh, "residues", "vector", filters, what, extra=("model", "layer", "position", "residue"))
+    for name in ("model", "layer"):
+        found.keys[name] = {*pc.unique(found.extra[name]).to_pylist()} if found.rows else {*()}
+        _one(found, name, what)
+    if found.rows == 0:
+        raise ProtisoError(f"no stored {what} (ingest with --residues){_available(wh, 'residues')}")
+    matrix = read(found)
+    positions = found.extra["position"]
+    order = np.argsort(positions.to_numpy(zero_copy_only=False), kind="stable")
+    if (np.diff(order) != 1).any():
+        matrix = matrix[order]
+        positions, letters = positions.take(pa.array(order)), found.extra["residue"].take(pa.array(order))
+    else:
+        letters = found.extra["residue"]
+    return Vectors(positions, matrix, {"accession": accession, "model": found.extra["model"][0].as_py(),
+                                       "layer": found.extra["layer"][0].as_py()}, letters)
