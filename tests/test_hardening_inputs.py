@@ -84,7 +84,7 @@ def test_isotropy_unknown_model_is_an_error(w300):
     with Warehouse.open(w300) as wh:
         runs = wh.con.execute("SELECT count(*) FROM runs").fetchall()[0][0]
     result = run_protiso("isotropy", "-w", str(w300), "--models", "typo")
-    _one_line_error(result, "unknown model 'typo' in --models", "no embeddings yet")
+    _one_line_error(result, "unknown model 'typo' in --model", "no embeddings yet")
     with Warehouse.open(w300) as wh:
         assert wh.con.execute("SELECT count(*) FROM runs").fetchall()[0][0] == runs  # no run recorded
 

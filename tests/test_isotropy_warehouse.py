@@ -110,7 +110,7 @@ def test_bootstrap_and_recorded_parameters(warehouse):
 
 def test_selection_and_errors(warehouse):
     before = warehouse.query("SELECT count(*) AS n FROM runs").column("n")[0].as_py()
-    with pytest.raises(ProtisoError, match=r"unknown model 'esm2' in --models; the warehouse has vectors of antiberty"):
+    with pytest.raises(ProtisoError, match=r"unknown model 'esm2' in --model; the warehouse has vectors of antiberty"):
         compute_isotropy(warehouse, models=["esm2"])
     assert warehouse.query("SELECT count(*) AS n FROM runs").column("n")[0].as_py() == before  # no run recorded
     nothing = compute_isotropy(warehouse, models=["antiberty"], embedding_set="whitened")

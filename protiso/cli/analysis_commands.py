@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from protiso.cli.common import WarehouseOpt, app, friendly
+from protiso.cli.common import ModelsOpt, WarehouseOpt, app, friendly, model_names
 
 # -- isotropy and post-processing (protiso/jobs/isotropy.py, protiso/jobs/postprocess.py) -----
 
@@ -23,15 +23,14 @@ def _isotropy_names(values: list[str] | None) -> list[str] | None:
 def isotropy(
     warehouse: WarehouseOpt,
     by: Annotated[list[str] | None, typer.Option(
-        "--by", help="Also per organism, go_term or length_bin (repeat or separate by commas).")] = None,
+        "--by", metavar="[organism|go_term|length_bin]", help="Also per organism, go_term or length_bin (repeat or separate by commas).")] = None,
     bootstrap: Annotated[int, typer.Option(help="Bootstrap replicates for an IsoScore CI (0 = none).")] = 0,
     zeta: Annotated[float, typer.Option(help="IsoScore* shrinkage (1-zeta)C + zeta*I, in [0, 1].")] = 0.2,
-    models: Annotated[list[str] | None, typer.Option(
-        "--models", "-m", help="Only these models (repeat or separate by commas); default: all.")] = None,
+    models: ModelsOpt = None,
     embedding_set: Annotated[list[str] | None, typer.Option(
         "--embedding-set", help="Only these embedding sets (raw, centered, whitened, abtt-k); default: all.")] = None,
     scope: Annotated[list[str] | None, typer.Option(
-        "--scope", help="global (per-protein vectors) and/or local (residue vectors); default: both.")] = None,
+        "--scope", metavar="[global|local]", help="global (per-protein vectors) and/or local (residue vectors); default: both.")] = None,
     min_points: Annotated[int, typer.Option(help="Smallest group reported with --by, in proteins.")] = 10,
     null_draws: Annotated[int, typer.Option(
         help="Random groups of each group's protein count drawn (seeded) for the size-corrected size_z "
@@ -52,7 +51,7 @@ def isotropy(
     budget = parse_memory_budget(memory_budget)
     with Warehouse.open(warehouse) as wh:
         summary = compute_isotropy(
-            wh, by=_isotropy_names(by) or [], bootstrap=bootstrap, zeta=zeta, models=_isotropy_names(models),
+            wh, by=_isotropy_names(by) or [], bootstrap=bootstrap, zeta=zeta, models=model_names(models),
             embedding_set=_isotropy_names(embedding_set), scopes=_isotropy_names(scope) or ["global", "local"],
             seed=seed, min_points=min_points, memory_budget=budget, null_draws=null_draws,
         )
@@ -63,11 +62,10 @@ def isotropy(
 @friendly
 def postprocess(
     warehouse: WarehouseOpt,
-    method: Annotated[str, typer.Option(help="center, whiten (PCA whitening) or abtt (all-but-the-top).")],
+    method: Annotated[str, typer.Option(metavar="[center|whiten|abtt]", help="center, whiten (PCA whitening) or abtt (all-but-the-top).")],
     k: Annotated[int | None, typer.Option(help="abtt: top principal components removed (default dim/100).")] = None,
     eps: Annotated[float, typer.Option(help="whiten: eigenvalue floor, relative to the mean eigenvalue.")] = 1e-6,
-    models: Annotated[list[str] | None, typer.Option(
-        "--models", "-m", help="Only these models (repeat or separate by commas); default: all.")] = None,
+    models: ModelsOpt = None,
     source: Annotated[str, typer.Option(help="Embedding set to transform.")] = "raw",
 ) -> None:
     """Store post-processed embeddings (centered, whitened, abtt-k) as a new embedding set beside raw.
@@ -78,7 +76,7 @@ def postprocess(
     from protiso.warehouse import Warehouse
 
     with Warehouse.open(warehouse) as wh:
-        summary = postprocess_embeddings(wh, method, k=k, eps=eps, models=_isotropy_names(models), source=source)
+        summary = postprocess_embeddings(wh, method, k=k, eps=eps, models=model_names(models), source=source)
     typer.echo(summary.render())
 
 
@@ -92,16 +90,15 @@ def postprocess(
 def report(
     warehouse: WarehouseOpt,
     output: Annotated[Path, typer.Option("--output", "-o", help="HTML file to write.", dir_okay=False)],
-    models: Annotated[list[str] | None, typer.Option(
-        "--models", "-m", help="Only these models (repeat the option or separate by commas); default: all.")] = None,
+    models: ModelsOpt = None,
     title: Annotated[str | None, typer.Option(help="Title of the report.")] = None,
     color_by: Annotated[str, typer.Option(
-        "--color-by", help="Annotation colouring the PCA view: auto (organism when known, else length_bin), "
+        "--color-by", metavar="[auto|organism|length_bin|go:NAMESPACE|GO-ID]", help="Annotation colouring the PCA view: auto (organism when known, else length_bin), "
         "organism, length_bin, go:NAMESPACE (e.g. go:biological_process) or a GO term id.")] = "auto",
     figures: Annotated[Path | None, typer.Option(
         "--figures", help="Also write each figure as its own file in this folder.", file_okay=False)] = None,
     figure_format: Annotated[str, typer.Option(
-        "--figure-format", help="File format of --figures: svg, png or pdf.")] = "svg",
+        "--figure-format", metavar="[svg|png|pdf]", help="File format of --figures: svg, png or pdf.")] = "svg",
 ) -> None:
     """Write an HTML report: a headline box beside the study's published figures, isotropy, spectra, a PCA view, layers, correlations, groups, post-processing, and the runs in an appendix.
 
@@ -111,11 +108,10 @@ def report(
     from protiso.warehouse import Warehouse
 
     with Warehouse.open(warehouse, read_only=True) as wh:
-        chosen = [name.strip() for item in models or [] for name in item.split(",") if name.strip()]
-        summary = render_report(wh, output, models=chosen or None, title=title, color_by=color_by,
+        summary = render_report(wh, output, models=model_names(models), title=title, color_by=color_by,
                                 figures=figures, figure_format=figure_format)
     typer.echo(f"wrote {summary.output} ({summary.bytes / 1e6:.1f} MB, {summary.seconds:.1f} s)")
     if figures is not None:
         typer.echo(f"wrote {len(summary.figures)} figure(s) to {figures}")
-    for line in summary.missing:
-        typer.echo(f"missing {line}")
+    for line in summary.missing_groups:
+        typer.echo(line)

@@ -14,15 +14,15 @@ from protiso.cli.common import WarehouseOpt, app, friendly
 
 # The embedding options of `ingest --model` and `embed`, each declared once (protiso.embedding.EmbedOptions).
 LayersOpt = Annotated[Optional[str], typer.Option(
-    help="Layers to store: last (default), all, or a list such as 4,-1 (negatives count from the end).")]
+    metavar="[last|all|LIST]", help="Layers to store: last (default), all, or a list such as 4,-1 (negatives count from the end).")]
 ResiduesOpt = Annotated[str, typer.Option(
-    help="Per-residue vectors to store: all, none, or a fraction of proteins (seeded), e.g. 0.01. "
+    metavar="[all|none|FRACTION]", help="Per-residue vectors to store: all, none, or a fraction of proteins (seeded), e.g. 0.01. "
     "Local isotropy always uses every residue through float64 sufficient statistics.")]
-DeviceOpt = Annotated[str, typer.Option(help="auto (CUDA when present), cpu or cuda.")]
+DeviceOpt = Annotated[str, typer.Option(metavar="[auto|cpu|cuda]", help="auto (CUDA when present), cpu or cuda.")]
 BatchTokensOpt = Annotated[Optional[int], typer.Option(
     help="Padded tokens per forward pass (default 2048 on CPU, 32768 on CUDA).")]
 LongOpt = Annotated[str, typer.Option(
-    "--long", "--length-policy",
+    "--long", "--length-policy", metavar="[truncate|window|skip|chunk]",
     help="Proteins longer than the model's limit (e.g. AntiBERTy's 510 residues): truncate (default; the first "
     "limit residues), window (overlapping windows stitched so every residue has a vector), skip (not embedded; "
     "listed in rejects) or chunk (pieces without overlap). The summary counts them; --length-policy is an alias.")]
@@ -31,7 +31,7 @@ WeightsOpt = Annotated[Optional[Path], typer.Option(
 SkipInvalidOpt = Annotated[bool, typer.Option(
     help="Skip (and list) proteins with residues the model's tokenizer lacks instead of failing.")]
 EngineOpt = Annotated[str, typer.Option(
-    help="Where embedding runs: local (this process) or ray (Ray Data actors; pip install 'protiso[ray]').")]
+    metavar="[local|ray]", help="Where embedding runs: local (this process) or ray (Ray Data actors; pip install 'protiso[ray]').")]
 AddressOpt = Annotated[Optional[str], typer.Option(
     help="--engine ray: auto (the cluster `ray start` made here), HOST:PORT or ray://HOST:PORT; "
     "default: a local Ray instance.")]
@@ -49,13 +49,14 @@ def ingest(
         exists=True, dir_okay=False, readable=True)],
     warehouse: WarehouseOpt,
     fmt: Annotated[str, typer.Option(
-        "--format", help="auto (detect per file from its first line and name), fasta, dat, tsv, go-terms, "
+        "--format", metavar="[auto|fasta|dat|tsv|go-terms|go-graph|obo]",
+        help="auto (detect per file from its first line and name), fasta, dat, tsv, go-terms, "
         "go-graph or obo (applies to every FILE).")] = "auto",
     create: Annotated[bool, typer.Option(
         "--create/--no-create", help="Create the warehouse if it does not exist yet (default: create).")] = True,
     progress: ProgressOpt = True,
     model: Annotated[Optional[str], typer.Option(
-        "--model", "-m", help="Then embed every protein not yet embedded with this model: a short name "
+        "--model", "-m", metavar="MODEL", help="Then embed every protein not yet embedded with this model: a short name "
         "(antiberty, unirep-64|256|1900, proteinbert), a Hugging Face id from the local cache, or a local "
         "model directory.")] = None,
     layers: LayersOpt = None,
@@ -99,7 +100,7 @@ def ingest(
 def embed(
     warehouse: WarehouseOpt,
     model: Annotated[str, typer.Option(
-        "--model", "-m", help="The model: a short name (antiberty, unirep-64|256|1900, proteinbert), a Hugging Face "
+        "--model", "-m", metavar="MODEL", help="The model: a short name (antiberty, unirep-64|256|1900, proteinbert), a Hugging Face "
         "id from the local cache, or a local model directory.")],
     sample: Annotated[Optional[int], typer.Option(
         help="Embed N proteins of the selection, drawn by --seed from the whole selection (the N with the smallest "

@@ -18,7 +18,7 @@ from protiso.cli.common import app, friendly
 def run(
     job: Annotated[Path, typer.Argument(help="Job spec (TOML), e.g. ingest/demo.toml.")],
     warehouse: Annotated[Optional[Path], typer.Option(
-        "--warehouse", "-w", help="Override the spec's warehouse directory.")] = None,
+        "--warehouse", "-w", metavar="DIR", help="Override the spec's warehouse directory.")] = None,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Progress bars on stderr.")] = True,
 ) -> None:
     """Run a whole job from a TOML spec: ingest, embed, post-process, isotropy, align, report.

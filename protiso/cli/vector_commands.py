@@ -20,12 +20,12 @@ def import_vectors(
         help="An ESM extract.py output directory (LABEL.pt files), an .h5 file (bio_embeddings / ProtTrans), "
         "a .npy matrix with an id list, an .npz, or a Parquet / Arrow table.")],
     warehouse: WarehouseOpt,
-    model: Annotated[str, typer.Option("--model", "-m", help="Name to store the vectors under (the model that made them).")],
+    model: Annotated[str, typer.Option("--model", "-m", metavar="MODEL", help="Name to store the vectors under (the model that made them).")],
     layer: Annotated[Optional[int], typer.Option(
         help="ESM: the layer to store (-1 = the highest in the files; default: every layer they hold). "
         "Other formats: the layer number to store them under (default: the one a protiso export records, else -1).")] = None,
     fmt: Annotated[str, typer.Option(
-        "--format", help="auto (a directory is ESM; else by file name), esm, h5, npy, npz or parquet.")] = "auto",
+        "--format", metavar="[auto|esm|h5|npy|npz|parquet]", help="auto (a directory is ESM; else by file name), esm, h5, npy, npz or parquet.")] = "auto",
     pooling: Annotated[Optional[str], typer.Option(
         help="How the per-protein vectors were made, in words (recorded per row; default: from the file or format).")] = None,
     residues: Annotated[str, typer.Option(
@@ -62,7 +62,7 @@ def import_vectors(
 @friendly
 def export(
     warehouse: WarehouseOpt,
-    model: Annotated[str, typer.Option("--model", "-m", help="The model whose vectors to write.")],
+    model: Annotated[str, typer.Option("--model", "-m", metavar="MODEL", help="The model whose vectors to write.")],
     output: Annotated[Path, typer.Option(
         "--output", "-o", help="FILE.h5 (bio_embeddings layout, keyed by accession), FILE.npz or FILE.parquet.",
         dir_okay=False)],

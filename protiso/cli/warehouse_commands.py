@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from protiso.cli.common import WarehouseOpt, app, friendly
+from protiso.errors import ProtisoError
 
 
 # -- warehouse --------------------------------------------------------------------------
@@ -15,11 +16,17 @@ from protiso.cli.common import WarehouseOpt, app, friendly
 
 @app.command()
 @friendly
-def init(path: Annotated[Path, typer.Argument(help="Directory for the new warehouse.")]) -> None:
-    """Create an empty warehouse (a DuckDB file plus Parquet parts) in PATH."""
+def init(
+    warehouse: Annotated[Optional[Path], typer.Option(
+        "--warehouse", "-w", metavar="DIR", help="Directory for the new warehouse.")] = None,
+    path: Annotated[Optional[Path], typer.Argument(hidden=True, help="The old spelling of -w.")] = None,
+) -> None:
+    """Create an empty warehouse (a DuckDB file plus Parquet parts) in the directory -w names."""
     from protiso.warehouse import Warehouse
 
-    with Warehouse.create(path) as wh:
+    if (warehouse is None) == (path is None):
+        raise ProtisoError("give the new warehouse's directory once: protiso init -w DIR")
+    with Warehouse.create(warehouse or path) as wh:
         typer.echo(f"created warehouse {wh.path} ({wh.db_file.name})")
 
 
@@ -28,8 +35,10 @@ def init(path: Annotated[Path, typer.Argument(help="Directory for the new wareho
 def sql(
     query: Annotated[str, typer.Argument(help="SQL to run (DuckDB dialect).")],
     warehouse: WarehouseOpt,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="table (floats shown to 6 significant digits), csv or json (full precision).")] = "table",
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the result to this file: .parquet, .csv or .json (by the extension), full precision.")] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", metavar="[table|csv|json]",
+                                     help="table (floats shown to 6 significant digits), csv or json (full precision).")] = "table",
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", metavar="FILE", help="Write the result to this file: "
+                                                   ".parquet, .csv or .json (by the extension), full precision.")] = None,
     max_rows: Annotated[int, typer.Option(help="Rows shown in table format (0 = all).")] = 40,
     write: Annotated[bool, typer.Option(
         "--write", help="Open the warehouse for writing even though the SQL looks like it only reads "

@@ -188,7 +188,8 @@ def _too_long(pending: pa.Table, lengths: list[int], limit: int | None, policy: 
 def require_proteins(wh: Warehouse, adding: int = 0) -> None:
     """Fail unless the warehouse holds (or, with ``adding`` more, will hold) a protein sequence."""
     if adding == 0 and wh.con.execute(wh.sql_text("embed_protein_count")).fetchall()[0][0] == 0:
-        raise ProtisoError(f"{wh.path}: the warehouse has no protein sequences; ingest a FASTA file first")
+        raise ProtisoError(f"{wh.path}: the warehouse has no protein sequences; ingest them first "
+                           f"(protiso ingest FASTA -w {wh.path} --model M ingests and embeds)")
 
 
 def ingest_check(prepared: Prepared) -> Callable[[Warehouse], None]:

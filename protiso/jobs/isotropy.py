@@ -187,7 +187,8 @@ def _local_rows(wh: Warehouse, by: Sequence[str], models: list[str] | None, sets
         return rows
     layers = wh.query(wh.sql_text("isotropy_residue_layers"), {"models": models}).to_pylist()
     if not layers:
-        skipped.append("local grouped: no stored residue vectors (ingest with --residues)")
+        skipped.append("local grouped: no stored residue vectors (they are stored when embedding with --residues, "
+                       f"e.g. protiso embed -w {wh.path} --model M --residues 0.01)")
     for item in layers:
         key = {"model": item["model"], "layer": item["layer"], "embedding_set": "raw", "scope": "local"}
         label = f"{item['model']} layer {item['layer']} residues"
@@ -215,9 +216,9 @@ def _check_models(wh: Warehouse, models: list[str] | None) -> None:
     close = [m for name in unknown for m in difflib.get_close_matches(name, known, n=1)]
     hint = f" (did you mean {', '.join(close)}?)" if close else ""
     have = f"the warehouse has vectors of {', '.join(known)}" if known else \
-        "the warehouse has no embeddings yet (protiso ingest FILE --model M)"
+        f"the warehouse has no embeddings yet (protiso embed -w {wh.path} --model M)"
     raise ProtisoError(f"unknown model{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))} "
-                       f"in --models{hint}; {have}")
+                       f"in --model{hint}; {have}")
 
 
 def compute_isotropy(wh: Warehouse, by: Sequence[str] = (), bootstrap: int = 0, zeta: float = DEFAULT_ZETA,

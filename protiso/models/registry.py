@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from protiso.errors import ProtisoError
+from protiso.errors import ProtisoError, did_you_mean
 from protiso.models.base import ModelAdapter
 
 UNIREP_SIZES = {"unirep-64": 64, "unirep-256": 256, "unirep-1900": 1900}
@@ -69,7 +69,8 @@ def load_model(
         directory = _hub_snapshot(name)
         return _load_directory(directory, name, device, max_residues)
     raise ProtisoError(
-        f"unknown model {name!r}: use one of {', '.join(SHORT_NAMES)}, a Hugging Face id or a local directory"
+        f"unknown model {name!r}{did_you_mean(name, SHORT_NAMES)}: use one of {', '.join(SHORT_NAMES)}, "
+        "a Hugging Face id or a local directory"
     )
 
 

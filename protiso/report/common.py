@@ -22,8 +22,8 @@ from protiso.warehouse import Warehouse
 # The command that produces each kind of data, named in "missing" notes.
 COMMANDS = {
     "proteins": "protiso ingest FASTA -w W",
-    "embeddings": "protiso ingest FASTA -w W --model MODEL",
-    "layers": "protiso ingest FASTA -w W --model MODEL --layers all",
+    "embeddings": "protiso embed -w W --model MODEL",          # `ingest FASTA --model` when no proteins yet
+    "layers": "protiso embed -w W --model MODEL --layers all",
     "isotropy": "protiso isotropy -w W",
     "groups": "protiso isotropy -w W --by organism --by go_term",
     "alignments": "protiso align -w W",

@@ -31,6 +31,7 @@ from protiso.report.common import (
     iso_keys,
     number_attr,
 )
+from protiso.report.missing import fit_to_state, missing_lines
 from protiso.report.plots import FORMATS, Chart
 from protiso.report.sections import REGISTRY, SECTIONS
 from protiso.report.sections.correlations import correlation_keys
@@ -62,6 +63,7 @@ class ReportSummary:
     sections: dict[str, bool]           # section key -> had all of its data
     missing: list[str]                  # "what: command[; then command]" lines
     figures: list[Path] = dataclasses.field(default_factory=list)   # files written by --figures
+    missing_groups: list[str] = dataclasses.field(default_factory=list)  # the same, one line per command chain
 
 
 def environment() -> jinja2.Environment:
@@ -111,6 +113,7 @@ def build_context(wh: Warehouse, models: list[str] | None = None, title: str | N
         models=models,
         sections={section.key: section.build(source) for section in REGISTRY},
     )
+    fit_to_state(wh, [item for data in context.sections.values() for item in data.missing])
     where = shlex.quote(str(wh.path))
     for data in context.sections.values():
         for item in data.missing:
@@ -186,6 +189,9 @@ def render_report(wh: Warehouse, output: str | Path, models: list[str] | None = 
     output = Path(output)
     if output.is_dir():
         raise ProtisoError(f"{output} is a directory; give a file name such as report.html")
+    if output.suffix.lower() not in (".html", ".htm"):
+        raise ProtisoError(f"{output}: the report is written as HTML; give a file name ending in .html "
+                           "(--figures DIR --figure-format pdf writes each figure as a PDF)")
     if figure_format not in FORMATS:
         raise ProtisoError(f"--figure-format {figure_format!r}: use one of {', '.join(FORMATS)}")
     context = build_context(wh, models, title, color_by)
@@ -201,4 +207,6 @@ def render_report(wh: Warehouse, output: str | Path, models: list[str] | None = 
     missing = [f"{m.what}: {'; then '.join(m.commands)}"
                for name in SECTIONS for m in context.sections[name].missing]
     written = write_figures(context, figures, figure_format) if figures is not None else []
-    return ReportSummary(output, len(html.encode()), time.perf_counter() - started, sections, missing, written)
+    groups = missing_lines([m for name in SECTIONS for m in context.sections[name].missing])
+    return ReportSummary(output, len(html.encode()), time.perf_counter() - started, sections, missing, written,
+                         groups)

@@ -1,23 +1,12 @@
 """The warehouse: one DuckDB file plus zstd Parquet parts in a directory.
 
-Layout::
-
-    W/protiso.duckdb                 catalog, bookkeeping, materialised results, views
-    W/parquet/<table>/[k=v/]part-<uuid>.parquet
-
-Parquet-backed tables (their column contract is ``sql/tables/<table>.sql``) are views
-over ``read_parquet([absolute paths])``; the ``parts`` table lists the files that belong
-to the warehouse. A part is written to disk first and catalogued in one DuckDB
-transaction, together with whatever else its writer records and the views it changes; what a
-killed writer leaves (``recovery.py``) is settled at the next writable open, which also migrates,
-marks dead runs ``interrupted`` and re-creates the views (so a moved warehouse repairs itself).
-
-A read-only open (``Warehouse.open(path, read_only=True)``, for commands that only read) writes
-nothing, so several can run at once, beside the plain ``duckdb -readonly`` shell, on a warehouse
-this user cannot write. It relies on the stored views, which are current when the schema version
-and the views' fingerprint (definitions and directory, in ``protiso_state``) match this protiso;
-otherwise, or when runs of dead processes are still ``running``, it first opens for writing once to
-bring the warehouse up to date, if it can.
+Layout: ``W/protiso.duckdb`` (catalog, bookkeeping, materialised results, views) and
+``W/parquet/<table>/[<key>-<value>/]part-<id>.parquet``, e.g. ``parquet/embeddings/model-antiberty/layer-8/``.
+Parquet-backed tables (column contracts in ``sql/tables``) are views over the parts ``parts`` lists. A part
+is written first and catalogued in one transaction (``commit.py``); what a killed writer leaves is settled
+at the next writable open (``recovery.py``), which also migrates and re-creates the views. A read-only
+open writes nothing (several can run beside ``duckdb -readonly``); it opens for writing once first when
+the stored views are stale. docs/architecture.md tells the whole story.
 """
 
 from __future__ import annotations
@@ -33,7 +22,7 @@ from typing import Any, Iterator, Sequence
 import duckdb
 import pyarrow as pa
 
-from protiso.errors import ProtisoError
+from protiso.errors import ProtisoError, did_you_mean
 from protiso.warehouse import catalog, faults, layout, matrix, migrations, recovery, resources, udfs
 from protiso.warehouse.catalog import CREATED
 from protiso.warehouse.commit import PARQUET_DIR, Commit, Run, _PendingPart, new_run_id, utcnow
@@ -77,7 +66,8 @@ class Warehouse:
             if create:
                 return cls.create(path)
             refuse_file_in_path(path)
-            raise ProtisoError(f"no warehouse at {path} (run `protiso init {path}` first)")
+            raise ProtisoError(f"no warehouse at {path}{_nearby(path)}: check the path (-w), "
+                               f"or create one with `protiso init -w {path}`")
         return cls._open_read_only(path) if read_only else cls._open_writable(path)
 
     @classmethod
@@ -437,6 +427,16 @@ class Warehouse:
     def _writable(self) -> None:
         if self.read_only:
             raise ProtisoError(f"{self.path} was opened read-only; open it for writing to change it")
+
+
+def _nearby(path: Path) -> str:
+    """`` (did you mean W2?)`` for a warehouse beside ``path`` with a close name, else ``""``."""
+    try:
+        siblings = [d.name for d in path.parent.iterdir() if (d / DB_FILE).is_file()]
+    except OSError:
+        return ""
+    hint = did_you_mean(path.name, siblings)
+    return hint.replace("mean ", f"mean {path.parent}{os.sep}") if hint else ""
 
 
 def quote(name: str) -> str:
