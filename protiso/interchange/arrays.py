@@ -308,6 +308,7 @@ class NpzWriter:
     """Streams an (N, dim) float32 matrix and its ids into an ``.npz`` (see the module docstring)."""
 
     suffix = ".npz"
+    row_overhead = 64  # bytes per protein besides its vector (its id)
 
     def __init__(self, path: Path, meta: dict[str, object], *, dim: int, rows: int, residues: bool) -> None:
         if residues:
@@ -324,19 +325,29 @@ class NpzWriter:
         self.ids.extend(accessions)
 
     def close(self) -> None:
-        self.handle.close()
-        arrays = {"ids": np.array(self.ids, dtype=str)}
-        arrays.update({k: np.array(v) for k, v in self.meta.items() if v is not None})
-        for name, value in arrays.items():
-            with self.archive.open(name + ".npy", "w", force_zip64=True) as handle:
-                npformat.write_array(handle, value, allow_pickle=False)
-        self.archive.close()
+        try:
+            self.handle.close()
+            arrays = {"ids": np.array(self.ids, dtype=str)}
+            arrays.update({k: np.array(v) for k, v in self.meta.items() if v is not None})
+            for name, value in arrays.items():
+                with self.archive.open(name + ".npy", "w", force_zip64=True) as handle:
+                    npformat.write_array(handle, value, allow_pickle=False)
+            self.archive.close()
+        except BaseException:  # a full disk: close the file once, quietly (ZipFile.__del__ would retry, noisily)
+            sink, self.archive.fp = self.archive.fp, None
+            if sink is not None:
+                try:
+                    sink.close()
+                except OSError:
+                    pass
+            raise
 
 
 class ParquetWriter:
     """Writes accession, seq_hash, embedding [, residues] (see the module docstring)."""
 
     suffix = ".parquet"
+    row_overhead = 128  # bytes per protein besides its vector (accession, seq_hash, offsets)
 
     def __init__(self, path: Path, meta: dict[str, object], *, dim: int, rows: int, residues: bool) -> None:
         fields = [("accession", pa.string()), ("seq_hash", pa.string()), ("embedding", pa.list_(pa.float32()))]

@@ -9,7 +9,9 @@ Records are matched by key (an MD5 key names every protein with that sequence), 
 key matches nothing by ``original_id`` (``more_names``: attributes cost as much as the data to read).
 
 What protiso writes (``H5Writer``, ``protiso export -o FILE.h5``) is the same layout keyed by
-accession (``/`` in a key becomes ``_``; ``original_id`` keeps the accession), float32, so
+accession (``key_for``: ``%`` and ``/``, which HDF5 keys cannot hold, are percent-escaped as ``%25`` and
+``%2F``, so ``ab/1`` and ``ab_1`` stay apart and every key reads back as its accession; ``original_id``
+keeps the accession too), float32, so
 ``h5py.File(f)["P12345"][:]`` reads a vector. The file's attributes record ``model``, ``layer``,
 ``embedding_set`` and ``pooling``; with ``--residues`` a protein with stored residue vectors is a
 2-D dataset whose ``protiso_global`` attribute holds its per-protein vector, so an export imports
@@ -21,6 +23,9 @@ faster than the usual ``f[key][()]`` loop; memory holds one dataset at a time.
 
 from __future__ import annotations
 
+import io
+import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -33,6 +38,23 @@ from protiso.interchange.source import Record
 ORIGINAL_ID = "original_id"
 GLOBAL_ATTR = "protiso_global"
 META = ("model", "layer", "embedding_set", "pooling")
+
+
+def key_for(accession: str) -> str:
+    """The HDF5 key of ``accession``: injective, ``%`` -> ``%25`` and ``/`` -> ``%2F`` (``.`` and ``..``, which
+    name groups, escaped whole)."""
+    key = accession.replace("%", "%25").replace("/", "%2F")
+    return key.replace(".", "%2E") if key in (".", "..") else key
+
+
+def accession_for(key: str) -> str | None:
+    """The accession a ``key_for`` key stands for, or None when the key has no escape in it."""
+    if not _ESCAPE.search(key):
+        return None
+    return _ESCAPE.sub(lambda match: chr(int(match.group(1), 16)), key)
+
+
+_ESCAPE = re.compile(r"%(25|2F|2E)")
 
 
 def _reason(error: BaseException) -> str:
@@ -97,7 +119,9 @@ class H5Source:
                 yield record
 
     def _record(self, key: str, dataset, h5a, h5s) -> Record:
-        record = Record(self.path, key, tuple(names_for(key)))
+        unescaped = accession_for(key)
+        names = names_for(key) if unescaped is None else [unescaped, *names_for(key)]
+        record = Record(self.path, key, tuple(dict.fromkeys(names)))
         dtype = dataset.dtype
         if dtype.kind not in "fiu":
             raise ProtisoError(f"{record.where()}: holds {dtype}, not numbers")
@@ -140,14 +164,22 @@ def _read_attr(dataset, name: str, h5a) -> object | None:
 
 
 class H5Writer:
-    """Writes one dataset per accession (see the module docstring)."""
+    """Writes one dataset per accession (see the module docstring).
+
+    HDF5 writes through ``_WriteOnce``, a Python file that keeps the first write error (ENOSPC on a
+    full disk) and accepts, without writing, what follows: HDF5 itself never sees an error. Its own
+    handling of one (each object it then frees retries the failed write) printed thousands of
+    tracebacks and ended in a segmentation fault; instead ``close`` raises the error once.
+    """
 
     suffix = ".h5"
+    row_overhead = 2048  # bytes per protein besides its vectors (a dataset's header, its attributes)
 
     def __init__(self, path: Path, meta: dict[str, object], *, dim: int, rows: int, residues: bool) -> None:
         import h5py
 
-        self.file = h5py.File(path, "w")
+        self.sink = _WriteOnce(path)
+        self.file = h5py.File(self.sink, "w")
         for name, value in meta.items():
             if value is not None:
                 self.file.attrs[name] = value
@@ -158,10 +190,85 @@ class H5Writer:
         for row, accession in enumerate(accessions):
             matrix = None if residues is None else residues[row]
             data = vectors[row] if matrix is None else matrix
-            dataset = self.file.create_dataset(accession.replace("/", "_"), data=data)
+            dataset = self.file.create_dataset(key_for(accession), data=data)
             dataset.attrs[ORIGINAL_ID] = accession
             if matrix is not None:
                 dataset.attrs[GLOBAL_ATTR] = vectors[row]
+        self.sink.raise_error()  # stop at the first failed write rather than write the rest into nothing
 
     def close(self) -> None:
-        self.file.close()
+        try:
+            self.file.close()
+        finally:
+            self.sink.close()
+
+
+class _WriteOnce(io.RawIOBase):
+    """A binary file whose first write error is kept (``raise_error``, ``close``) while later writes are dropped."""
+
+    def __init__(self, path: Path) -> None:
+        self.handle = open(path, "w+b", buffering=1 << 20)
+        self.error: OSError | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        return self.handle.readinto(buffer)
+
+    def write(self, data) -> int:
+        if self.error is None:
+            try:
+                self.handle.write(data)
+            except OSError as error:
+                self.error = error
+        return len(data)
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self.handle.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self.handle.tell()
+
+    def truncate(self, size: int | None = None) -> int:
+        if self.error is None:
+            try:
+                return self.handle.truncate(size)
+            except OSError as error:
+                self.error = error
+        return self.handle.tell() if size is None else size
+
+    def flush(self) -> None:
+        if self.error is None and not self.handle.closed:
+            try:
+                self.handle.flush()
+            except OSError as error:
+                self.error = error
+
+    def raise_error(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        try:
+            self.flush()
+            if self.error is None:
+                try:
+                    os.fsync(self.handle.fileno())
+                except OSError as error:
+                    self.error = error
+            try:
+                self.handle.close()
+            except OSError as error:
+                self.error = self.error or error
+        finally:
+            super().close()
+        self.raise_error()
