@@ -33,7 +33,7 @@ import numpy as np
 
 from protiso.errors import ProtisoError
 from protiso.interchange.ids import names_for
-from protiso.interchange.source import Record
+from protiso.interchange.source import Record, layer_number
 
 ORIGINAL_ID = "original_id"
 GLOBAL_ATTR = "protiso_global"
@@ -89,7 +89,8 @@ class H5Source:
         if not self.keys:
             raise ProtisoError(f"{path}: holds no datasets")
         self.pooling: str | None = _text(attrs["pooling"]) if "pooling" in attrs else None
-        self.layer: int | None = int(attrs["layer"]) if "layer" in attrs else None
+        self.layer: int | None = layer_number(attrs["layer"], f"{path}: attribute layer") if "layer" in attrs \
+            else None
 
     def count(self) -> int:
         return len(self.keys)
@@ -107,11 +108,8 @@ class H5Source:
             for key in self.keys:
                 try:
                     dataset = h5d.open(fid, key.encode())
-                except (KeyError, ValueError, TypeError, OSError) as error:
-                    if handle.get(key, getclass=True) is h5py.Group:
-                        raise ProtisoError(f"{self.path}: {key!r} is a group; expected one dataset per "
-                                           "protein at the top level") from None
-                    raise ProtisoError(f"{self.path}: dataset {key!r} cannot be read ({_reason(error)})") from None
+                except (KeyError, ValueError, TypeError, OSError, RuntimeError) as error:
+                    raise ProtisoError(_unopenable(self.path, handle, key, error)) from None
                 try:
                     record = self._record(key, dataset, h5a, h5s)
                 except OSError as error:
@@ -151,6 +149,26 @@ class H5Source:
                 original = _read_attr(h5d.open(handle.id, record.label.encode()), ORIGINAL_ID, h5a)
                 out.append(() if original is None else tuple(names_for(_text(original))))
         return out
+
+
+def _unopenable(path: Path, handle, key: str, error: BaseException) -> str:
+    """Why dataset ``key`` cannot be opened: a group, a link that leads nowhere, or HDF5's reason."""
+    import h5py
+
+    try:
+        link = handle.get(key, getlink=True)
+    except (KeyError, ValueError, TypeError, OSError, RuntimeError):
+        link = None
+    if isinstance(link, h5py.SoftLink):
+        return f"{path}: {key!r} is a soft link to {link.path}, which holds no dataset"
+    if isinstance(link, h5py.ExternalLink):
+        return f"{path}: {key!r} is an external link to {link.filename}:{link.path}, which cannot be read"
+    try:
+        if handle.get(key, getclass=True) is h5py.Group:
+            return f"{path}: {key!r} is a group; expected one dataset per protein at the top level"
+    except (KeyError, ValueError, TypeError, OSError, RuntimeError):
+        pass
+    return f"{path}: dataset {key!r} cannot be read ({_reason(error)})"
 
 
 def _read_attr(dataset, name: str, h5a) -> object | None:
