@@ -71,8 +71,12 @@ def export(
         "--set", help="Embedding set: raw, or one `protiso postprocess` made (centered, whitened, abtt-k).")] = "raw",
     residues: Annotated[bool, typer.Option(
         "--residues", help="Also the stored per-residue vectors (.h5: 2-D datasets; .parquet: a residues column).")] = False,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Replace OUTPUT if it exists (a symlink is replaced itself, not its target); refused otherwise.")] = False,
 ) -> None:
     """Write stored vectors to .h5, .npz or .parquet, readable by `protiso import-vectors` (exactly) and other tools.
+
+    The file appears only when complete; an existing one is refused unless --force. In .h5 keys, '%' and '/' are written as %25 and %2F (the original_id attribute holds the accession).
 
     In Python: `h5py.File("out.h5")["P12345"][:]`, `np.load("out.npz")["embeddings"]`, `pd.read_parquet("out.parquet")`.
     """
@@ -81,4 +85,4 @@ def export(
 
     with Warehouse.open(warehouse, read_only=True) as wh:
         typer.echo(export_vectors(wh, output, model, layer=layer, embedding_set=embedding_set,
-                                  residues=residues).render())
+                                  residues=residues, force=force).render())

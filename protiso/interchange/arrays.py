@@ -32,7 +32,7 @@ import pyarrow.parquet as pq
 
 from protiso.errors import ProtisoError
 from protiso.interchange.ids import names_for
-from protiso.interchange.source import Record, list_array
+from protiso.interchange.source import Record, layer_number, list_array
 
 BLOCK_ROWS = 4096
 ID_COLUMNS = ("accession", "id", "protein_id", "identifier", "label", "name", "key", "original_id", "seq_hash", "md5")
@@ -49,14 +49,30 @@ def _records(path: Path, ids: list[str], block: np.ndarray, residues: list[np.nd
         yield record
 
 
+def _texts(values: list) -> list[str]:
+    """Ids as text: ``bytes`` ids (``dtype=S``) are decoded, not written as ``"b'P12345'"``."""
+    return [v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v) for v in values]
+
+
 def _read_ids(path: Path) -> list[str]:
     if path.suffix == ".npy":
-        values = np.load(path, allow_pickle=False)
+        try:
+            values = np.load(path, allow_pickle=False)
+        except (ValueError, OSError, EOFError) as error:
+            reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            if "allow_pickle" in reason:
+                reason = "an array of Python objects; save the ids as strings (np.array(ids, dtype=str))"
+            raise ProtisoError(f"{path}: not a readable id list ({reason})") from None
         if values.ndim != 1 or values.dtype.kind not in "US":
             raise ProtisoError(f"{path}: an id list must be a 1-D array of strings, got {values.dtype} {values.shape}")
-        return [v.decode() if isinstance(v, bytes) else str(v) for v in values.tolist()]
-    with open(path, encoding="utf-8") as handle:
-        lines = [line.strip() for line in handle]
+        return _texts(values.tolist())
+    try:
+        with open(path, encoding="utf-8") as handle:
+            lines = [line.strip() for line in handle]
+    except UnicodeDecodeError as error:
+        raise ProtisoError(f"{path}: not UTF-8 text (byte {error.start + 1}); an id list holds one id per line") from None
+    except OSError as error:
+        raise ProtisoError(f"{path}: cannot be read ({error.strerror or error})") from None
     while lines and not lines[-1]:
         lines.pop()
     if "" in lines:
@@ -79,6 +95,8 @@ class NpySource:
             raise ProtisoError(f"{path}: not a readable .npy file ({str(error).splitlines()[0]})") from None
         if self.matrix.ndim != 2:
             raise ProtisoError(f"{path}: expected an (N, dim) matrix, got shape {self.matrix.shape}")
+        if self.matrix.shape[0] == 0:
+            raise ProtisoError(f"{path}: holds no records (0 rows); nothing to import")
         if ids is None:
             found = [p for p in (path.with_suffix(".txt"), path.with_suffix(".ids")) if p.is_file()]
             if not found:
@@ -131,14 +149,16 @@ class NpzSource:
         if len(id_arrays) != 1 or len(matrices) != 1:
             listing = ", ".join(f"{n} {dtype} {shape}" for n, (shape, _, dtype) in headers.items()) or "nothing"
             raise ProtisoError(f"{path}: expected one 1-D array of string ids and one 2-D matrix, found {listing}")
-        self.ids = [str(v) for v in self._load(id_arrays[0]).tolist()]
+        self.ids = _texts(self._load(id_arrays[0]).tolist())
+        if not self.ids:
+            raise ProtisoError(f"{path}: holds no records ({id_arrays[0]} is empty); nothing to import")
         self.matrix_name = matrices[0]
         self.shape, self.fortran, self.dtype = headers[self.matrix_name]
         if len(self.ids) != self.shape[0]:
             raise ProtisoError(f"{path}: {len(self.ids):,} ids ({id_arrays[0]}) for the {self.shape[0]:,} rows "
                                f"of {self.matrix_name}")
         self.pooling = str(self._load("pooling")[()]) if "pooling" in headers else None
-        self.layer = int(self._load("layer")[()]) if "layer" in headers else None
+        self.layer = layer_number(self._load("layer"), f"{path}: layer") if "layer" in headers else None
 
     def _load(self, name: str) -> np.ndarray:
         with self.archive.open(name + ".npy") as handle:
@@ -202,6 +222,8 @@ class TableSource:
                 self.rows = None
         except (pa.ArrowException, OSError) as error:
             raise ProtisoError(f"{path}: not a readable Parquet or Arrow file ({str(error).splitlines()[0]})") from None
+        if self.rows == 0:
+            raise ProtisoError(f"{path}: holds no records (0 rows); nothing to import")
         strings = [f.name for f in schema if _is_string(f.type)]
         named = [name for name in ID_COLUMNS if name in strings]
         if not named and len(strings) != 1:
@@ -218,7 +240,8 @@ class TableSource:
         self.residue_column = nested[0] if nested else None
         meta = {k.decode(): v.decode() for k, v in (schema.metadata or {}).items()}
         self.pooling = meta.get("protiso.pooling")
-        self.layer = int(meta["protiso.layer"]) if "protiso.layer" in meta else None
+        self.layer = layer_number(meta["protiso.layer"], f"{path}: protiso.layer") if "protiso.layer" in meta \
+            else None
 
     def count(self) -> int | None:
         return self.rows
@@ -236,19 +259,23 @@ class TableSource:
             yield batch.select(columns)
 
     def records(self) -> Iterator[Record]:
+        rows = 0
         try:
             for batch in self._batches():
                 ids = batch.column(self.id_column)
                 if ids.null_count:
                     raise ProtisoError(f"{self.path}: column {self.id_column} has an empty (NULL) id")
-                labels = [str(v) for v in ids.to_pylist()]
+                labels = _texts(ids.to_pylist())
+                rows += len(labels)
                 block = None if self.vector_column is None else \
                     _vectors(batch.column(self.vector_column), labels, self.path)
                 residues = None if self.residue_column is None else \
                     _residues(batch.column(self.residue_column), labels, self.path)
                 yield from _records(self.path, labels, block, residues)
-        except pa.ArrowException as error:
+        except (pa.ArrowException, OSError) as error:  # OSError: a truncated Arrow stream
             raise ProtisoError(f"{self.path}: cannot be read ({str(error).splitlines()[0]})") from None
+        if rows == 0:
+            raise ProtisoError(f"{self.path}: holds no records (0 rows); nothing to import")
 
 
 def _magic(path: Path) -> bytes:
@@ -308,6 +335,7 @@ class NpzWriter:
     """Streams an (N, dim) float32 matrix and its ids into an ``.npz`` (see the module docstring)."""
 
     suffix = ".npz"
+    row_overhead = 64  # bytes per protein besides its vector (its id)
 
     def __init__(self, path: Path, meta: dict[str, object], *, dim: int, rows: int, residues: bool) -> None:
         if residues:
@@ -324,19 +352,29 @@ class NpzWriter:
         self.ids.extend(accessions)
 
     def close(self) -> None:
-        self.handle.close()
-        arrays = {"ids": np.array(self.ids, dtype=str)}
-        arrays.update({k: np.array(v) for k, v in self.meta.items() if v is not None})
-        for name, value in arrays.items():
-            with self.archive.open(name + ".npy", "w", force_zip64=True) as handle:
-                npformat.write_array(handle, value, allow_pickle=False)
-        self.archive.close()
+        try:
+            self.handle.close()
+            arrays = {"ids": np.array(self.ids, dtype=str)}
+            arrays.update({k: np.array(v) for k, v in self.meta.items() if v is not None})
+            for name, value in arrays.items():
+                with self.archive.open(name + ".npy", "w", force_zip64=True) as handle:
+                    npformat.write_array(handle, value, allow_pickle=False)
+            self.archive.close()
+        except BaseException:  # a full disk: close the file once, quietly (ZipFile.__del__ would retry, noisily)
+            sink, self.archive.fp = self.archive.fp, None
+            if sink is not None:
+                try:
+                    sink.close()
+                except OSError:
+                    pass
+            raise
 
 
 class ParquetWriter:
     """Writes accession, seq_hash, embedding [, residues] (see the module docstring)."""
 
     suffix = ".parquet"
+    row_overhead = 128  # bytes per protein besides its vector (accession, seq_hash, offsets)
 
     def __init__(self, path: Path, meta: dict[str, object], *, dim: int, rows: int, residues: bool) -> None:
         fields = [("accession", pa.string()), ("seq_hash", pa.string()), ("embedding", pa.list_(pa.float32()))]

@@ -18,13 +18,48 @@ bytes in memory, which is faster than letting torch open it), in sorted path ord
 from __future__ import annotations
 
 import io
+import os
 import pickle
+import stat
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
 from protiso.errors import ProtisoError
 from protiso.interchange.ids import names_for
-from protiso.interchange.source import Record
+from protiso.interchange.source import MAX_LAYER, Record
+
+
+def _pt_files(root: Path) -> list[Path]:
+    """Every ``*.pt`` under ``root``, following symlinked folders (each real folder once); a folder that cannot be
+    listed, or a ``.pt`` that is not a regular file (a FIFO would block the read), is an error naming it."""
+    found: list[Path] = []
+    seen: set[str] = set()
+
+    def refuse(error: OSError) -> None:
+        raise ProtisoError(f"{error.filename or root}: cannot be listed ({error.strerror or error}); every file "
+                           "of the ESM output must be readable") from None
+
+    for folder, dirs, names in os.walk(root, onerror=refuse, followlinks=True):
+        real = os.path.realpath(folder)
+        if real in seen:  # a symlink loop, or a folder reached twice
+            dirs[:] = []
+            continue
+        seen.add(real)
+        dirs.sort()
+        for name in names:
+            if not name.endswith(".pt"):
+                continue
+            file = Path(folder) / name
+            try:
+                mode = os.stat(file).st_mode
+            except OSError as error:
+                raise ProtisoError(f"{file}: cannot be read ({error.strerror or error})") from None
+            if not stat.S_ISREG(mode):
+                raise ProtisoError(f"{file}: not a regular file (a FIFO, socket or device); an ESM output holds "
+                                   "LABEL.pt files")
+            found.append(file)
+    return sorted(found)
 
 GLOBAL_KEY = "mean_representations"
 RESIDUE_KEY = "representations"
@@ -41,7 +76,7 @@ class EsmSource:
         if not path.is_dir():
             raise ProtisoError(f"{path}: --format esm reads a directory of LABEL.pt files (ESM extract.py output)")
         self.path = path
-        self.files = sorted(path.rglob("*.pt"))
+        self.files = _pt_files(path)
         if not self.files:
             raise ProtisoError(f"{path}: no .pt files (ESM extract.py writes one LABEL.pt per protein)")
         self.pooling: str | None = POOLING
@@ -54,10 +89,14 @@ class EsmSource:
 
         for file in self.files:
             try:
-                data = torch.load(io.BytesIO(file.read_bytes()), map_location="cpu", weights_only=True)
+                with warnings.catch_warnings():  # torch's advice on a refused file is not for this reader
+                    warnings.simplefilter("ignore")
+                    data = torch.load(io.BytesIO(file.read_bytes()), map_location="cpu", weights_only=True)
             except (RuntimeError, OSError, EOFError, ValueError, KeyError, TypeError, AttributeError,
                     pickle.UnpicklingError) as error:  # what torch raises for a damaged or foreign file
                 reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+                if "weights_only" in reason or isinstance(error, pickle.UnpicklingError):
+                    reason = "it holds Python objects other than tensors, dicts and numbers, which protiso does not load"
                 raise ProtisoError(f"{file}: not a readable torch file ({reason})") from None
             yield _record(file, data, torch)
 
@@ -80,6 +119,11 @@ def _record(file: Path, data: object, torch) -> Record:
             if tensor.ndim != ndim:
                 raise ProtisoError(f"{record.where()}: {key}[{layer}] has shape {tuple(tensor.shape)}, "
                                    f"expected {ndim}-D")
+            if layer < 0 or layer > MAX_LAYER:
+                raise ProtisoError(f"{record.where()}: '{key}' has layer {layer}; layers are 0 to {MAX_LAYER:,}")
+            if tensor.layout != torch.strided or tensor.is_meta:
+                kind = "a meta tensor (no data)" if tensor.is_meta else f"a {tensor.layout} tensor"
+                raise ProtisoError(f"{record.where()}: {key}[{layer}] is {kind}; expected a dense tensor")
             if not tensor.is_floating_point():
                 raise ProtisoError(f"{record.where()}: {key}[{layer}] holds {tensor.dtype}, not floats")
             target[layer] = tensor.detach().to(torch.float32).numpy() if tensor.dtype != torch.float32 \

@@ -9,7 +9,9 @@ Records are matched by key (an MD5 key names every protein with that sequence), 
 key matches nothing by ``original_id`` (``more_names``: attributes cost as much as the data to read).
 
 What protiso writes (``H5Writer``, ``protiso export -o FILE.h5``) is the same layout keyed by
-accession (``/`` in a key becomes ``_``; ``original_id`` keeps the accession), float32, so
+accession (``key_for``: ``%`` and ``/``, which HDF5 keys cannot hold, are percent-escaped as ``%25`` and
+``%2F``, so ``ab/1`` and ``ab_1`` stay apart and every key reads back as its accession; ``original_id``
+keeps the accession too), float32, so
 ``h5py.File(f)["P12345"][:]`` reads a vector. The file's attributes record ``model``, ``layer``,
 ``embedding_set`` and ``pooling``; with ``--residues`` a protein with stored residue vectors is a
 2-D dataset whose ``protiso_global`` attribute holds its per-protein vector, so an export imports
@@ -21,6 +23,9 @@ faster than the usual ``f[key][()]`` loop; memory holds one dataset at a time.
 
 from __future__ import annotations
 
+import io
+import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,11 +33,28 @@ import numpy as np
 
 from protiso.errors import ProtisoError
 from protiso.interchange.ids import names_for
-from protiso.interchange.source import Record
+from protiso.interchange.source import Record, layer_number
 
 ORIGINAL_ID = "original_id"
 GLOBAL_ATTR = "protiso_global"
 META = ("model", "layer", "embedding_set", "pooling")
+
+
+def key_for(accession: str) -> str:
+    """The HDF5 key of ``accession``: injective, ``%`` -> ``%25`` and ``/`` -> ``%2F`` (``.`` and ``..``, which
+    name groups, escaped whole)."""
+    key = accession.replace("%", "%25").replace("/", "%2F")
+    return key.replace(".", "%2E") if key in (".", "..") else key
+
+
+def accession_for(key: str) -> str | None:
+    """The accession a ``key_for`` key stands for, or None when the key has no escape in it."""
+    if not _ESCAPE.search(key):
+        return None
+    return _ESCAPE.sub(lambda match: chr(int(match.group(1), 16)), key)
+
+
+_ESCAPE = re.compile(r"%(25|2F|2E)")
 
 
 def _reason(error: BaseException) -> str:
@@ -67,7 +89,8 @@ class H5Source:
         if not self.keys:
             raise ProtisoError(f"{path}: holds no datasets")
         self.pooling: str | None = _text(attrs["pooling"]) if "pooling" in attrs else None
-        self.layer: int | None = int(attrs["layer"]) if "layer" in attrs else None
+        self.layer: int | None = layer_number(attrs["layer"], f"{path}: attribute layer") if "layer" in attrs \
+            else None
 
     def count(self) -> int:
         return len(self.keys)
@@ -85,11 +108,8 @@ class H5Source:
             for key in self.keys:
                 try:
                     dataset = h5d.open(fid, key.encode())
-                except (KeyError, ValueError, TypeError, OSError) as error:
-                    if handle.get(key, getclass=True) is h5py.Group:
-                        raise ProtisoError(f"{self.path}: {key!r} is a group; expected one dataset per "
-                                           "protein at the top level") from None
-                    raise ProtisoError(f"{self.path}: dataset {key!r} cannot be read ({_reason(error)})") from None
+                except (KeyError, ValueError, TypeError, OSError, RuntimeError) as error:
+                    raise ProtisoError(_unopenable(self.path, handle, key, error)) from None
                 try:
                     record = self._record(key, dataset, h5a, h5s)
                 except OSError as error:
@@ -97,7 +117,9 @@ class H5Source:
                 yield record
 
     def _record(self, key: str, dataset, h5a, h5s) -> Record:
-        record = Record(self.path, key, tuple(names_for(key)))
+        unescaped = accession_for(key)
+        names = names_for(key) if unescaped is None else [unescaped, *names_for(key)]
+        record = Record(self.path, key, tuple(dict.fromkeys(names)))
         dtype = dataset.dtype
         if dtype.kind not in "fiu":
             raise ProtisoError(f"{record.where()}: holds {dtype}, not numbers")
@@ -129,6 +151,26 @@ class H5Source:
         return out
 
 
+def _unopenable(path: Path, handle, key: str, error: BaseException) -> str:
+    """Why dataset ``key`` cannot be opened: a group, a link that leads nowhere, or HDF5's reason."""
+    import h5py
+
+    try:
+        link = handle.get(key, getlink=True)
+    except (KeyError, ValueError, TypeError, OSError, RuntimeError):
+        link = None
+    if isinstance(link, h5py.SoftLink):
+        return f"{path}: {key!r} is a soft link to {link.path}, which holds no dataset"
+    if isinstance(link, h5py.ExternalLink):
+        return f"{path}: {key!r} is an external link to {link.filename}:{link.path}, which cannot be read"
+    try:
+        if handle.get(key, getclass=True) is h5py.Group:
+            return f"{path}: {key!r} is a group; expected one dataset per protein at the top level"
+    except (KeyError, ValueError, TypeError, OSError, RuntimeError):
+        pass
+    return f"{path}: dataset {key!r} cannot be read ({_reason(error)})"
+
+
 def _read_attr(dataset, name: str, h5a) -> object | None:
     try:
         attr = h5a.open(dataset, name.encode())
@@ -140,14 +182,22 @@ def _read_attr(dataset, name: str, h5a) -> object | None:
 
 
 class H5Writer:
-    """Writes one dataset per accession (see the module docstring)."""
+    """Writes one dataset per accession (see the module docstring).
+
+    HDF5 writes through ``_WriteOnce``, a Python file that keeps the first write error (ENOSPC on a
+    full disk) and accepts, without writing, what follows: HDF5 itself never sees an error. Its own
+    handling of one (each object it then frees retries the failed write) printed thousands of
+    tracebacks and ended in a segmentation fault; instead ``close`` raises the error once.
+    """
 
     suffix = ".h5"
+    row_overhead = 2048  # bytes per protein besides its vectors (a dataset's header, its attributes)
 
     def __init__(self, path: Path, meta: dict[str, object], *, dim: int, rows: int, residues: bool) -> None:
         import h5py
 
-        self.file = h5py.File(path, "w")
+        self.sink = _WriteOnce(path)
+        self.file = h5py.File(self.sink, "w")
         for name, value in meta.items():
             if value is not None:
                 self.file.attrs[name] = value
@@ -158,10 +208,85 @@ class H5Writer:
         for row, accession in enumerate(accessions):
             matrix = None if residues is None else residues[row]
             data = vectors[row] if matrix is None else matrix
-            dataset = self.file.create_dataset(accession.replace("/", "_"), data=data)
+            dataset = self.file.create_dataset(key_for(accession), data=data)
             dataset.attrs[ORIGINAL_ID] = accession
             if matrix is not None:
                 dataset.attrs[GLOBAL_ATTR] = vectors[row]
+        self.sink.raise_error()  # stop at the first failed write rather than write the rest into nothing
 
     def close(self) -> None:
-        self.file.close()
+        try:
+            self.file.close()
+        finally:
+            self.sink.close()
+
+
+class _WriteOnce(io.RawIOBase):
+    """A binary file whose first write error is kept (``raise_error``, ``close``) while later writes are dropped."""
+
+    def __init__(self, path: Path) -> None:
+        self.handle = open(path, "w+b", buffering=1 << 20)
+        self.error: OSError | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        return self.handle.readinto(buffer)
+
+    def write(self, data) -> int:
+        if self.error is None:
+            try:
+                self.handle.write(data)
+            except OSError as error:
+                self.error = error
+        return len(data)
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self.handle.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self.handle.tell()
+
+    def truncate(self, size: int | None = None) -> int:
+        if self.error is None:
+            try:
+                return self.handle.truncate(size)
+            except OSError as error:
+                self.error = error
+        return self.handle.tell() if size is None else size
+
+    def flush(self) -> None:
+        if self.error is None and not self.handle.closed:
+            try:
+                self.handle.flush()
+            except OSError as error:
+                self.error = error
+
+    def raise_error(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        try:
+            self.flush()
+            if self.error is None:
+                try:
+                    os.fsync(self.handle.fileno())
+                except OSError as error:
+                    self.error = error
+            try:
+                self.handle.close()
+            except OSError as error:
+                self.error = self.error or error
+        finally:
+            super().close()
+        self.raise_error()

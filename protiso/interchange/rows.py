@@ -10,8 +10,9 @@ built so that a bad record stops the import before its commit:
   recorded, else ``-1``);
 * per-protein vectors come from the file, or when it holds per-residue vectors only, are their
   float64 mean (rounded to float32); either every record has them or none does;
-* one dimension per layer (also matching vectors the model already has at that layer); no NaN or
-  infinity; at most as many residue vectors as the stored sequence has residues (fewer: the tool
+* one dimension per layer, at least 2 (also matching vectors the model already has at that layer);
+  no NaN or infinity; no all-zero vector (it has no direction: cosine and IsoScore are undefined for
+  it, so it is refused here rather than failing every later command); at most as many residue vectors as the stored sequence has residues (fewer: the tool
   truncated, ``length_policy = 'truncate'``; equal: ``none``; per-protein vectors only: ``imported``);
 * each protein is named by one record only (duplicate ids are an error).
 
@@ -37,6 +38,7 @@ from protiso.metrics.stats import SufficientStats
 COMPUTED_POOLING = "mean over residue vectors (computed at import)"
 IMPORTED_POOLING = "imported (rule not recorded)"
 FOLD_ROWS = 16384  # residue vectors gathered before one float64 X^T X product
+MIN_DIM = 2  # 0- and 1-dimensional vectors are refused (see the module docstring)
 
 
 class _Stats:
@@ -130,6 +132,9 @@ class RowBuilder:
         return [layer for _, layer in self.mapping or []]
 
     def _dim(self, layer: int, dim: int, record: Record) -> None:
+        if dim < MIN_DIM:
+            raise ProtisoError(f"{record.where()}: vectors of dimension {dim} at layer {layer}; protiso needs at least "
+                               f"{MIN_DIM} (a direction, a covariance, a PCA)")
         expected = self.dims.get(layer)
         if expected is None:
             stored = self.stored_dim(layer)
@@ -167,14 +172,24 @@ class RowBuilder:
         residues = record.residues.get(key)
         if residues is not None:
             residues = float_vectors(residues, record, "residue vectors")
+            if len(residues) == 0:
+                raise ProtisoError(f"{record.where()}: holds no residue vectors at layer {layer} (shape "
+                                   f"{tuple(residues.shape)})")
             self._dim(layer, residues.shape[1], record)
             if not np.isfinite(residues).all():
                 row = int(np.flatnonzero(~np.isfinite(residues).all(axis=1))[0])
                 raise ProtisoError(f"{record.where()}: residue vector {row + 1} at layer {layer} holds NaN or infinity")
+            if not residues.any(axis=1).all():
+                row = int(np.flatnonzero(~residues.any(axis=1))[0])
+                raise ProtisoError(f"{record.where()}: residue vector {row + 1} at layer {layer} is all zeros (a zero "
+                                   "vector has no direction)")
         vector = record.global_.get(key)
         if vector is not None:
             vector = float_vectors(np.asarray(vector).reshape(-1), record)
             self._dim(layer, vector.shape[0], record)
+            if not vector.any():
+                raise ProtisoError(f"{record.where()}: the vector at layer {layer} is all zeros (a zero vector has no "
+                                   "direction: cosine and IsoScore are undefined for it)")
         else:
             vector = residues.mean(axis=0, dtype=np.float64).astype(np.float32)
         fresh = [m for m in found if layer not in m.stored_layers]

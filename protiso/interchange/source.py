@@ -131,6 +131,31 @@ def open_source(path: str | Path, fmt: str = "auto", ids: str | Path | None = No
     return arrays.TableSource(path)
 
 
+MAX_LAYER = 2**31 - 1  # layers are stored as INTEGER
+
+
+def layer_number(value: object, where: str) -> int:
+    """A layer a file records (a 0-d integer array, an integer, or its digits as text), or a one-line error."""
+    if isinstance(value, np.ndarray):
+        if value.shape != ():
+            raise ProtisoError(f"{where}: the recorded layer must be one number, got an array of shape {value.shape}")
+        value = value[()]
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    if isinstance(value, (bool, np.bool_)):
+        value = None
+    elif isinstance(value, (int, np.integer)):
+        value = int(value)
+    elif isinstance(value, (str, np.str_)) and value.strip().lstrip("-").isdigit():
+        value = int(value.strip())
+    else:
+        value = None
+    if value is None or not -1 <= value <= MAX_LAYER:
+        raise ProtisoError(f"{where}: the recorded layer must be a layer number (0 to {MAX_LAYER:,}, or -1); "
+                           "pass --layer to say which layer the vectors are")
+    return value
+
+
 def float_vectors(values: np.ndarray, record: Record | None, what: str = "vectors") -> np.ndarray:
     """``values`` as float32 (exact for float16 and float32; float64 rounds), or an error naming the record."""
     if values.dtype == np.float32:

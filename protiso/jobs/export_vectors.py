@@ -7,13 +7,19 @@ formats ``protiso import-vectors`` reads back exactly (float32 as stored; model,
 pooling recorded in the file). With ``residues`` the stored per-residue vectors go along (``.h5``: a
 2-D dataset per protein that has them; ``.parquet``: a ``residues`` column). Proteins are written by
 accession, streamed from DuckDB in batches (memory: one batch, plus one protein's residue vectors).
-The file appears only when complete (written under a temporary name, then renamed); the warehouse
-is only read.
+The file appears only when complete (written under a temporary name, ``.NAME.tmp-<pid>-<hex>``, then
+renamed); the warehouse is only read. Temporary files of exports that were killed (their process is
+gone) are removed by the next export to the same name. An existing ``output`` (a file or a symlink) is
+refused unless ``force``, which replaces it (a symlink itself, not its target). Before writing, the
+folder must be writable and hold the file's size (the vectors' bytes, plus 5 %); a disk that fills up
+anyway is a one-line error that leaves nothing behind.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import time
 import uuid
 from collections.abc import Iterator
@@ -26,7 +32,8 @@ import pyarrow as pa
 from protiso.errors import ProtisoError
 from protiso.interchange.arrays import NpzWriter, ParquetWriter
 from protiso.interchange.h5 import H5Writer
-from protiso.warehouse import Warehouse, versions
+from protiso.warehouse import Warehouse, faults, versions
+from protiso.warehouse.connection import alive
 
 WRITERS = {".h5": H5Writer, ".hdf5": H5Writer, ".npz": NpzWriter, ".parquet": ParquetWriter}
 BATCH_ROWS = 4096
@@ -55,7 +62,7 @@ class ExportSummary:
 
 
 def export_vectors(wh: Warehouse, output: str | Path, model: str, layer: int | None = None,
-                   embedding_set: str = "raw", residues: bool = False) -> ExportSummary:
+                   embedding_set: str = "raw", residues: bool = False, force: bool = False) -> ExportSummary:
     """Write ``model``'s vectors at ``layer`` (default: its only layer) to ``output`` (see the module docstring)."""
     started = time.perf_counter()
     output = Path(output)
@@ -65,12 +72,14 @@ def export_vectors(wh: Warehouse, output: str | Path, model: str, layer: int | N
     if residues and embedding_set != "raw":
         raise ProtisoError(f"--residues exports the stored (raw) residue vectors; use it with --set raw, "
                            f"not {embedding_set}")
+    _check_output(output, force)
     layer, pooling, rows, dim = _choose(wh, model, layer, embedding_set)
-    if not output.parent.is_dir():
-        raise ProtisoError(f"{output}: no such directory {output.parent}")
     meta = {"model": model, "layer": layer, "embedding_set": embedding_set, "pooling": pooling,
             "protiso": versions().get("protiso", "")}
-    tmp = output.with_name(f".{output.name}.tmp-{uuid.uuid4().hex[:8]}")
+    _remove_stale_temps(output)
+    stored_rows = _residue_count(wh, model, layer) if residues else 0
+    _check_space(output, (rows + stored_rows) * dim * 4 + rows * writer_class.row_overhead)
+    tmp = output.with_name(f".{output.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
     written = stored = 0
     try:
         writer = writer_class(tmp, meta, dim=dim, rows=rows, residues=residues)
@@ -86,14 +95,86 @@ def export_vectors(wh: Warehouse, output: str | Path, model: str, layer: int | N
                     stored += sum(len(m) for m in matrices if m is not None)
                 writer.add(accessions, batch.column("seq_hash").to_pylist(), vectors, matrices)
                 written += len(accessions)
+                faults.point("export-batch")
         finally:
             writer.close()
         os.replace(tmp, output)
+    except OSError as error:  # a full disk (ENOSPC), the folder made unwritable meanwhile, ...
+        _quietly_remove(tmp)
+        raise ProtisoError(f"cannot write {output}: {_os_reason(error)}; nothing was written") from None
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        _quietly_remove(tmp)
         raise
     return ExportSummary(str(output), model, layer, embedding_set, pooling, dim, written, stored,
                          output.stat().st_size, time.perf_counter() - started)
+
+
+def _check_output(output: Path, force: bool) -> None:
+    """Refuse, in one line, an output that exists (without ``force``) or a folder that is missing or unwritable."""
+    if output.is_symlink() or output.exists():
+        if output.is_dir() and not output.is_symlink():
+            raise ProtisoError(f"{output} is a directory; name a file")
+        if not force:
+            what = "a symlink" if output.is_symlink() else "a file"
+            raise ProtisoError(f"{output} exists ({what}); pass --force to replace it")
+    folder = output.parent
+    if not folder.is_dir():
+        raise ProtisoError(f"{output}: no such directory {folder}")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ProtisoError(f"{output}: the folder {folder} is not writable by this user")
+
+
+def _check_space(output: Path, needed: int) -> None:
+    """Refuse, in one line, a folder whose file system cannot hold ``needed`` bytes (plus 5 %)."""
+    try:
+        free = shutil.disk_usage(output.parent).free
+    except OSError:
+        return
+    if free < needed * 1.05:
+        raise ProtisoError(f"cannot write {output}: it needs about {needed / 1e6:,.1f} MB and its file system has "
+                           f"{free / 1e6:,.1f} MB free; free some space or choose another folder")
+
+
+_TEMP = re.compile(r"\.(?P<name>.+)\.tmp-(?:(?P<pid>\d+)-)?[0-9a-f]{8}")
+STALE_S = 3600.0  # a temp file of an older protiso (no process id in its name) untouched this long is stale
+
+
+def _remove_stale_temps(output: Path) -> None:
+    """Remove what killed exports to ``output`` left: temp files whose process is gone (see the module docstring)."""
+    try:
+        entries = list(output.parent.iterdir())
+    except OSError:
+        return
+    for entry in entries:
+        match = _TEMP.fullmatch(entry.name)
+        if match is None or match.group("name") != output.name or not entry.is_file() or entry.is_symlink():
+            continue
+        pid = match.group("pid")
+        try:
+            stale = not alive(int(pid)) if pid else time.time() - entry.stat().st_mtime > STALE_S
+        except OSError:
+            continue
+        if stale:
+            _quietly_remove(entry)
+
+
+def _quietly_remove(path: Path) -> None:
+    try:
+        path.unlink(missing_ok=True)
+    except OSError:
+        pass
+
+
+def _os_reason(error: OSError) -> str:
+    """The reason of an OSError in a few words (HDF5's own carry ``errno = N`` inside a long message)."""
+    code = error.errno or (int(found.group(1)) if (found := re.search(r"errno = (\d+)", str(error))) else None)
+    if code:
+        return os.strerror(code)
+    return " ".join(str(error).split()) or type(error).__name__
+
+
+def _residue_count(wh: Warehouse, model: str, layer: int) -> int:
+    return wh.con.execute(wh.sql_text("export_residue_count"), {"model": model, "layer": layer}).fetchall()[0][0]
 
 
 def _choose(wh: Warehouse, model: str, layer: int | None, embedding_set: str) -> tuple[int, str, int, int]:

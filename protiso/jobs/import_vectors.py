@@ -35,7 +35,7 @@ from protiso.embedding.options import parse_residues
 from protiso.errors import ProtisoError
 from protiso.interchange.ids import IdResolver
 from protiso.interchange.rows import RowBuilder
-from protiso.interchange.source import FORMATS, Record, Source, open_source
+from protiso.interchange.source import FORMATS, MAX_LAYER, Record, Source, open_source
 from protiso.warehouse import Warehouse
 from protiso.warehouse.embedding_stats import EmbeddingStats, staging
 
@@ -74,8 +74,9 @@ class ImportOptions:
         if self.format not in FORMATS:
             raise ProtisoError(f"--format must be one of {', '.join(FORMATS)}; got {self.format!r}")
         if self.layer is not None and (isinstance(self.layer, bool) or not isinstance(self.layer, int)
-                                       or self.layer < -1):
-            raise ProtisoError(f"--layer must be a layer number (or -1 for the last); got {self.layer!r}")
+                                       or not -1 <= self.layer <= MAX_LAYER):
+            raise ProtisoError(f"--layer must be a layer number (0 to {MAX_LAYER:,}, or -1 for the last); "
+                               f"got {self.layer!r}")
         if self.num_layers is not None and (isinstance(self.num_layers, bool) or not isinstance(self.num_layers, int)
                                             or self.num_layers < 1):
             raise ProtisoError(f"--num-layers must be the model's number of layers (>= 1); got {self.num_layers!r}")

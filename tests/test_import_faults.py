@@ -1,0 +1,133 @@
+"""Issue 24 items 5-7 and 9: bad inputs to import-vectors are one-line errors that leave the warehouse as it was
+(no traceback, no hang, no Python warning), and a fuzz test feeds generated malformed inputs to every importer."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import torch
+from test_interchange import PROTEINS, reference_vectors, state, template, uniprot_header  # noqa: F401
+from typer.testing import CliRunner
+
+from protiso.cli import app
+
+IDS = [a for a, _ in PROTEINS[:6]]
+V = reference_vectors(6, dim=8)
+
+
+@pytest.fixture(scope="module")
+def w(template) -> Path:
+    """One warehouse for every bad input of this module: each must leave it exactly as it was."""
+    return template
+
+
+def run_import(w: Path, source: Path, *extra: str):
+    return CliRunner().invoke(app, ["import-vectors", str(source), "-w", str(w), "-m", "bad", "--no-progress", *extra])
+
+
+def assert_refused(w: Path, source: Path, *extra: str, fragment: str = "") -> str:
+    before = state(w)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a Python warning before the error counts as noise
+        result = run_import(w, source, *extra)
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.exit_code == 2 and len(lines) == 1 and lines[0].startswith("error: "), \
+        (result.output, repr(result.exception))
+    assert fragment in lines[0], lines[0]
+    assert state(w) == before
+    return lines[0]
+
+
+def npz(tmp: Path, name: str = "v.npz", **arrays) -> Path:
+    arrays = {"ids": np.array(IDS), "embeddings": V, **arrays}
+    np.savez(tmp / name, **{k: v for k, v in arrays.items() if v is not None})
+    return tmp / name
+
+
+def parquet(tmp: Path, vectors: list, ids: list = IDS, metadata: dict | None = None) -> Path:
+    table = pa.table({"accession": ids, "vector": pa.array(vectors, pa.list_(pa.float32()))})
+    pq.write_table(table.replace_schema_metadata(metadata), tmp / "v.parquet")
+    return tmp / "v.parquet"
+
+
+def h5(tmp: Path, build) -> Path:
+    with h5py.File(tmp / "v.h5", "w") as handle:
+        build(handle)
+    return tmp / "v.h5"
+
+
+def esm(tmp: Path, tensor, layer=6) -> Path:
+    folder = tmp / "esm"
+    folder.mkdir()
+    for accession in IDS[:2]:
+        torch.save({"label": uniprot_header(accession), "mean_representations": {layer: tensor}},
+                   folder / f"{accession}.pt")
+    return folder
+
+
+def truncated_ipc(tmp: Path) -> Path:
+    table = pa.table({"accession": IDS, "vector": pa.array(list(V), pa.list_(pa.float32()))})
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    data = sink.getvalue().to_pybytes()
+    (tmp / "v.arrow").write_bytes(data[: len(data) - 40])
+    return tmp / "v.arrow"
+
+
+BAD = {
+    # item 7: layers that are not layer numbers
+    "npz layer string": (lambda t: npz(t, layer=np.array("abc")), (), "layer"),
+    "npz layer 1-D": (lambda t: npz(t, layer=np.array([1, 2])), (), "layer"),
+    "npz layer 2**40": (lambda t: npz(t, layer=np.array(2**40)), (), "layer"),
+    "h5 layer last": (lambda t: h5(t, lambda f: (f.attrs.__setitem__("layer", "last"),
+                                                 [f.create_dataset(a, data=V[i]) for i, a in enumerate(IDS)])),
+                      (), "layer"),
+    "parquet layer abc": (lambda t: parquet(t, list(V), metadata={"protiso.layer": "abc"}), (), "layer"),
+    "--layer 2**31": (lambda t: npz(t), ("--layer", "2147483648"), "--layer"),
+    # zero-width and one-dimensional vectors, all-zero vectors
+    "npz (N,0)": (lambda t: npz(t, embeddings=np.zeros((6, 0), np.float32)), (), "dimension 0"),
+    "h5 (0,)": (lambda t: h5(t, lambda f: [f.create_dataset(a, data=np.zeros(0, np.float32)) for a in IDS]), (),
+                "dimension 0"),
+    "esm empty tensor": (lambda t: esm(t, torch.zeros(0)), (), "dimension 0"),
+    "parquet empty lists": (lambda t: parquet(t, [[] for _ in IDS]), (), "dimension 0"),
+    "npz 1-D vectors": (lambda t: npz(t, embeddings=V[:, :1].copy()), (), "dimension 1"),
+    "npz all-zero vector": (lambda t: npz(t, embeddings=np.vstack([V[:5], np.zeros((1, 8), np.float32)])), (),
+                            "zero vector"),
+    "h5 0 residues": (lambda t: h5(t, lambda f: [f.create_dataset(a, data=np.zeros((0, 8), np.float32))
+                                                 for a in IDS]), (), "no residue vectors"),
+    # item 6: 0-row inputs
+    "npz 0 rows": (lambda t: npz(t, ids=np.array([], dtype=str), embeddings=np.zeros((0, 8), np.float32)), (),
+                   "no records"),
+    "parquet 0 rows": (lambda t: parquet(t, [], ids=[]), (), "no records"),
+    # h5 links, ESM tensors numpy cannot hold, a truncated stream, bad id lists
+    "h5 dangling soft link": (lambda t: h5(t, lambda f: (f.create_dataset(IDS[0], data=V[0]),
+                                                         f.__setitem__(IDS[1], h5py.SoftLink("/nowhere")))),
+                              (), IDS[1]),
+    "h5 external link": (lambda t: h5(t, lambda f: (f.create_dataset(IDS[0], data=V[0]),
+                                                    f.__setitem__(IDS[1], h5py.ExternalLink("gone.h5", "/x")))),
+                         (), IDS[1]),
+    "esm sparse tensor": (lambda t: esm(t, torch.eye(8)[0].to_sparse()), (), "sparse"),
+    "esm meta tensor": (lambda t: esm(t, torch.empty(8, device="meta")), (), "meta"),
+    "truncated arrow stream": (truncated_ipc, (), "v.arrow"),
+    "ids object npy": (lambda t: (np.save(t / "v.npy", V), np.save(t / "ids.npy", np.array(IDS, dtype=object),
+                                                                   allow_pickle=True), t / "v.npy")[-1],
+                       ("--ids", "IDS_NPY"), "ids.npy"),
+    "ids not utf-8": (lambda t: (np.save(t / "v.npy", V), (t / "v.txt").write_bytes(b"\xff\xfe\n" * 6),
+                                 t / "v.npy")[-1], (), "v.txt"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_inputs_are_one_line_and_change_nothing(w, tmp_path, case):
+    make, extra, fragment = BAD[case]
+    source = make(tmp_path)
+    extra = tuple(str(tmp_path / "ids.npy") if e == "IDS_NPY" else e for e in extra)
+    assert_refused(w, source, *extra, fragment=fragment)
