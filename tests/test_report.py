@@ -197,9 +197,25 @@ def expected(con, number: dict[str, str]):
     if metric == "groups":  # groups ranked in section 6: those with an IsoScore, newest row each
         return con.execute(
             "SELECT count(DISTINCT group_value) FROM isotropy WHERE model = ? AND layer = ? AND embedding_set = ? "
-            f"AND scope = ? AND group_by = ? AND isoscore IS NOT NULL AND {IN_NAMESPACE}",
+            f"AND scope = ? AND group_by = ? AND isoscore IS NOT NULL AND {IN_NAMESPACE} AND NOT coalesce(is_root, false)",
             [number["data-model"], int(number["data-layer"]), number["data-set"], number["data-scope"],
              number["data-group-by"], number.get("data-namespace")]).fetchall()[0][0]
+    if metric in ("significant", "roots"):  # latest row per group of the block: q < 0.05 (not roots); roots
+        where = "NOT coalesce(is_root, false) AND q_value < 0.05" if metric == "significant" else "is_root"
+        return con.execute(
+            "SELECT count(*) FILTER (WHERE " + where + ") FROM (SELECT * FROM isotropy WHERE model = ? AND layer = ? "
+            f"AND embedding_set = ? AND scope = ? AND group_by = ? AND isoscore IS NOT NULL AND {IN_NAMESPACE} "
+            "QUALIFY row_number() OVER (PARTITION BY group_value ORDER BY computed_at DESC, run_id DESC) = 1)",
+            [number["data-model"], int(number["data-layer"]), number["data-set"], number["data-scope"],
+             number["data-group-by"], number.get("data-namespace")]).fetchall()[0][0]
+    if metric in ("size_z_low", "size_z_high"):  # z +- 1.96 Monte-Carlo se, from the stored draws
+        z, draws = con.execute(
+            "SELECT size_z, null_values FROM isotropy WHERE model = ? AND layer = ? AND embedding_set = ? AND scope = ? "
+            "AND group_by = ? AND group_value = ? ORDER BY computed_at DESC, run_id DESC LIMIT 1",
+            [number["data-model"], int(number["data-layer"]), number["data-set"], number["data-scope"],
+             number["data-group-by"], number["data-group"]]).fetchall()[0]
+        se = math.sqrt(1 / len(draws) + z * z / (2 * (len(draws) - 1)))
+        return z - 1.96 * se if metric == "size_z_low" else z + 1.96 * se
     if metric == "published_pearson":  # the study's ProtBERT matrix, as printed in the paper
         return PAPER_PEARSON[(number["data-x"], number["data-y"])]
     if metric.startswith("published_"):
@@ -211,7 +227,7 @@ def expected(con, number: dict[str, str]):
             f"SELECT {metric.removeprefix('local_')} FROM local_isotropy WHERE model = ? AND layer = ? "
             "AND definition = ? ORDER BY computed_at DESC, run_id DESC LIMIT 1",
             [number["data-model"], int(number["data-layer"]), number["data-definition"]]).fetchall()[0][0]
-    if metric in ("n_proteins", "null_mean", "null_low", "null_high", "size_z"):
+    if metric in ("n_proteins", "null_mean", "null_low", "null_high", "size_z", "p_value", "q_value"):
         return con.execute(
             f"SELECT {metric} FROM isotropy WHERE model = ? AND layer = ? AND embedding_set = ? AND scope = ? "
             "AND group_by = ? AND group_value = ? ORDER BY computed_at DESC, run_id DESC LIMIT 1",
@@ -223,7 +239,8 @@ def expected(con, number: dict[str, str]):
         found = con.execute(
             "SELECT n_proteins, isoscore, size_z, CAST(r.params ->> 'min_points' AS INTEGER) FROM isotropy i "
             "JOIN runs r USING (run_id) WHERE i.model = ? AND i.layer = ? AND embedding_set = ? AND scope = ? "
-            f"AND group_by = ? AND isoscore IS NOT NULL AND {IN_NAMESPACE} QUALIFY row_number() OVER "
+            f"AND group_by = ? AND isoscore IS NOT NULL AND {IN_NAMESPACE} AND NOT coalesce(is_root, false) "
+            "QUALIFY row_number() OVER "
             "(PARTITION BY group_value ORDER BY computed_at DESC, run_id DESC) = 1",
             [number["data-model"], int(number["data-layer"]), number["data-set"], number["data-scope"],
              number["data-group-by"], number.get("data-namespace")]).fetchall()

@@ -62,3 +62,101 @@ def test_group_moments_target_terms_in_both_forms_equal_the_package():
         assert moments.isoscore_star(0.25) == pytest.approx(reference_float64(IsoScore_star, mine, cov, 0.25), rel=1e-9)
         assert moments.isoscore_star_fixed(0.25) == pytest.approx(
             reference_float64(IsoScore_star, mine, np.eye(12), 0.25), rel=1e-9)
+
+
+@pytest.fixture(scope="module")
+def go_tested(tmp_path_factory, shared_data):
+    """The 99 AntiBERTy proteins with their GO annotations and the real GO 2014 graph, groups tested
+    against the size null (40 draws) and, in a second run, against the length-matched null."""
+    from protiso.sequences.ingest import ingest_files
+
+    wh = build_warehouse(tmp_path_factory.mktemp("go") / "w")
+    ingest_files(wh, [shared_data / "swissprot-2014" / "go_2014_terms.tsv.gz",
+                      shared_data / "swissprot-2014" / "go_2014_graph.tsv.gz"], progress=False)
+    size = compute_isotropy(wh, by=["go_term", "organism"], scopes=["global"], min_points=5, null_draws=40, seed=2)
+    length = compute_isotropy(wh, by=["go_term"], scopes=["global"], min_points=5, null_draws=12, seed=2,
+                              null="length")
+    yield wh, size.run_id, length.run_id
+    wh.close()
+
+
+def test_q_values_are_benjamini_hochberg_of_the_stored_p_values_per_namespace(go_tested):
+    from scipy.stats import false_discovery_control
+
+    wh, run, _ = go_tested
+    data = wh.query("SELECT i.group_by, t.namespace, i.p_value, i.q_value, i.is_root FROM isotropy i "
+                    "LEFT JOIN (SELECT go_id, any_value(namespace) AS namespace FROM go_terms GROUP BY go_id) t "
+                    "ON i.group_by = 'go_term' AND t.go_id = i.group_value "
+                    "WHERE i.run_id = ? AND i.group_by <> 'all'", [run]).to_pylist()
+    families = {(r["group_by"], r["namespace"]) for r in data if not r["is_root"]}
+    assert ("go_term", "biological_process") in families and ("organism", None) in families
+    for key in families:
+        mine = [r for r in data if (r["group_by"], r["namespace"]) == key and not r["is_root"]]
+        assert all(r["p_value"] is not None for r in mine)
+        want = false_discovery_control([r["p_value"] for r in mine], method="bh")
+        assert [r["q_value"] for r in mine] == pytest.approx(list(want), abs=1e-12)
+
+
+def test_root_terms_are_neither_tested_nor_ranked(go_tested):
+    from protiso.report.common import rows as report_rows
+
+    wh, run, _ = go_tested
+    roots = wh.query("SELECT group_value, p_value, q_value FROM isotropy WHERE run_id = ? AND is_root",
+                     [run]).to_pylist()
+    assert {r["group_value"] for r in roots} == {"GO:0008150", "GO:0003674", "GO:0005575"}
+    assert all(r["p_value"] is None and r["q_value"] is None for r in roots)
+    ranked = {r["group_value"] for r in report_rows(wh, "report_groups", models=None, top=10_000)}
+    assert ranked and not ranked & {r["group_value"] for r in roots}
+
+
+def test_p_values_equal_a_recount_from_the_stored_null(go_tested):
+    wh, run, length_run = go_tested
+    for run_id in (run, length_run):
+        data = wh.query("SELECT isoscore, null_mean, null_values, null_draws, p_value, size_z, size_z_se, "
+                        "null_method FROM isotropy WHERE run_id = ? AND p_value IS NOT NULL", [run_id]).to_pylist()
+        assert data
+        for r in data:
+            draws = np.array(r["null_values"])
+            assert len(draws) == r["null_draws"] and r["null_mean"] == pytest.approx(draws.mean(), rel=1e-12)
+            extreme = np.sum(np.abs(draws - draws.mean()) >= abs(r["isoscore"] - draws.mean()))
+            assert r["p_value"] == pytest.approx((1 + extreme) / (1 + len(draws)), abs=1e-12)
+            z = (r["isoscore"] - draws.mean()) / draws.std(ddof=1)
+            assert r["size_z"] == pytest.approx(z, rel=1e-9)
+            assert r["size_z_se"] == pytest.approx(np.sqrt(1 / len(draws) + z * z / (2 * (len(draws) - 1))), rel=1e-9)
+        # and in plain SQL, from the stored draws alone
+        recount = wh.query(
+            "SELECT max(abs(p_value - (1 + len(list_filter(null_values, lambda v: abs(v - null_mean) >= "
+            "abs(isoscore - null_mean)))) / (1 + len(null_values)))) AS worst FROM isotropy "
+            "WHERE run_id = ? AND p_value IS NOT NULL", [run_id]).to_pylist()[0]["worst"]
+        assert recount < 1e-12
+
+
+def test_length_matched_null_equals_a_brute_force_redraw(go_tested):
+    """Draw j takes, from each length stratum b (deciles of the proteins' lengths), the first c_b proteins
+    of rng([seed, j, b]).permutation of that stratum's proteins (in accession order)."""
+    from protiso.metrics.isotropy import isoscore
+    from protiso.metrics.length_null import length_strata
+
+    wh, _, run = go_tested
+    g = golden()
+    order = np.argsort(g["accessions"].astype(str))
+    names = g["accessions"].astype(str)[order]
+    points = g["global_vectors"].astype(np.float32).astype(np.float64)[order]
+    strata = length_strata(g["lengths"][order].astype(np.float64), 10)
+    annotated = dict(wh.con.execute(
+        "SELECT group_value, list(accession ORDER BY accession) FROM protein_groups('go_term') GROUP BY 1").fetchall())
+    rows = wh.query("SELECT group_value, null_values, null_method, n_proteins FROM isotropy WHERE run_id = ? "
+                    "AND group_by = 'go_term' AND null_values IS NOT NULL ORDER BY n_proteins, group_value LIMIT 3",
+                    [run]).to_pylist()
+    assert rows and all(r["null_method"] == "length" for r in rows)
+    for row in rows:
+        mine = np.searchsorted(names, annotated[row["group_value"]])
+        counts = np.bincount(strata[mine], minlength=strata.max() + 1)
+        redraw = []
+        for j in range(12):
+            chosen = []
+            for b, c in enumerate(counts):
+                members = np.flatnonzero(strata == b)
+                chosen += list(members[np.random.default_rng([2, j, b]).permutation(len(members))][:c])
+            redraw.append(isoscore(points[np.array(chosen)]))
+        assert row["null_values"] == pytest.approx(redraw, rel=1e-9)

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from protiso.errors import ProtisoError
 from protiso.jobs.budget import (
@@ -38,7 +39,7 @@ from protiso.jobs.budget import (
 )
 from protiso.jobs.isotropy_groups import Scan, group_members, grouped_rows, scan_set
 from protiso.jobs.isotropy_local import local_definition_rows
-from protiso.jobs.isotropy_size import control_for_size, empty_null
+from protiso.jobs.isotropy_size import NULL_METHODS, NullOptions, control_for_size, empty_null
 from protiso.metrics.bootstrap import bootstrap_isoscore
 from protiso.metrics.isotropy import check_shrinkage
 from protiso.metrics.spectra import spectrum_row
@@ -80,6 +81,8 @@ class _Options:
     min_points: int
     budget: int
     null_draws: int = 0
+    null_method: str = "size"
+    strata: int = 10
 
 
 def _row(key: dict, stats, cosine, points: np.ndarray | None, opts: _Options) -> dict:
@@ -117,9 +120,33 @@ def _grouped(wh: Warehouse, scan: Scan, key: dict, by: Sequence[str], opts: _Opt
             return _row({**key, "group_by": grouping, "group_value": value}, moments, moments, points, opts)
 
         measured = grouped_rows(scan, groups, make, opts.budget, f"isotropy {label} by {grouping}", opts.bootstrap > 0)
-        rows += control_for_size(scan, groups, measured, opts.min_points, opts.null_draws, opts.seed, opts.level,
+        nulls = NullOptions(opts.null_draws, opts.seed, opts.level, opts.null_method, opts.strata)
+        rows += control_for_size(scan, groups, measured, opts.min_points, nulls, _families(wh, grouping, groups.names),
+                                 _unit_lengths(wh, scan) if opts.null_method == "length" else None,
                                  f"isotropy {label} by {grouping}")
     return rows
+
+
+def _families(wh: Warehouse, grouping: str, names: list[str]) -> dict[str, tuple[str | None, bool]]:
+    """group value -> (test family: GO namespace or None, is a root term), ``isotropy_group_families.sql``."""
+    cursor = wh.con.cursor()
+    try:
+        cursor.register("protiso_group_names", pa.table({"group_value": pa.array(names, pa.string())}))
+        found = cursor.sql(wh.sql_text("isotropy_group_families"), params={"group_by": grouping}).fetchall()
+    finally:
+        cursor.close()
+    return {value: (namespace, bool(root)) for value, namespace, root in found}
+
+
+def _unit_lengths(wh: Warehouse, scan: Scan) -> dict[str, int | None]:
+    """accession -> sequence length of the proteins of a scan (``isotropy_unit_lengths.sql``)."""
+    names = pc.unique(scan.accessions)
+    cursor = wh.con.cursor()
+    try:
+        cursor.register("protiso_unit_names", pa.table({"accession": names}))
+        return dict(cursor.sql(wh.sql_text("isotropy_unit_lengths")).fetchall())
+    finally:
+        cursor.close()
 
 
 def _global_rows(wh: Warehouse, by: Sequence[str], models: list[str] | None, sets: list[str] | None,
@@ -223,7 +250,7 @@ def compute_isotropy(wh: Warehouse, by: Sequence[str] = (), bootstrap: int = 0, 
                      models: Sequence[str] | None = None, embedding_set: Sequence[str] | str | None = None,
                      scopes: Sequence[str] = SCOPES, seed: int = 0, level: float = 0.95,
                      min_points: int = 10, memory_budget: int = DEFAULT_MEMORY_BUDGET,
-                     null_draws: int = 30) -> IsotropySummary:
+                     null_draws: int = 30, null: str = "size", strata: int = 10) -> IsotropySummary:
     """Measure isotropy and append rows to the ``isotropy`` table; returns what was written.
 
     ``by``: extra groupings (organism | go_term | length_bin) besides the row over all points.
@@ -234,7 +261,9 @@ def compute_isotropy(wh: Warehouse, by: Sequence[str] = (), bootstrap: int = 0, 
     (``protiso.jobs.budget``; DuckDB's buffers come on top). ``null_draws``: random groups of each
     group's protein count drawn for the size-corrected ``size_z`` of every group (``protiso.metrics.size_null``;
     0 = none; a local draw takes whole proteins with all their residues); ``min_points`` counts a group's
-    proteins. The local scope also writes ``local_isotropy``
+    proteins. ``null``: size (random groups of the group's protein count) or length (the same count from
+    each of ``strata`` length bins, ``protiso.metrics.length_null``); groups get p- and q-values against
+    it (``protiso.jobs.isotropy_size``). The local scope also writes ``local_isotropy``
     (pooled and per-protein definitions, ``protiso.jobs.isotropy_local``).
     """
     by = list(dict.fromkeys(by))
@@ -248,6 +277,10 @@ def compute_isotropy(wh: Warehouse, by: Sequence[str] = (), bootstrap: int = 0, 
         raise ProtisoError(f"--bootstrap must be >= 0, got {bootstrap}")
     if null_draws < 0:
         raise ProtisoError(f"--null-draws must be >= 0, got {null_draws}")
+    if null not in NULL_METHODS:
+        raise ProtisoError(f"unknown --null {null!r}; choose from {', '.join(NULL_METHODS)}")
+    if strata < 1:
+        raise ProtisoError(f"--strata must be >= 1, got {strata}")
     if min_points < 2:
         raise ProtisoError(f"--min-points must be >= 2, got {min_points}")
     check_shrinkage(zeta, 1, None)
@@ -258,11 +291,14 @@ def compute_isotropy(wh: Warehouse, by: Sequence[str] = (), bootstrap: int = 0, 
     _check_models(wh, model_list)
     params = {"by": by, "bootstrap": bootstrap, "zeta": zeta, "models": model_list, "embedding_sets": sets,
               "scopes": list(scopes), "seed": seed, "level": level, "min_points": min_points,
-              "memory_budget": memory_budget, "null_draws": null_draws,
+              "memory_budget": memory_budget, "null_draws": null_draws, "null": null, "strata": strata,
+              "p_value": "two-sided empirical (1 + #{|draw - null_mean| >= |IsoScore - null_mean|}) / (1 + draws)",
+              "q_value": "Benjamini-Hochberg within model, layer, set, scope, grouping and GO namespace; roots untested",
+              "isoscore_star": "scale-free: (1 - zeta) C + zeta (tr C / dim) I; groups: + zeta C of the whole set",
               "size_control": "size_z against random groups of the same protein count from the same set",
               "min_points_counts": "proteins", "go_term_rule": "true-path (is_a, part_of; within a namespace)",
               "bootstrap_method": "percentile re-centred on the estimate; points if N <= 1000 else 16-64 blocks"}
-    opts = _Options(zeta, bootstrap, seed, level, min_points, memory_budget, null_draws)
+    opts = _Options(zeta, bootstrap, seed, level, min_points, memory_budget, null_draws, null, strata)
     skipped: list[str] = []
     with wh.run("isotropy", params) as run:
         rows: list[dict] = []
