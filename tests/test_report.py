@@ -250,6 +250,8 @@ def expected(con, number: dict[str, str]):
         pairs = [p for p in pairs if p[1] is not None]
         rho = spearmanr(*zip(*pairs)).statistic if len(pairs) > 1 else None
         return None if rho is None or math.isnan(rho) else float(rho)
+    if metric.startswith("matched_"):  # layer curves on the pairs complete at every layer, recomputed here
+        return _matched_correlation(con, number, metric.removeprefix("matched_"))
     if metric.startswith("partial_"):  # tests/test_study_metrics.py checks the query by residual regression
         method, _, control = metric.removeprefix("partial_").partition("_")
         column = method if control in ("", "none") else f"{method}_{control}"
@@ -262,6 +264,27 @@ def expected(con, number: dict[str, str]):
             and r["metric_x"] == number["data-x"] and r["metric_y"] == number["data-y"]]
         return found[column]
     raise AssertionError(f"the test has no independent answer for data-metric={metric!r}")
+
+
+def _matched_correlation(con, number: dict[str, str], what: str):
+    family = con.execute(
+        "SELECT layer, accession_a, accession_b, " + number["data-x"] + ", " + number["data-y"] + " FROM pair_metrics "
+        "WHERE complete AND model = ? AND pooling IS NOT DISTINCT FROM ? AND embedding_set = ? AND alignment_run = ?",
+        [number["data-model"], number["data-pooling"] or None, number["data-set"], number["data-run"]]).fetchall()
+    layers = {r[0] for r in family}
+    seen: dict[tuple, set] = {}
+    for layer, a, b, _, _ in family:
+        seen.setdefault((a, b), set()).add(layer)
+    everywhere = {k for k, v in seen.items() if v == layers}
+    mine = [r for r in family if r[0] == int(number["data-layer"])]
+    if what == "n_unmatched":
+        return len(mine)
+    if what == "n":
+        return len(everywhere)
+    if what == "n_proteins":
+        return len({a for a, _ in everywhere} | {b for _, b in everywhere})
+    kept = [r for r in mine if (r[1], r[2]) in everywhere]
+    return float(np.corrcoef([r[3] for r in kept], [r[4] for r in kept])[0, 1])
 
 
 def assert_same(shown: str, expect) -> None:

@@ -160,3 +160,96 @@ def test_length_matched_null_equals_a_brute_force_redraw(go_tested):
                 chosen += list(members[np.random.default_rng([2, j, b]).permutation(len(members))][:c])
             redraw.append(isoscore(points[np.array(chosen)]))
         assert row["null_values"] == pytest.approx(redraw, rel=1e-9)
+
+
+def _add_layer(wh: Warehouse, layer: int, count: int) -> np.ndarray:
+    """A second layer of the antiberty set over the first ``count`` proteins (as `embed --layers all
+    --sample count` beside a full last-layer embed): real vectors, rotated and shifted."""
+    g = golden()
+    rng = np.random.default_rng(layer)
+    q, _ = np.linalg.qr(rng.standard_normal((512, 512)))
+    points = (g["global_vectors"][:count].astype(np.float64) @ q + 0.5).astype(np.float32)
+    accessions = [str(a) for a in g["accessions"][:count]]
+    with wh.commit(None) as tx:
+        tx.write_part("embeddings", pa.table({
+            "accession": accessions, "model": ["antiberty"] * count, "layer": [layer] * count,
+            "pooling": [str(g["pooling"])] * count, "embedding_set": ["raw"] * count, "embedding": vectors(points)}))
+    return points
+
+
+def test_layer_curve_rows_use_the_proteins_every_layer_has(warehouse):
+    from protiso.metrics import isoscore, mean_pairwise_cosine
+
+    g = golden()
+    sub = _add_layer(warehouse, 3, 40)
+    summary = compute_isotropy(warehouse, scopes=["global"])
+    data = {(r["layer"], r["group_by"]): r for r in warehouse.query(
+        "SELECT * FROM isotropy WHERE run_id = ?", [summary.run_id]).to_pylist()}
+    layer = int(g["layer"])
+    assert data[(layer, "all")]["n_points"] == 99 and data[(3, "all")]["n_points"] == 40
+    matched_last, matched_3 = data[(layer, "matched")], data[(3, "matched")]
+    assert matched_last["group_value"] == matched_3["group_value"] == "layers"
+    assert matched_last["n_points"] == matched_3["n_points"] == 40 and matched_last["matched_sets"] == 2
+    mine = g["global_vectors"][:40].astype(np.float32).astype(np.float64)
+    assert matched_last["isoscore"] == pytest.approx(isoscore(mine), rel=1e-9)
+    assert matched_last["mean_cosine"] == pytest.approx(mean_pairwise_cosine(mine), abs=1e-12)
+    assert matched_3["isoscore"] == pytest.approx(isoscore(sub.astype(np.float64)), rel=1e-9)
+    assert "share: n=40" in summary.render()
+
+
+def test_report_layer_curve_is_matched_and_shows_n_per_row(warehouse, tmp_path):
+    import re
+
+    from protiso.report.document import render_report
+
+    _add_layer(warehouse, 3, 40)
+    compute_isotropy(warehouse, scopes=["global"])
+    render_report(warehouse, tmp_path / "r.html")
+    html = (tmp_path / "r.html").read_text()
+    start = html.index('<section id="layers"')
+    layers = html[start:html.index("<section id=", start + 1)]
+    assert "the same 40 proteins at every layer" in layers and "(unmatched)" in layers
+    assert 'class="note unmatched"' in layers
+    shown = {}
+    for tag in re.findall(r"<[^>]*data-metric=\"n_points\"[^>]*>", layers):
+        attrs = dict(re.findall(r'data-([\w-]+)="([^"]*)"', tag))
+        shown[(attrs["layer"], attrs["group-by"])] = attrs["value"]
+    layer = str(int(golden()["layer"]))
+    assert shown == {("3", "matched"): "40", (layer, "matched"): "40", ("3", "all"): "40", (layer, "all"): "99"}
+
+
+def test_correlations_matched_uses_the_pairs_every_layer_has(warehouse):
+    """Layer 1 has 6 complete pairs, layer 2 four of them plus one of its own: the matched curve uses the
+    four at both layers (Pearson and Spearman recomputed on them), N and own N per layer."""
+    from scipy.stats import pearsonr, spearmanr
+
+    rng = np.random.default_rng(0)
+    names = ["P1", "P2", "P3", "P4", "P5"]
+    pairs = {1: [(a, b) for i, a in enumerate(names[:4]) for b in names[i + 1:4]],  # 6 pairs of P1..P4
+             2: [("P1", "P2"), ("P1", "P3"), ("P2", "P3"), ("P3", "P4"), ("P4", "P5")]}
+    rows = []
+    for layer, members in pairs.items():
+        for a, b in members:
+            rows.append({"model": "m", "layer": layer, "pooling": "mean", "embedding_set": "raw",
+                         "alignment_run": "align-1", "accession_a": a, "accession_b": b,
+                         "cosine": float(rng.uniform()), "sq_euclidean": float(rng.uniform()),
+                         "score": float(rng.uniform()), "identity": float(rng.uniform()),
+                         "similarity": float(rng.uniform()), "normalized_score": float(rng.uniform()),
+                         "complete": True})
+    rows.append({**rows[0], "layer": 2, "accession_a": "P1", "accession_b": "P5", "complete": False,
+                 "identity": None})
+    with warehouse.commit(None) as tx:
+        tx.write_part("pair_metrics", pa.Table.from_pylist(rows))
+    got = warehouse.query("SELECT * FROM correlations_matched ORDER BY layer, metric_x, metric_y").to_pylist()
+    assert {(r["layer"], r["metric_x"], r["metric_y"]) for r in got} == {
+        (layer, x, y) for layer in (1, 2) for x in ("cosine", "sq_euclidean") for y in ("identity", "score")}
+    common = set(pairs[1]) & set(pairs[2])
+    assert len(common) == 4
+    for r in got:
+        mine = [p for p in rows if p["layer"] == r["layer"] and p["complete"]
+                and (p["accession_a"], p["accession_b"]) in common]
+        x, y = [p[r["metric_x"]] for p in mine], [p[r["metric_y"]] for p in mine]
+        assert r["n"] == 4 and r["n_proteins"] == 4 and r["layers"] == 2
+        assert r["n_unmatched"] == len(pairs[r["layer"]])
+        assert r["pearson"] == pytest.approx(pearsonr(x, y).statistic, abs=1e-12)
+        assert r["spearman"] == pytest.approx(spearmanr(x, y).statistic, abs=1e-12)

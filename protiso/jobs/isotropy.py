@@ -39,6 +39,7 @@ from protiso.jobs.budget import (
 )
 from protiso.jobs.isotropy_groups import Scan, group_members, grouped_rows, scan_set
 from protiso.jobs.isotropy_local import local_definition_rows
+from protiso.jobs.isotropy_matched import matched_rows
 from protiso.jobs.isotropy_size import NULL_METHODS, NullOptions, control_for_size, empty_null
 from protiso.metrics.bootstrap import bootstrap_isoscore
 from protiso.metrics.isotropy import check_shrinkage
@@ -60,6 +61,7 @@ class IsotropySummary:
     rows: int
     skipped: list[str] = field(default_factory=list)
     overall: list[dict] = field(default_factory=list)  # the rows over all points (group_by = 'all')
+    matched: list[dict] = field(default_factory=list)  # the rows over the matched proteins (group_by = 'matched')
 
     def render(self) -> str:
         lines = [f"isotropy run {self.run_id}: {self.rows} rows"]
@@ -68,6 +70,11 @@ class IsotropySummary:
             dims = "NULL" if row["effective_dims"] is None else f"{row['effective_dims']:.1f}"
             lines.append(f"  {row['model']} layer {row['layer']} {row['embedding_set']} {row['scope']}: "
                          f"n={row['n_points']:,} IsoScore={iso} effective dims={dims}")
+        for row in self.matched:
+            iso = "NULL" if row["isoscore"] is None else f"{row['isoscore']:.4f}"
+            lines.append(f"  {row['model']} layer {row['layer']} {row['embedding_set']} on the proteins all "
+                         f"{row['matched_sets']} compared {row['group_value']} share: n={row['n_points']:,} "
+                         f"IsoScore={iso}")
         lines += [f"  skipped {line}" for line in self.skipped]
         return "\n".join(lines)
 
@@ -164,6 +171,7 @@ def _global_rows(wh: Warehouse, by: Sequence[str], models: list[str] | None, set
     if not found:
         skipped.append("global: no embeddings match the selection")
     rows: list[dict] = []
+    whole_rows: dict[tuple, dict] = {}
     for item in found:
         params = {"model": item["model"], "layer": item["layer"], "embedding_set": item["embedding_set"],
                   "pooling": item["pooling"]}
@@ -182,6 +190,7 @@ def _global_rows(wh: Warehouse, by: Sequence[str], models: list[str] | None, set
             whole = scan.stats.sufficient()
             rows.append(_row({**key, "group_by": "all", "group_value": "all"}, whole, scan.stats.cosine(),
                              scan.points, opts))
+            whole_rows[(item["model"], item["layer"], item["embedding_set"], item["pooling"])] = rows[-1]
             spectrum = spectrum_row(item["model"], item["layer"], whole, utcnow(),
                                     embedding_set=item["embedding_set"])
             if spectrum is not None:
@@ -189,6 +198,11 @@ def _global_rows(wh: Warehouse, by: Sequence[str], models: list[str] | None, set
             rows += _grouped(wh, scan, key, by, opts, label)
         finally:
             scan.close()
+
+    def measure(key: dict, scan: Scan) -> dict:
+        return _row(key, scan.stats.sufficient(), scan.stats.cosine(), scan.points, opts)
+
+    rows += matched_rows(wh, found, whole_rows, models, measure, opts.budget, keep=opts.bootstrap > 0)
     return rows
 
 
@@ -332,4 +346,5 @@ def compute_isotropy(wh: Warehouse, by: Sequence[str] = (), bootstrap: int = 0, 
             if local:
                 wh.con.unregister("protiso_local_isotropy_rows")
         run.params.update(rows=len(rows), skipped=skipped)
-    return IsotropySummary(run.id, len(rows), skipped, [r for r in rows if r["group_by"] == "all"])
+    return IsotropySummary(run.id, len(rows), skipped, [r for r in rows if r["group_by"] == "all"],
+                           [r for r in rows if r["group_by"] == "matched"])
