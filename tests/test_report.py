@@ -197,9 +197,25 @@ def expected(con, number: dict[str, str]):
     if metric == "groups":  # groups ranked in section 6: those with an IsoScore, newest row each
         return con.execute(
             "SELECT count(DISTINCT group_value) FROM isotropy WHERE model = ? AND layer = ? AND embedding_set = ? "
-            f"AND scope = ? AND group_by = ? AND isoscore IS NOT NULL AND {IN_NAMESPACE}",
+            f"AND scope = ? AND group_by = ? AND isoscore IS NOT NULL AND {IN_NAMESPACE} AND NOT coalesce(is_root, false)",
             [number["data-model"], int(number["data-layer"]), number["data-set"], number["data-scope"],
              number["data-group-by"], number.get("data-namespace")]).fetchall()[0][0]
+    if metric in ("significant", "roots"):  # latest row per group of the block: q < 0.05 (not roots); roots
+        where = "NOT coalesce(is_root, false) AND q_value < 0.05" if metric == "significant" else "is_root"
+        return con.execute(
+            "SELECT count(*) FILTER (WHERE " + where + ") FROM (SELECT * FROM isotropy WHERE model = ? AND layer = ? "
+            f"AND embedding_set = ? AND scope = ? AND group_by = ? AND isoscore IS NOT NULL AND {IN_NAMESPACE} "
+            "QUALIFY row_number() OVER (PARTITION BY group_value ORDER BY computed_at DESC, run_id DESC) = 1)",
+            [number["data-model"], int(number["data-layer"]), number["data-set"], number["data-scope"],
+             number["data-group-by"], number.get("data-namespace")]).fetchall()[0][0]
+    if metric in ("size_z_low", "size_z_high"):  # z +- 1.96 Monte-Carlo se, from the stored draws
+        z, draws = con.execute(
+            "SELECT size_z, null_values FROM isotropy WHERE model = ? AND layer = ? AND embedding_set = ? AND scope = ? "
+            "AND group_by = ? AND group_value = ? ORDER BY computed_at DESC, run_id DESC LIMIT 1",
+            [number["data-model"], int(number["data-layer"]), number["data-set"], number["data-scope"],
+             number["data-group-by"], number["data-group"]]).fetchall()[0]
+        se = math.sqrt(1 / len(draws) + z * z / (2 * (len(draws) - 1)))
+        return z - 1.96 * se if metric == "size_z_low" else z + 1.96 * se
     if metric == "published_pearson":  # the study's ProtBERT matrix, as printed in the paper
         return PAPER_PEARSON[(number["data-x"], number["data-y"])]
     if metric.startswith("published_"):
@@ -211,7 +227,7 @@ def expected(con, number: dict[str, str]):
             f"SELECT {metric.removeprefix('local_')} FROM local_isotropy WHERE model = ? AND layer = ? "
             "AND definition = ? ORDER BY computed_at DESC, run_id DESC LIMIT 1",
             [number["data-model"], int(number["data-layer"]), number["data-definition"]]).fetchall()[0][0]
-    if metric in ("n_proteins", "null_mean", "null_low", "null_high", "size_z"):
+    if metric in ("n_proteins", "null_mean", "null_low", "null_high", "size_z", "p_value", "q_value"):
         return con.execute(
             f"SELECT {metric} FROM isotropy WHERE model = ? AND layer = ? AND embedding_set = ? AND scope = ? "
             "AND group_by = ? AND group_value = ? ORDER BY computed_at DESC, run_id DESC LIMIT 1",
@@ -223,7 +239,8 @@ def expected(con, number: dict[str, str]):
         found = con.execute(
             "SELECT n_proteins, isoscore, size_z, CAST(r.params ->> 'min_points' AS INTEGER) FROM isotropy i "
             "JOIN runs r USING (run_id) WHERE i.model = ? AND i.layer = ? AND embedding_set = ? AND scope = ? "
-            f"AND group_by = ? AND isoscore IS NOT NULL AND {IN_NAMESPACE} QUALIFY row_number() OVER "
+            f"AND group_by = ? AND isoscore IS NOT NULL AND {IN_NAMESPACE} AND NOT coalesce(is_root, false) "
+            "QUALIFY row_number() OVER "
             "(PARTITION BY group_value ORDER BY computed_at DESC, run_id DESC) = 1",
             [number["data-model"], int(number["data-layer"]), number["data-set"], number["data-scope"],
              number["data-group-by"], number.get("data-namespace")]).fetchall()
@@ -233,6 +250,8 @@ def expected(con, number: dict[str, str]):
         pairs = [p for p in pairs if p[1] is not None]
         rho = spearmanr(*zip(*pairs)).statistic if len(pairs) > 1 else None
         return None if rho is None or math.isnan(rho) else float(rho)
+    if metric.startswith("matched_"):  # layer curves on the pairs complete at every layer, recomputed here
+        return _matched_correlation(con, number, metric.removeprefix("matched_"))
     if metric.startswith("partial_"):  # tests/test_study_metrics.py checks the query by residual regression
         method, _, control = metric.removeprefix("partial_").partition("_")
         column = method if control in ("", "none") else f"{method}_{control}"
@@ -245,6 +264,27 @@ def expected(con, number: dict[str, str]):
             and r["metric_x"] == number["data-x"] and r["metric_y"] == number["data-y"]]
         return found[column]
     raise AssertionError(f"the test has no independent answer for data-metric={metric!r}")
+
+
+def _matched_correlation(con, number: dict[str, str], what: str):
+    family = con.execute(
+        "SELECT layer, accession_a, accession_b, " + number["data-x"] + ", " + number["data-y"] + " FROM pair_metrics "
+        "WHERE complete AND model = ? AND pooling IS NOT DISTINCT FROM ? AND embedding_set = ? AND alignment_run = ?",
+        [number["data-model"], number["data-pooling"] or None, number["data-set"], number["data-run"]]).fetchall()
+    layers = {r[0] for r in family}
+    seen: dict[tuple, set] = {}
+    for layer, a, b, _, _ in family:
+        seen.setdefault((a, b), set()).add(layer)
+    everywhere = {k for k, v in seen.items() if v == layers}
+    mine = [r for r in family if r[0] == int(number["data-layer"])]
+    if what == "n_unmatched":
+        return len(mine)
+    if what == "n":
+        return len(everywhere)
+    if what == "n_proteins":
+        return len({a for a, _ in everywhere} | {b for _, b in everywhere})
+    kept = [r for r in mine if (r[1], r[2]) in everywhere]
+    return float(np.corrcoef([r[3] for r in kept], [r[4] for r in kept])[0, 1])
 
 
 def assert_same(shown: str, expect) -> None:

@@ -25,7 +25,8 @@ def isotropy(
     by: Annotated[list[str] | None, typer.Option(
         "--by", metavar="[organism|go_term|length_bin]", help="Also per organism, go_term or length_bin (repeat or separate by commas).")] = None,
     bootstrap: Annotated[int, typer.Option(help="Bootstrap replicates for an IsoScore CI (0 = none).")] = 0,
-    zeta: Annotated[float, typer.Option(help="IsoScore* shrinkage (1-zeta)C + zeta*I, in [0, 1].")] = 0.2,
+    zeta: Annotated[float, typer.Option(
+        help="IsoScore* shrinkage (1-zeta)C + zeta*C0, in [0, 1]; C0 = (tr C/dim) I, for a group the whole set's C.")] = 0.2,
     models: ModelsOpt = None,
     embedding_set: Annotated[list[str] | None, typer.Option(
         "--embedding-set", help="Only these embedding sets (raw, centered, whitened, abtt-k); default: all.")] = None,
@@ -34,7 +35,10 @@ def isotropy(
     min_points: Annotated[int, typer.Option(help="Smallest group reported with --by, in proteins.")] = 10,
     null_draws: Annotated[int, typer.Option(
         help="Random groups of each group's protein count drawn (seeded) for the size-corrected size_z "
-        "that ranks --by groups (0 = none).")] = 30,
+        "that ranks --by groups, its p- and q-values (0 = none).")] = 30,
+    null: Annotated[str, typer.Option(
+        help="Random groups for --by: size (the group's protein count) or length (that count from each "
+        "length stratum, matching the group's length distribution).")] = "size",
     seed: Annotated[int, typer.Option(help="Seed of the bootstrap.")] = 0,
     memory_budget: Annotated[str, typer.Option(
         help="Memory protiso may hold at once (vectors kept for --by beyond half of it are memory-mapped), "
@@ -42,7 +46,7 @@ def isotropy(
 ) -> None:
     """Measure IsoScore, IsoScore*, effective dimensions and mean cosine into the `isotropy` table.
 
-    Global rows use the per-protein vectors, streamed once per set (the covariance spectrum is stored in `global_spectra`); with --by every GO term (true-path rule), organism or length bin with at least --min-points proteins is measured in the same pass. Local rows use every residue vector through the stored sufficient statistics (grouped local rows use the stored residue vectors); `local_isotropy` gets both definitions of local isotropy, the pooled cloud of all residues and the per-protein mean (± sd, quartiles) of each protein's own, with exact mean cosines over the stored residues. Groups get their protein count, the IsoScore of --null-draws random groups of that many proteins and size_z, the size-corrected statistic the report ranks them by. Rows are appended with a `runs` row holding the parameters. Each global set scanned also gets its float64 statistics in `embedding_stats` renewed from the scan (this fills them in for warehouses made before they existed), so `SELECT * FROM embedding_stats_isotropy()` works in the plain duckdb shell.
+    Global rows use the per-protein vectors, streamed once per set (the covariance spectrum is stored in `global_spectra`); with --by every GO term (true-path rule), organism or length bin with at least --min-points proteins is measured in the same pass. Local rows use every residue vector through the stored sufficient statistics (grouped local rows use the stored residue vectors); `local_isotropy` gets both definitions of local isotropy, the pooled cloud of all residues and the per-protein mean (± sd, quartiles) of each protein's own, with exact mean cosines over the stored residues. Groups get their protein count, the IsoScore of --null-draws random groups of that many proteins (--null length: matched on length too) and size_z, the size-corrected statistic the report ranks them by, with its Monte-Carlo error, an empirical p-value and a Benjamini-Hochberg q-value per GO namespace (root terms are not tested). Rows are appended with a `runs` row holding the parameters. Each global set scanned also gets its float64 statistics in `embedding_stats` renewed from the scan (this fills them in for warehouses made before they existed), so `SELECT * FROM embedding_stats_isotropy()` works in the plain duckdb shell.
     """
     from protiso.jobs.budget import parse_memory_budget
     from protiso.jobs.isotropy import compute_isotropy
@@ -53,7 +57,7 @@ def isotropy(
         summary = compute_isotropy(
             wh, by=_isotropy_names(by) or [], bootstrap=bootstrap, zeta=zeta, models=model_names(models),
             embedding_set=_isotropy_names(embedding_set), scopes=_isotropy_names(scope) or ["global", "local"],
-            seed=seed, min_points=min_points, memory_budget=budget, null_draws=null_draws,
+            seed=seed, min_points=min_points, memory_budget=budget, null_draws=null_draws, null=null,
         )
     typer.echo(summary.render())
 

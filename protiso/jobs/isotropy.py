@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from protiso.errors import ProtisoError
 from protiso.jobs.budget import (
@@ -38,8 +39,9 @@ from protiso.jobs.budget import (
 )
 from protiso.jobs.isotropy_groups import Scan, group_members, grouped_rows, scan_set
 from protiso.jobs.isotropy_local import local_definition_rows
+from protiso.jobs.isotropy_matched import matched_rows
 from protiso.jobs.isotropy_read import scan_embeddings
-from protiso.jobs.isotropy_size import control_for_size, empty_null
+from protiso.jobs.isotropy_size import NULL_METHODS, NullOptions, control_for_size, empty_null
 from protiso.metrics.bootstrap import bootstrap_isoscore
 from protiso.metrics.isotropy import check_shrinkage
 from protiso.metrics.spectra import spectrum_row
@@ -60,6 +62,7 @@ class IsotropySummary:
     rows: int
     skipped: list[str] = field(default_factory=list)
     overall: list[dict] = field(default_factory=list)  # the rows over all points (group_by = 'all')
+    matched: list[dict] = field(default_factory=list)  # the rows over the matched proteins (group_by = 'matched')
 
     def render(self) -> str:
         lines = [f"isotropy run {self.run_id}: {self.rows} rows"]
@@ -68,6 +71,11 @@ class IsotropySummary:
             dims = "NULL" if row["effective_dims"] is None else f"{row['effective_dims']:.1f}"
             lines.append(f"  {row['model']} layer {row['layer']} {row['embedding_set']} {row['scope']}: "
                          f"n={row['n_points']:,} IsoScore={iso} effective dims={dims}")
+        for row in self.matched:
+            iso = "NULL" if row["isoscore"] is None else f"{row['isoscore']:.4f}"
+            lines.append(f"  {row['model']} layer {row['layer']} {row['embedding_set']} on the proteins all "
+                         f"{row['matched_sets']} compared {row['group_value']} share: n={row['n_points']:,} "
+                         f"IsoScore={iso}")
         lines += [f"  skipped {line}" for line in self.skipped]
         return "\n".join(lines)
 
@@ -81,6 +89,8 @@ class _Options:
     min_points: int
     budget: int
     null_draws: int = 0
+    null_method: str = "size"
+    strata: int = 10
 
 
 def _row(key: dict, stats, cosine, points: np.ndarray | None, opts: _Options) -> dict:
@@ -118,9 +128,33 @@ def _grouped(wh: Warehouse, scan: Scan, key: dict, by: Sequence[str], opts: _Opt
             return _row({**key, "group_by": grouping, "group_value": value}, moments, moments, points, opts)
 
         measured = grouped_rows(scan, groups, make, opts.budget, f"isotropy {label} by {grouping}", opts.bootstrap > 0)
-        rows += control_for_size(scan, groups, measured, opts.min_points, opts.null_draws, opts.seed, opts.level,
+        nulls = NullOptions(opts.null_draws, opts.seed, opts.level, opts.null_method, opts.strata)
+        rows += control_for_size(scan, groups, measured, opts.min_points, nulls, _families(wh, grouping, groups.names),
+                                 _unit_lengths(wh, scan) if opts.null_method == "length" else None,
                                  f"isotropy {label} by {grouping}")
     return rows
+
+
+def _families(wh: Warehouse, grouping: str, names: list[str]) -> dict[str, tuple[str | None, bool]]:
+    """group value -> (test family: GO namespace or None, is a root term), ``isotropy_group_families.sql``."""
+    cursor = wh.con.cursor()
+    try:
+        cursor.register("protiso_group_names", pa.table({"group_value": pa.array(names, pa.string())}))
+        found = cursor.sql(wh.sql_text("isotropy_group_families"), params={"group_by": grouping}).fetchall()
+    finally:
+        cursor.close()
+    return {value: (namespace, bool(root)) for value, namespace, root in found}
+
+
+def _unit_lengths(wh: Warehouse, scan: Scan) -> dict[str, int | None]:
+    """accession -> sequence length of the proteins of a scan (``isotropy_unit_lengths.sql``)."""
+    names = pc.unique(scan.accessions)
+    cursor = wh.con.cursor()
+    try:
+        cursor.register("protiso_unit_names", pa.table({"accession": names}))
+        return dict(cursor.sql(wh.sql_text("isotropy_unit_lengths")).fetchall())
+    finally:
+        cursor.close()
 
 
 def _global_rows(wh: Warehouse, by: Sequence[str], models: list[str] | None, sets: list[str] | None,
@@ -138,6 +172,7 @@ def _global_rows(wh: Warehouse, by: Sequence[str], models: list[str] | None, set
     if not found:
         skipped.append("global: no embeddings match the selection")
     rows: list[dict] = []
+    whole_rows: dict[tuple, dict] = {}
     for item in found:
         params = {"model": item["model"], "layer": item["layer"], "embedding_set": item["embedding_set"],
                   "pooling": item["pooling"]}
@@ -156,6 +191,7 @@ def _global_rows(wh: Warehouse, by: Sequence[str], models: list[str] | None, set
             whole = scan.stats.sufficient()
             rows.append(_row({**key, "group_by": "all", "group_value": "all"}, whole, scan.stats.cosine(),
                              scan.points, opts))
+            whole_rows[(item["model"], item["layer"], item["embedding_set"], item["pooling"])] = rows[-1]
             spectrum = spectrum_row(item["model"], item["layer"], whole, utcnow(),
                                     embedding_set=item["embedding_set"])
             if spectrum is not None:
@@ -163,6 +199,11 @@ def _global_rows(wh: Warehouse, by: Sequence[str], models: list[str] | None, set
             rows += _grouped(wh, scan, key, by, opts, label)
         finally:
             scan.close()
+
+    def measure(key: dict, scan: Scan) -> dict:
+        return _row(key, scan.stats.sufficient(), scan.stats.cosine(), scan.points, opts)
+
+    rows += matched_rows(wh, found, whole_rows, models, measure, opts.budget, keep=opts.bootstrap > 0)
     return rows
 
 
@@ -225,7 +266,7 @@ def compute_isotropy(wh: Warehouse, by: Sequence[str] = (), bootstrap: int = 0, 
                      models: Sequence[str] | None = None, embedding_set: Sequence[str] | str | None = None,
                      scopes: Sequence[str] = SCOPES, seed: int = 0, level: float = 0.95,
                      min_points: int = 10, memory_budget: int = DEFAULT_MEMORY_BUDGET,
-                     null_draws: int = 30) -> IsotropySummary:
+                     null_draws: int = 30, null: str = "size", strata: int = 10) -> IsotropySummary:
     """Measure isotropy and append rows to the ``isotropy`` table; returns what was written.
 
     ``by``: extra groupings (organism | go_term | length_bin) besides the row over all points.
@@ -236,7 +277,9 @@ def compute_isotropy(wh: Warehouse, by: Sequence[str] = (), bootstrap: int = 0, 
     (``protiso.jobs.budget``; DuckDB's buffers come on top). ``null_draws``: random groups of each
     group's protein count drawn for the size-corrected ``size_z`` of every group (``protiso.metrics.size_null``;
     0 = none; a local draw takes whole proteins with all their residues); ``min_points`` counts a group's
-    proteins. The local scope also writes ``local_isotropy``
+    proteins. ``null``: size (random groups of the group's protein count) or length (the same count from
+    each of ``strata`` length bins, ``protiso.metrics.length_null``); groups get p- and q-values against
+    it (``protiso.jobs.isotropy_size``). The local scope also writes ``local_isotropy``
     (pooled and per-protein definitions, ``protiso.jobs.isotropy_local``).
     """
     by = list(dict.fromkeys(by))
@@ -250,6 +293,10 @@ def compute_isotropy(wh: Warehouse, by: Sequence[str] = (), bootstrap: int = 0, 
         raise ProtisoError(f"--bootstrap must be >= 0, got {bootstrap}")
     if null_draws < 0:
         raise ProtisoError(f"--null-draws must be >= 0, got {null_draws}")
+    if null not in NULL_METHODS:
+        raise ProtisoError(f"unknown --null {null!r}; choose from {', '.join(NULL_METHODS)}")
+    if strata < 1:
+        raise ProtisoError(f"--strata must be >= 1, got {strata}")
     if min_points < 2:
         raise ProtisoError(f"--min-points must be >= 2, got {min_points}")
     check_shrinkage(zeta, 1, None)
@@ -260,11 +307,14 @@ def compute_isotropy(wh: Warehouse, by: Sequence[str] = (), bootstrap: int = 0, 
     _check_models(wh, model_list)
     params = {"by": by, "bootstrap": bootstrap, "zeta": zeta, "models": model_list, "embedding_sets": sets,
               "scopes": list(scopes), "seed": seed, "level": level, "min_points": min_points,
-              "memory_budget": memory_budget, "null_draws": null_draws,
+              "memory_budget": memory_budget, "null_draws": null_draws, "null": null, "strata": strata,
+              "p_value": "two-sided empirical (1 + #{|draw - null_mean| >= |IsoScore - null_mean|}) / (1 + draws)",
+              "q_value": "Benjamini-Hochberg within model, layer, set, scope, grouping and GO namespace; roots untested",
+              "isoscore_star": "scale-free: (1 - zeta) C + zeta (tr C / dim) I; groups: + zeta C of the whole set",
               "size_control": "size_z against random groups of the same protein count from the same set",
               "min_points_counts": "proteins", "go_term_rule": "true-path (is_a, part_of; within a namespace)",
               "bootstrap_method": "percentile re-centred on the estimate; points if N <= 1000 else 16-64 blocks"}
-    opts = _Options(zeta, bootstrap, seed, level, min_points, memory_budget, null_draws)
+    opts = _Options(zeta, bootstrap, seed, level, min_points, memory_budget, null_draws, null, strata)
     skipped: list[str] = []
     with wh.run("isotropy", params) as run:
         rows: list[dict] = []
@@ -298,4 +348,5 @@ def compute_isotropy(wh: Warehouse, by: Sequence[str] = (), bootstrap: int = 0, 
             if local:
                 wh.con.unregister("protiso_local_isotropy_rows")
         run.params.update(rows=len(rows), skipped=skipped)
-    return IsotropySummary(run.id, len(rows), skipped, [r for r in rows if r["group_by"] == "all"])
+    return IsotropySummary(run.id, len(rows), skipped, [r for r in rows if r["group_by"] == "all"],
+                           [r for r in rows if r["group_by"] == "matched"])

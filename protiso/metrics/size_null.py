@@ -70,6 +70,7 @@ class NullStats:
     low: float | None
     high: float | None
     draws: int
+    values: tuple[float, ...] = ()      # the valid draws' IsoScores (what p-values are counted from)
 
     def z(self, value: float | None) -> float | None:
         if value is None or self.mean is None or not self.sd:
@@ -94,23 +95,29 @@ class SizeNull:
         if wanted[-1] >= self.total:      # the whole set: one value, no spread
             value = engine.finish(engine.whole_state(), np.arange(len(points))).isoscore()
             self._stats[self.total] = NullStats(self.total, value, 0.0 if value is not None else None, value, value,
-                                                1 if value is not None else 0)
+                                                1 if value is not None else 0, () if value is None else (value,))
         drawn = [k for k in wanted if k < self.total]
         values = _draw(engine, units, drawn, draws, seed, progress) if drawn and draws > 0 else {}
         for k in drawn:
             self._stats[k] = self._summary(k, values.get(k, []))
 
     def _summary(self, size: int, values: list[float]) -> NullStats:
-        if len(values) < 2:
-            return NullStats(size, None, None, None, None, len(values))
-        arr = np.asarray(values)
-        tail = (1.0 - self.level) / 2.0
-        low, high = np.quantile(arr, [tail, 1.0 - tail])
-        return NullStats(size, float(arr.mean()), float(arr.std(ddof=1)), float(low), float(high), len(values))
+        return summarise(size, values, self.level)
 
     def of_size(self, size: int) -> NullStats:
         """The null of a group of ``size`` units (one of the sizes given, after ``null_size`` rounding)."""
         return self._stats[min(null_size(size), self.total)]
+
+
+def summarise(size: int, values: list[float], level: float) -> NullStats:
+    """Mean, sample sd and central ``level`` interval of a null's valid draws (None for fewer than 2)."""
+    if len(values) < 2:
+        return NullStats(size, None, None, None, None, len(values), tuple(values))
+    arr = np.asarray(values)
+    tail = (1.0 - level) / 2.0
+    low, high = np.quantile(arr, [tail, 1.0 - tail])
+    return NullStats(size, float(arr.mean()), float(arr.std(ddof=1)), float(low), float(high), len(values),
+                     tuple(float(v) for v in arr))
 
 
 def _draw(engine: MomentEngine, units: list[np.ndarray], sizes: list[int], draws: int, seed: int,

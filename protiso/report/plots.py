@@ -65,6 +65,7 @@ class Series:
     dashed: bool = False
     counts: Sequence[int] | None = None
     count_attrs: Sequence[dict[str, Any]] | None = None
+    line: bool = True                   # False: points only (a scatter on the same axes)
 
 
 @dataclass
@@ -182,7 +183,9 @@ def line_chart(series: Sequence[Series], *, title: str, x_label: str, y_label: s
                                     color=colour, alpha=0.12, linewidth=0)
                 elif band:
                     ax.vlines([b[0] for b in band], [b[1] for b in band], [b[2] for b in band], color=colour, lw=1)
-            if x_categories is None:
+            if x_categories is None and not s.line:
+                ax.plot([], [], "o", color=colour, label=s.label)
+            elif x_categories is None:
                 style = "--" if s.dashed else "-"
                 ax.plot(xs, ys, style, color=colour, lw=1.6 if all(solid) else 1.0,
                         alpha=1.0 if all(solid) else FADED, label=s.label)

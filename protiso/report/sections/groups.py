@@ -8,7 +8,10 @@ statistic), sizes in proteins (true-path GO membership), GO terms ranked within 
 Spearman correlation of group size with plain IsoScore and with size_z, so a reader sees how much of a
 plain ranking was sample size. Rows of older runs without size_z rank by IsoScore (``corrected`` false).
 When there are more than ``2 * GROUPS_SHOWN`` groups the section shows the ``GROUPS_SHOWN`` most and
-least isotropic; otherwise all of them in one table.
+least isotropic; otherwise all of them in one table. Each group shows size z with its Monte-Carlo 95 %
+range (z +- 1.96 se from the finite draws), the empirical p-value and the Benjamini-Hochberg q-value
+within its block; root GO terms are left out of the ranking (counted). Per block a plot of every group's
+IsoScore against its size with the null's mean and 95 % band (``report_group_sizes.sql``).
 """
 
 from __future__ import annotations
@@ -16,7 +19,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from protiso.report.common import GROUPS_SHOWN, Missing, Source, grouped, rows
+from protiso.report.common import GROUPS_SHOWN, Missing, Source, grouped, iso_point_attrs, rows
+from protiso.report.plots import Series, line_chart
+
+KEYS = ("model", "layer", "embedding_set", "scope", "group_by", "namespace")
 
 
 @dataclass
@@ -27,12 +33,18 @@ class GroupsSection:
 
 def groups_section(source: Source) -> GroupsSection:
     data = rows(source.wh, "report_groups", models=source.models, top=GROUPS_SHOWN)
+    sizes = grouped(rows(source.wh, "report_group_sizes", models=source.models), KEYS)
     blocks = []
-    keys = ("model", "layer", "embedding_set", "scope", "group_by", "namespace")
-    for key, members in grouped(data, keys).items():
-        block = dict(zip(keys, key))
-        for name in ("groups", "corrected", "rho_plain", "rho_corrected", "smallest", "min_proteins"):
+    for key, members in grouped(data, KEYS).items():
+        block = dict(zip(KEYS, key))
+        for name in ("groups", "corrected", "rho_plain", "rho_corrected", "smallest", "min_proteins", "significant",
+                     "p_floor", "null_method", "roots"):
             block[name] = members[0][name]
+        for m in members:
+            se = m["size_z_se"]
+            m["z_low"], m["z_high"] = ((m["size_z"] - 1.96 * se, m["size_z"] + 1.96 * se)
+                                       if se is not None and m["size_z"] is not None else (None, None))
+        block["chart"] = _size_chart(block, sizes.get(key, []))
         ordered = sorted(members, key=lambda m: m["rank_most"])
         if block["groups"] <= 2 * GROUPS_SHOWN:  # the query returned every group: one table
             caption = "All groups, most isotropic for their size first" if block["groups"] > 1 else "The only group"
@@ -48,3 +60,25 @@ def groups_section(source: Source) -> GroupsSection:
     if not blocks:
         section.missing.append(Missing.of("isotropy per annotation group", "groups"))
     return section
+
+
+def _size_chart(block: dict[str, Any], points: list[dict[str, Any]]):
+    """Group IsoScore against size (proteins, log scale) with the null's mean and 95 % band."""
+    if len(points) < 2:
+        return None
+    what = block["group_by"].replace("_", " ") + (f" ({block['namespace'].replace('_', ' ')})"
+                                                  if block["namespace"] else "")
+    title = f"{block['model']} layer {block['layer']} {block['scope']}: IsoScore of each {what} by size"
+    nulls = [p for p in points if p["null_mean"] is not None]
+    series = []
+    if nulls:
+        label = f"random groups ({block['null_method'] or 'size'} null): mean, 95 % band"
+        series.append(Series(label, [p["size"] for p in nulls], [p["null_mean"] for p in nulls],
+                             lo=[p["null_low"] for p in nulls], hi=[p["null_high"] for p in nulls], markers=False,
+                             dashed=True))
+    keys = {"model": block["model"], "layer": block["layer"], "embedding_set": block["embedding_set"],
+            "scope": block["scope"], "group_by": block["group_by"]}
+    series.append(Series(f"groups ({len(points):,})", [p["size"] for p in points], [p["isoscore"] for p in points],
+                         point_attrs=[iso_point_attrs({**keys, **p}, "isoscore") for p in points], line=False))
+    return line_chart(series, title=title, x_label="group size (proteins)", y_label="IsoScore", log_x=True,
+                      width=560)

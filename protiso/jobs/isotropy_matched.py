@@ -1,0 +1,72 @@
+"""Matched rows of ``protiso isotropy`` (group_by = 'matched'): each set measured again on the proteins
+that every set it is compared with has.
+
+Two families of compared sets (migration 0010):
+
+* ``layers``: every layer of one model, pooling and embedding set (the layer curves). After
+  ``embed --layers all --sample 300`` beside a full last-layer embed, the matched rows of every layer
+  cover the same 300 proteins.
+* ``models``: every model, layer and pooling of one embedding set (the tables across models).
+
+A family of one set has no matched rows. When a set already holds exactly the matched proteins its row
+over all points is copied (no second scan); otherwise the set is scanned again, restricted to them
+(``isotropy_vectors_matched.sql``). ``matched_sets`` says how many sets were intersected; ``n_points``
+is the matched N.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from protiso.jobs.isotropy_groups import scan_set
+from protiso.warehouse import Warehouse
+
+FAMILIES = ("layers", "models")
+
+
+def families(found: list[dict]) -> list[tuple[str, dict, list[dict]]]:
+    """(kind, parameters, member sets) of every family with two or more sets among ``found``
+    (``isotropy_sets.sql`` rows)."""
+    out = []
+    by_layers: dict[tuple, list[dict]] = {}
+    by_models: dict[str, list[dict]] = {}
+    for item in found:
+        by_layers.setdefault((item["model"], item["embedding_set"], item["pooling"]), []).append(item)
+        by_models.setdefault(item["embedding_set"], []).append(item)
+    for (model, embedding_set, pooling), members in by_layers.items():
+        if len(members) >= 2:
+            out.append(("layers", {"model": model, "embedding_set": embedding_set, "pooling": pooling}, members))
+    for embedding_set, members in by_models.items():
+        if len({m["model"] for m in members}) >= 2:
+            out.append(("models", {"model": None, "embedding_set": embedding_set, "pooling": None}, members))
+    return out
+
+
+def matched_rows(wh: Warehouse, found: list[dict], whole_rows: dict[tuple, dict], models: list[str] | None,
+                 measure: Callable, budget: int, keep: bool) -> list[dict]:
+    """Rows of every family: ``whole_rows[(model, layer, embedding_set, pooling)]`` is each set's row over
+    all points; ``measure(key, scan)`` makes a row from a scan of the matched proteins."""
+    rows = []
+    for kind, params, members in families(found):
+        names = [r[0] for r in wh.con.execute(wh.sql_text("isotropy_matched_accessions"),
+                                              {**params, "models": models, "sets": len(members)}).fetchall()]
+        if len(names) < 2:
+            continue
+        for item in members:
+            key = {"model": item["model"], "layer": item["layer"], "embedding_set": item["embedding_set"],
+                   "scope": "global", "group_by": "matched", "group_value": kind}
+            whole = whole_rows.get((item["model"], item["layer"], item["embedding_set"], item["pooling"]))
+            if whole is not None and whole["n_points"] == len(names):
+                rows.append({**whole, **key, "matched_sets": len(members)})
+                continue
+            label = f"{item['model']} layer {item['layer']} {item['embedding_set']} matched {kind}"
+            where = {k: item[k] for k in ("model", "layer", "embedding_set", "pooling")}
+            scan = scan_set(wh, wh.sql_text("isotropy_vectors_matched"), {**where, "accessions": names},
+                            f"matched vectors of {label}", len(names), budget, keep, f"isotropy {label}")
+            try:
+                if scan.stats is not None and scan.stats.n >= 2:
+                    rows.append({**measure(key, scan), "matched_sets": len(members)})
+            finally:
+                scan.close()
+    return rows
+
