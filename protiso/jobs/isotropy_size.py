@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 from tqdm import tqdm
 
+from protiso import progress
 from protiso.jobs.isotropy_groups import Groups, Scan
 from protiso.metrics.size_null import SizeNull, units_of
 
@@ -36,7 +37,7 @@ def control_for_size(scan: Scan, groups: Groups, rows: list[dict], min_proteins:
     counted = [(row, proteins) for row, proteins in counted if proteins >= min_proteins]
     null = None
     if draws > 0 and counted:
-        with tqdm(total=draws, desc=f"{desc}: random groups of each size", unit="draw", disable=None) as bar:
+        with tqdm(total=draws, desc=f"{desc}: random groups of each size", unit="draw", disable=progress.disable()) as bar:
             null = SizeNull(scan.points, units, [proteins for _, proteins in counted], draws, seed, level,
                             whole=scan.stats.sufficient() if scan.stats is not None else None, progress=bar.update)
     out = []
