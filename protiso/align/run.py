@@ -209,6 +209,9 @@ def align(wh: Warehouse, *, fraction: float | None = None, proteins: int | None 
     """
     from protiso.engines import check_engine
 
+    if not wh.con.execute(wh.sql_text("has_sequences")).fetchall()[0][0]:
+        raise ProtisoError(f"align needs protein sequences and {wh.path} has none (vectors imported without "
+                           "them); ingest the proteins' FASTA or UniProt files first")
     on_ray = check_engine(engine) == "ray"
     if workers is not None and workers < 1:
         raise ProtisoError(f"--workers must be at least 1; got {workers}")

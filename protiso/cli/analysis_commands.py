@@ -43,6 +43,8 @@ def isotropy(
     memory_budget: Annotated[str, typer.Option(
         help="Memory protiso may hold at once (vectors kept for --by beyond half of it are memory-mapped), "
         "e.g. 4GiB, 512MiB.")] = "4GiB",
+    progress: Annotated[bool, typer.Option(
+        "--progress/--no-progress", help="Progress bars on stderr (shown only when it is a terminal).")] = True,
 ) -> None:
     """Measure IsoScore, IsoScore*, effective dimensions and mean cosine into the `isotropy` table.
 
@@ -58,6 +60,7 @@ def isotropy(
             wh, by=_isotropy_names(by) or [], bootstrap=bootstrap, zeta=zeta, models=model_names(models),
             embedding_set=_isotropy_names(embedding_set), scopes=_isotropy_names(scope) or ["global", "local"],
             seed=seed, min_points=min_points, memory_budget=budget, null_draws=null_draws, null=null,
+            progress=progress,
         )
     typer.echo(summary.render())
 
@@ -103,6 +106,8 @@ def report(
         "--figures", help="Also write each figure as its own file in this folder.", file_okay=False)] = None,
     figure_format: Annotated[str, typer.Option(
         "--figure-format", metavar="[svg|png|pdf]", help="File format of --figures: svg, png or pdf.")] = "svg",
+    progress: Annotated[bool, typer.Option(
+        "--progress/--no-progress", help="Progress bars on stderr (shown only when it is a terminal).")] = True,
 ) -> None:
     """Write an HTML report: a headline box beside the study's published figures, isotropy, spectra, a PCA view, layers, correlations, groups, post-processing, and the runs in an appendix.
 
@@ -113,7 +118,7 @@ def report(
 
     with Warehouse.open(warehouse, read_only=True) as wh:
         summary = render_report(wh, output, models=model_names(models), title=title, color_by=color_by,
-                                figures=figures, figure_format=figure_format)
+                                figures=figures, figure_format=figure_format, progress=progress)
     typer.echo(f"wrote {summary.output} ({summary.bytes / 1e6:.1f} MB, {summary.seconds:.1f} s)")
     if figures is not None:
         typer.echo(f"wrote {len(summary.figures)} figure(s) to {figures}")

@@ -43,7 +43,7 @@ def import_vectors(
 ) -> None:
     """Import vectors made elsewhere into `embeddings` / `residues`, all or nothing.
 
-    Records are matched to proteins by accession (also inside UniProt headers such as sp|P12345|NAME_HUMAN) or by the MD5 of the sequence.
+    Records are matched to proteins by accession (also inside UniProt headers such as sp|P12345|NAME_HUMAN) or by the MD5 of the sequence. On a new warehouse, or one without sequences, a record that matches no protein creates it from its id (sequence unknown; length from its per-residue vectors, if any): isotropy, groups (annotations ingested later) and the report work; align needs sequences.
 
     A record that matches no protein, a duplicate id, mixed dimensions, NaN or infinity, or an unreadable file is a one-line error and nothing is written. Proteins that already hold a vector of the model at that layer are skipped, so rerunning adds nothing.
     """
@@ -54,7 +54,7 @@ def import_vectors(
     options = ImportOptions(str(path), model=model, layer=layer, format=fmt, pooling=pooling, residues=residues,
                             ids=str(ids) if ids else None, skip_unknown=skip_unknown,
                             num_layers=num_layers)
-    with Warehouse.open(warehouse) as wh:
+    with Warehouse.open_or_create(warehouse) as wh:
         typer.echo(run_import(wh, options, progress=progress).render())
 
 

@@ -199,7 +199,7 @@ class RowBuilder:
         score = None
         if residues is not None:
             for match in fresh:
-                if len(residues) > match.length:
+                if match.length is not None and len(residues) > match.length:
                     raise ProtisoError(f"{record.where()}: {len(residues)} residue vectors, but {match.accession} "
                                        f"has {match.length} residues")
             score = isoscore(residues) if len(residues) >= 2 else None
@@ -253,7 +253,8 @@ class RowBuilder:
             return None
         table = pa.Table.from_batches(part.residues)
         rows = table.num_rows
-        residue = list("".join(letters[a][:n] for a, n in part.residue_counts))
+        residue = [letter for a, n in part.residue_counts   # NULL where the sequence is unknown
+                   for letter in (letters[a][:n] if letters.get(a) else [None] * n)]
         return pa.table({
             "accession": table.column("accession"),
             "model": pa.array([self.model] * rows, pa.string()),

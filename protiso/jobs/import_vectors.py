@@ -31,9 +31,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from queue import Full, Queue
 
+import pyarrow as pa
+
 from protiso.embedding.options import parse_residues
 from protiso.errors import ProtisoError
-from protiso.interchange.ids import IdResolver
+from protiso.interchange.ids import IdResolver, Match
 from protiso.interchange.rows import RowBuilder
 from protiso.interchange.source import FORMATS, MAX_LAYER, Record, Source, open_source
 from protiso.warehouse import Warehouse
@@ -109,6 +111,7 @@ class ImportSummary:
     skipped: int  # (protein, layer) pairs already stored, left as they were
     seconds: float
     rejected: list[str] = field(default_factory=list)  # records matching no protein (skip_unknown)
+    created: int = 0  # proteins created from the records' ids (a warehouse without sequences)
 
     @property
     def rows_per_second(self) -> float:
@@ -123,6 +126,9 @@ class ImportSummary:
         if self.residues:
             lines.append(f"{self.residues:,} residue vectors in the residue statistics, "
                          f"{self.residues_stored:,} stored in `residues`")
+        if self.created:
+            lines.append(f"created {self.created:,} proteins from the records' ids (no sequences: isotropy, "
+                         "groups and the report work; alignments need sequences)")
         if self.skipped:
             lines.append(f"skipped {self.skipped:,} vectors already stored for {self.model} at that layer")
         if self.rejected:
@@ -139,8 +145,9 @@ def import_vectors(wh: Warehouse, options: ImportOptions, progress: bool = True)
     source = open_source(options.path, options.format, options.ids)
     resolver = IdResolver(wh, options.model)
     try:
-        if resolver.proteins == 0:
-            raise ProtisoError(f"{wh.path}: the warehouse has no proteins to match; ingest their sequences first")
+        created: dict[str, int | None] | None = None
+        if not wh.con.execute(wh.sql_text("has_sequences")).fetchall()[0][0]:
+            created = {}  # no sequences to match: records naming no protein create one (vectors only)
         with wh.run("import", options.params(source), model=options.model, defer=True) as run:
             builder = RowBuilder(options.model, run.id, options.layer, source.layer, options.pooling,
                                  source.pooling, fraction, _stored_dims(wh, options.model))
@@ -150,9 +157,14 @@ def import_vectors(wh: Warehouse, options: ImportOptions, progress: bool = True)
             bar = tqdm(total=source.count(), unit="rec", unit_scale=True, desc=f"import {options.model}",
                        file=sys.stderr, disable=not progress, smoothing=0.1)
             global_stats = EmbeddingStats()
+            new_proteins = 0
             with bar, staging(wh), run.commit(final=True) as tx:
                 for chunk in _read_ahead(_chunks(source.records())):
-                    kept = _matched(chunk, source, resolver, options.skip_unknown, rejected, wh)
+                    kept = _matched(chunk, source, resolver, options.skip_unknown, rejected, wh, created)
+                    if created:
+                        tx.write_part("proteins", _new_proteins(created, source, run.id))
+                        new_proteins += len(created)
+                        created.clear()
                     tables = builder.build([r for r, _ in kept], [f for _, f in kept], resolver.sequences)
                     for layer, (embeddings, residues) in sorted(tables.items()):
                         partition = {"model": options.model, "layer": layer}
@@ -172,6 +184,7 @@ def import_vectors(wh: Warehouse, options: ImportOptions, progress: bool = True)
                     tx.execute(wh.sql_text("import_insert_rejects"),
                                {"run_id": run.id, "sources": sources, "records": labels, "reasons": reasons})
                 summary = _summary(run.id, options, source, builder, records, rejected, started)
+                summary.created = new_proteins
                 run.columns.update(layer=",".join(map(str, builder.layers)) or None, pooling=builder.pooling)
                 run.params["layers"] = builder.layers
                 run.params["summary"] = {**asdict(summary), "rejected": len(rejected)}
@@ -182,8 +195,9 @@ def import_vectors(wh: Warehouse, options: ImportOptions, progress: bool = True)
 
 
 def _matched(chunk: list[Record], source: Source, resolver: IdResolver, skip_unknown: bool, rejected: list,
-             wh: Warehouse) -> list[tuple[Record, list]]:
-    """(record, matches) of the records that name a protein; the others fail the import or are rejected.
+             wh: Warehouse, created: dict[str, int | None] | None = None) -> list[tuple[Record, list]]:
+    """(record, matches) of the records that name a protein; the others fail the import or are rejected,
+    or, with ``created`` (a warehouse without sequences), name a new protein added to ``created``.
 
     Records whose names match nothing get the source's further names (``more_names``) and a second try.
     """
@@ -200,6 +214,8 @@ def _matched(chunk: list[Record], source: Source, resolver: IdResolver, skip_unk
     for record, matches in zip(chunk, found):
         if matches:
             kept.append((record, matches))
+        elif created is not None:
+            kept.append((record, [_new_protein(record, created)]))
         elif skip_unknown:
             rejected.append((str(record.file), record.label, UNKNOWN))
         else:
@@ -207,6 +223,25 @@ def _matched(chunk: list[Record], source: Source, resolver: IdResolver, skip_unk
             raise ProtisoError(f"{record.where()}: {UNKNOWN} (tried {tried}; {resolver.proteins:,} proteins in "
                                f"{wh.path})")
     return kept
+
+
+def _new_protein(record: Record, created: dict[str, int | None]) -> Match:
+    """A protein named by the record's id (a UniProt header's accession), its length the residue count
+    when the record has per-residue vectors, else unknown."""
+    token = record.names[0] if record.names else record.label
+    fields = [f for f in token.split("|") if f]
+    accession = fields[1] if len(fields) >= 2 and fields[0].lower() in ("sp", "tr") else token
+    counts = [len(v) for v in record.residues.values()]
+    created[accession] = max(counts) if counts else None
+    return Match(accession, None, created[accession], "created", ())
+
+
+def _new_proteins(created: dict[str, int | None], source: Source, run_id: str) -> pa.Table:
+    n = len(created)
+    return pa.table({"accession": pa.array(list(created), pa.string()),
+                     "length": pa.array(list(created.values()), pa.int32()),
+                     "source": pa.array([f"import-vectors {Path(source.path).name} (no sequence)"] * n, pa.string()),
+                     "run_id": pa.array([run_id] * n, pa.string())})
 
 
 def _summary(run_id: str, options: ImportOptions, source: Source, builder: RowBuilder, records: int,

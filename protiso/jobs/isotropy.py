@@ -31,6 +31,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from protiso import progress
 from protiso.errors import ProtisoError
 from protiso.jobs.budget import (
     DEFAULT_MEMORY_BUDGET,
@@ -46,6 +47,7 @@ from protiso.metrics.bootstrap import bootstrap_isoscore
 from protiso.metrics.isotropy import check_shrinkage
 from protiso.metrics.spectra import spectrum_row
 from protiso.metrics.stats import SufficientStats
+from protiso.progress import shown
 from protiso.warehouse import Warehouse, utcnow
 from protiso.warehouse.embedding_stats import EmbeddingStats, staging
 
@@ -97,7 +99,11 @@ def _row(key: dict, stats, cosine, points: np.ndarray | None, opts: _Options) ->
     """An ``isotropy`` row; ``stats`` is SufficientStats or GroupMoments, ``cosine`` CosineStats,
     GroupMoments or None (no unit vectors: mean cosine NULL)."""
     ci = None
-    if points is not None and opts.bootstrap > 0:
+    if points is not None and opts.bootstrap > 0 and key["group_by"] == "all":   # groups: their own bar
+        with progress.bar(total=opts.bootstrap, desc=f"bootstrap {key['model']} layer {key['layer']}",
+                          unit="replicate") as bar:
+            ci = bootstrap_isoscore(points, opts.bootstrap, opts.seed, opts.level, progress=bar.update)
+    elif points is not None and opts.bootstrap > 0:
         ci = bootstrap_isoscore(points, opts.bootstrap, opts.seed, opts.level)
     return {
         **key,
@@ -266,7 +272,8 @@ def compute_isotropy(wh: Warehouse, by: Sequence[str] = (), bootstrap: int = 0, 
                      models: Sequence[str] | None = None, embedding_set: Sequence[str] | str | None = None,
                      scopes: Sequence[str] = SCOPES, seed: int = 0, level: float = 0.95,
                      min_points: int = 10, memory_budget: int = DEFAULT_MEMORY_BUDGET,
-                     null_draws: int = 30, null: str = "size", strata: int = 10) -> IsotropySummary:
+                     null_draws: int = 30, null: str = "size", strata: int = 10,
+                     progress: bool = True) -> IsotropySummary:
     """Measure isotropy and append rows to the ``isotropy`` table; returns what was written.
 
     ``by``: extra groupings (organism | go_term | length_bin) besides the row over all points.
@@ -280,8 +287,17 @@ def compute_isotropy(wh: Warehouse, by: Sequence[str] = (), bootstrap: int = 0, 
     proteins. ``null``: size (random groups of the group's protein count) or length (the same count from
     each of ``strata`` length bins, ``protiso.metrics.length_null``); groups get p- and q-values against
     it (``protiso.jobs.isotropy_size``). The local scope also writes ``local_isotropy``
-    (pooled and per-protein definitions, ``protiso.jobs.isotropy_local``).
+    (pooled and per-protein definitions, ``protiso.jobs.isotropy_local``). ``progress``: bars on stderr
+    (scans, groups, null draws, bootstrap) when it is a terminal.
     """
+    with shown(progress):
+        return _compute(wh, by, bootstrap, zeta, models, embedding_set, scopes, seed, level, min_points,
+                        memory_budget, null_draws, null, strata)
+
+
+def _compute(wh: Warehouse, by: Sequence[str], bootstrap: int, zeta: float, models: Sequence[str] | None,
+             embedding_set: Sequence[str] | str | None, scopes: Sequence[str], seed: int, level: float,
+             min_points: int, memory_budget: int, null_draws: int, null: str, strata: int) -> IsotropySummary:
     by = list(dict.fromkeys(by))
     for grouping in by:
         if grouping not in GROUPINGS:

@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from tqdm import tqdm
 
+from protiso import progress
 from protiso.jobs.budget import format_bytes
 from protiso.metrics.grouped import group_moments
 from protiso.metrics.stream import StreamStats
@@ -64,7 +65,7 @@ def scan_set(wh: Warehouse, sql: str, params: dict, what: str, capacity: int, bu
     cursor = wh.con.cursor()  # its own connection: the caller may query meanwhile
     try:
         reader = cursor.sql(sql, params=params).to_arrow_reader(BATCH_ROWS)
-        with tqdm(total=capacity, desc=desc, unit="vector", unit_scale=True, disable=None) as bar:
+        with tqdm(total=capacity, desc=desc, unit="vector", unit_scale=True, disable=progress.disable()) as bar:
             for batch in reader:
                 bar.update(batch.num_rows)
                 points, kept = stack_vectors(batch.column("vector"), what)
@@ -184,7 +185,7 @@ def grouped_rows(scan: Scan, groups: Groups, make_row: Callable, budget: int, de
     in_memory = 0 if scan._tmp is not None else scan.points.nbytes
     chunk, matrices = plan_memory(len(scan.points), scan.points.shape[1], budget, in_memory)
     rows: list[dict] = []
-    with tqdm(total=len(groups.members), desc=desc, unit="group", disable=None) as bar:
+    with tqdm(total=len(groups.members), desc=desc, unit="group", disable=progress.disable()) as bar:
         for g, moments in group_moments(scan.points, groups.members, groups.relations,
                                         whole=scan.stats.sufficient(), chunk_rows=chunk,
                                         max_matrices=matrices, progress=bar.update, target=True):

@@ -13,8 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tqdm import tqdm
-
+from protiso import progress
 from protiso.jobs.isotropy_groups import Scan, _storage
 from protiso.metrics.stream import StreamStats
 from protiso.warehouse import matrix
@@ -23,8 +22,7 @@ if TYPE_CHECKING:
     from protiso.warehouse import Warehouse
 
 
-def scan_embeddings(wh: Warehouse, key: dict, what: str, budget: int, keep: bool, desc: str,
-                    progress: bool | None = None) -> Scan:
+def scan_embeddings(wh: Warehouse, key: dict, what: str, budget: int, keep: bool, desc: str) -> Scan:
     """Scan the ``embeddings`` rows matching ``key`` (model, layer, embedding_set, pooling and, when
     given, control; a None value matches NULL) into whole-set statistics; with ``keep`` keep the vectors."""
     plan = matrix.plan(wh, "embeddings", "embedding", key, what)
@@ -32,8 +30,7 @@ def scan_embeddings(wh: Warehouse, key: dict, what: str, budget: int, keep: bool
         return Scan(None)
     row_bytes = plan.dim * 4
     stats = StreamStats(plan.dim)
-    disable = None if progress is None or progress else True
-    with tqdm(total=plan.rows, desc=desc, unit="vector", unit_scale=True, disable=disable) as bar:
+    with progress.bar(total=plan.rows, desc=desc, unit="vector", unit_scale=True) as bar:
         if keep or plan.rows * row_bytes <= budget // 2:
             store, tmp, storage = _storage(plan.rows, plan.dim, "float32", budget)
             try:

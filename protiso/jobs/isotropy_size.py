@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm import tqdm
 
+from protiso import progress
 from protiso.jobs.isotropy_groups import Groups, Scan
 from protiso.metrics.group_tests import bh_qvalues, empirical_p, z_mc_se
 from protiso.metrics.length_null import LengthNull, length_strata
@@ -67,7 +68,7 @@ def control_for_size(scan: Scan, groups: Groups, rows: list[dict], min_proteins:
     if opts.draws > 0 and counted:
         whole = scan.stats.sufficient() if scan.stats is not None else None
         with tqdm(total=opts.draws, desc=f"{desc}: random groups ({opts.method} null)", unit="draw",
-                  disable=None) as bar:
+                  disable=progress.disable()) as bar:
             if opts.method == "length":
                 names = np.unique(labels)
                 lengths = np.array([(unit_lengths or {}).get(str(n)) or 0 for n in names], dtype=np.float64)

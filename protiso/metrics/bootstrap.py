@@ -21,6 +21,7 @@ Results depend only on (points, n_boot, seed, level, zeta, exact_limit).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -88,8 +89,10 @@ def _block_stats(points: np.ndarray, blocks: int, rng: np.random.Generator):
 
 
 def bootstrap_isoscore(points: np.ndarray, n_boot: int, seed: int, level: float = 0.95,
-                       zeta: float | None = None, exact_limit: int = 1000) -> BootstrapCI | None:
-    """Percentile CI of IsoScore (or the scale-free IsoScore*, C0 = (tr C / n) I, when ``zeta`` is given)."""
+                       zeta: float | None = None, exact_limit: int = 1000,
+                       progress: Callable[[int], object] | None = None) -> BootstrapCI | None:
+    """Percentile CI of IsoScore (or the scale-free IsoScore*, C0 = (tr C / n) I, when ``zeta`` is given);
+    ``progress(1)`` is called after each replicate."""
     points = check_points(points)
     if n_boot < 1:
         raise ProtisoError(f"bootstrap: need at least 1 replicate, got {n_boot}")
@@ -108,6 +111,8 @@ def bootstrap_isoscore(points: np.ndarray, n_boot: int, seed: int, level: float 
             value = _statistic(points[rng.integers(0, n_points, n_points)], zeta)
             if value is not None:
                 values.append(value)
+            if progress is not None:
+                progress(1)
     else:
         method = "blocks"
         blocks = block_count(dim)
@@ -122,6 +127,8 @@ def bootstrap_isoscore(points: np.ndarray, n_boot: int, seed: int, level: float 
             value = _from_scatter(scatter, int(total), dim, zeta)
             if value is not None:
                 values.append(value)
+            if progress is not None:
+                progress(1)
     if not values:
         return None
     estimate = _statistic(points, zeta)

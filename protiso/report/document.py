@@ -23,7 +23,9 @@ from typing import Any
 
 import jinja2
 
+from protiso import progress
 from protiso.errors import ProtisoError
+from protiso.progress import shown
 from protiso.report.common import (
     MIN_BIN_COUNT,
     Source,
@@ -111,7 +113,8 @@ def build_context(wh: Warehouse, models: list[str] | None = None, title: str | N
         warehouse=str(wh.path),
         version=__version__,
         models=models,
-        sections={section.key: section.build(source) for section in REGISTRY},
+        sections={section.key: section.build(source)
+                  for section in progress.bar(REGISTRY, desc="report sections", unit="section")},
     )
     fit_to_state(wh, [item for data in context.sections.values() for item in data.missing])
     where = shlex.quote(str(wh.path))
@@ -170,7 +173,8 @@ def write_figures(context: ReportContext, folder: str | Path, fmt: str = "svg") 
     except OSError as error:
         raise ProtisoError(f"cannot create {folder}: {error.strerror}") from None
     written = []
-    for number, (key, chart) in enumerate(charts(context), start=1):
+    for number, (key, chart) in enumerate(progress.bar(charts(context), desc=f"report figures ({fmt})",
+                                                       unit="figure"), start=1):
         slug = re.sub(r"[^a-z0-9]+", "-", chart.title.lower().replace("·", " ")).strip("-")[:80]
         path = folder / f"{number:02d}-{key}-{slug}.{fmt}"
         try:
@@ -182,9 +186,16 @@ def write_figures(context: ReportContext, folder: str | Path, fmt: str = "svg") 
 
 def render_report(wh: Warehouse, output: str | Path, models: list[str] | None = None,
                   title: str | None = None, color_by: str = "auto", figures: str | Path | None = None,
-                  figure_format: str = "svg") -> ReportSummary:
+                  figure_format: str = "svg", progress: bool = True) -> ReportSummary:
     """Write the HTML report of ``wh`` to ``output`` (and with ``figures`` each chart as a file in that
-    folder, as ``figure_format``); return what was written and what was missing."""
+    folder, as ``figure_format``); return what was written and what was missing. ``progress``: bars on
+    stderr (sections, figures) when it is a terminal."""
+    with shown(progress):
+        return _render_report(wh, output, models, title, color_by, figures, figure_format)
+
+
+def _render_report(wh: Warehouse, output: str | Path, models: list[str] | None, title: str | None,
+                   color_by: str, figures: str | Path | None, figure_format: str) -> ReportSummary:
     started = time.perf_counter()
     output = Path(output)
     if output.is_dir():
@@ -195,6 +206,8 @@ def render_report(wh: Warehouse, output: str | Path, models: list[str] | None = 
     if figure_format not in FORMATS:
         raise ProtisoError(f"--figure-format {figure_format!r}: use one of {', '.join(FORMATS)}")
     context = build_context(wh, models, title, color_by)
+    for _, chart in progress.bar(charts(context), desc="report figures (inline SVG)", unit="figure"):
+        chart.svg                                  # drawn once here (cached), with progress
     html = render(context)
     tmp = output.with_name(f".{output.name}.tmp")
     try:
