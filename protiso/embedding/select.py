@@ -139,8 +139,7 @@ def select_source(wh: Warehouse, prepared: Prepared) -> Selection:
         except duckdb.Error as error:
             subject = f"--where {options.where!r}" if options.where else "the proteins table"
             raise ProtisoError(f"cannot select proteins with {subject}: {str(error).splitlines()[0]}") from None
-        what.drawn, what.candidates = wh.con.execute(
-            "SELECT count(*), coalesce(max(candidates), 0) FROM embed_selected").fetchall()[0]
+        what.drawn, what.candidates = wh.con.execute(wh.sql_text("embed_selected_counts")).fetchall()[0]
         if listed is not None:
             unknown = wh.query(wh.sql_text("embed_unknown_accessions")).column("accession").to_pylist()
             what.unknown, what.unknown_first = len(unknown), unknown[:20]

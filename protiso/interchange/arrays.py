@@ -87,7 +87,6 @@ class NpySource:
             ids = found[0]
         if not ids.is_file():
             raise ProtisoError(f"{ids}: no such id list")
-        self.ids_path = ids
         self.ids = _read_ids(ids)
         if len(self.ids) != self.matrix.shape[0]:
             raise ProtisoError(f"{ids}: {len(self.ids):,} ids for the {self.matrix.shape[0]:,} rows of {path.name}")

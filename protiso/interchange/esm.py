@@ -12,7 +12,8 @@ lands in a subdirectory: files are found recursively) and ``result`` a dict:
 
 Layer numbers are non-negative (``--repr_layers -1`` is saved as the model's last layer). Files are
 read one at a time with ``torch.load(weights_only=True)`` (no code in the file runs; from the file's
-bytes in memory, which is faster than letting torch open it), in sorted path order; tensors are converted to float32 (exact for float16 / bfloat16).
+bytes in memory, which is faster than letting torch open it), in sorted path order; tensors are converted to float32
+(exact for float16 / bfloat16).
 """
 
 from __future__ import annotations

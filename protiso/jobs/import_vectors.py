@@ -11,7 +11,8 @@ depends on the vectors' origin afterwards: isotropy, pair metrics, correlations 
 them as they read embedded ones.
 
 All or nothing, in bounded memory: records stream in chunks of about ``CHUNK_BYTES`` (read one chunk
-ahead in a second thread, ``_read_ahead``); each chunk's Parquet parts are written to disk at once, and all of them are catalogued in one transaction at the
+ahead in a second thread, ``_read_ahead``); each chunk's Parquet parts are written to disk at once, and all of them
+are catalogued in one transaction at the
 end together with the ``runs`` row (kind ``import``: source path, format, model, layers, pooling,
 options, summary), the residue statistics and any rejects. Any error (a record that matches no
 protein, a duplicate id, mixed dimensions, NaN or infinity, too many residue vectors, an unreadable

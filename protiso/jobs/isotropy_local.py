@@ -29,7 +29,6 @@ if TYPE_CHECKING:
     from protiso.warehouse import Warehouse
 
 BATCH_ROWS = 8192
-DEFINITIONS = ("pooled", "per_protein")
 
 
 def _cosines(wh: Warehouse, model: str, layer: int) -> LocalCosine | None:

@@ -51,7 +51,8 @@ class FusedLinear(nn.Linear):
             y = nn.functional.linear(x, self.weight, self.bias)
             return nn.functional.gelu(y) if self.activation == "gelu" else y
         algorithm = "none" if self.activation == "gelu" else ""
-        return torch.ops.mkldnn._linear_pointwise(x.contiguous(), self.weight, self.bias, self.activation, [], algorithm)
+        return torch.ops.mkldnn._linear_pointwise(x.contiguous(), self.weight, self.bias, self.activation, [],
+                                                  algorithm)
 
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, activation={self.activation}, kernel=oneDNN"

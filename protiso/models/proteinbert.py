@@ -218,7 +218,6 @@ class ProteinBERT(ModelAdapter):
         self.max_residues = None
         self.pooling = "global track, all-zero annotation input"
         self.alphabet = frozenset(ALL_AAS + "BZOJ")  # B Z O J map to <OTHER>, as in the original
-        self.weights_path = path
 
     def tokens(self, sequences: list[str], seq_len: int) -> torch.Tensor:
         """``<START> residues <END> <PAD>...`` token ids, (B, seq_len)."""

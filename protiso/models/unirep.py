@@ -171,7 +171,6 @@ class UniRep(ModelAdapter):
         self.max_residues = None
         self.pooling = "mean over start token and residues (h_avg)"
         self.alphabet = frozenset(AA_TO_INT)
-        self.weights_path = path
 
     def tokens(self, sequences: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
         """Right-padded token ids (B, 1 + max L) with the start token, and the validity mask."""

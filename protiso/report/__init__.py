@@ -10,7 +10,8 @@ produces it; ``ReportSummary`` lists the same notes.
 Contract: the report only reads. Each section runs ``sql/queries/report_*.sql`` and reshapes the
 rows; metrics are computed and stored by the jobs that own them (``protiso isotropy`` stores local
 covariance spectra, for instance), never here; the one reduction done at report time is the PCA
-view's projection of stored vectors for drawing (``sections.pca``, exact float64 from streamed statistics). The file has no scripts and references nothing
+view's projection of stored vectors for drawing (``sections.pca``, exact float64 from streamed statistics). The file
+has no scripts and references nothing
 outside itself: CSS is inline and figures are inline SVG drawn by matplotlib (``protiso.report.plots``),
 which ``--figures DIR`` also writes as SVG, PNG or PDF files. Every number
 shown in a table or figure carries ``data-metric`` and ``data-value`` attributes so tests can

@@ -25,6 +25,7 @@ from pathlib import Path
 import duckdb
 
 from protiso.errors import ProtisoError
+from protiso.warehouse import resources
 from protiso.warehouse.connection import transaction
 from protiso.warehouse.recovery import PARQUET_DIR, marker_name
 
@@ -44,8 +45,7 @@ def unhive(relative: str) -> str:
 
 def hive_parts(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
     """(part_id, path) of catalogued parts still in hive-style folders."""
-    return con.execute("SELECT part_id, path FROM parts WHERE regexp_matches(path, '/[A-Za-z_][A-Za-z0-9_]*=')"
-                       " ORDER BY path").fetchall()
+    return con.execute(resources.sql_text("queries", "parts_hive.sql")).fetchall()
 
 
 def relocate_hive_parts(path: Path, con: duckdb.DuckDBPyConnection) -> int:
@@ -70,7 +70,7 @@ def relocate_hive_parts(path: Path, con: duckdb.DuckDBPyConnection) -> int:
         raise ProtisoError(f"cannot rename the part folders of {path / PARQUET_DIR} (protiso 0.2 layout): "
                            f"{error.strerror or error}") from None
     with transaction(con):
-        con.executemany("UPDATE parts SET path = ? WHERE part_id = ?", [[new, pid] for pid, _, new in todo])
+        con.executemany(resources.sql_text("queries", "parts_move.sql"), [[new, pid] for pid, _, new in todo])
     for _, old, _ in todo:
         (path / old).unlink(missing_ok=True)
     for marker in markers:
