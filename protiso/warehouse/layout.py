@@ -1,19 +1,10 @@
 """Folder names of Parquet parts: ``key-value``, never hive-style ``key=value``.
 
-Parts of a partitioned table live in folders named after their partition values, e.g.
-``embeddings/model-antiberty/layer-8/part-<id>.parquet`` or ``alignments/run-<id>/block-000003/``.
-protiso 0.1 named them ``model=antiberty/layer=8``: hive style, which pyarrow and pandas read as
-partition columns by default, so ``pandas.read_parquet("W/parquet/embeddings")`` failed on the
-clash with the ``model`` and ``layer`` columns every file holds (and a folder's sanitised value,
-``Rostlab_prot_bert``, is not the column's, ``Rostlab/prot_bert``). The exact values stay columns
-inside every file; folder names are only for people.
-
-``relocate_hive_parts`` moves the parts of an older warehouse, at its next writable open, crash-safe
-with the markers of ``protiso.warehouse.recovery``: for each part it marks both names as pending,
-hard-links the new name to the old file, then updates every ``parts`` path in one transaction and
-removes the old names and the markers. A crash before that transaction leaves the old names
-catalogued (clean-up removes the new links, whose marker survived); after it, the new names
-(clean-up removes the old ones). No data is copied.
+Parts of a partitioned table live in folders such as ``embeddings/model-antiberty/layer-8/``. protiso 0.1
+wrote ``model=antiberty/layer=8``, which pyarrow and pandas read as partition columns clashing with the
+columns every file holds. ``relocate_hive_parts`` renames an older warehouse's parts at its next writable
+open, crash-safe with the markers of ``protiso.warehouse.recovery`` (hard links, one catalog transaction,
+no data copied). docs/architecture.md (module notes) has the crash cases.
 """
 
 from __future__ import annotations

@@ -1,16 +1,11 @@
 """Report section "global embeddings in two dimensions": each model's raw per-protein vectors (highest
 layer) projected on their first two principal components, coloured by one annotation.
 
-The principal axes are exact, in float64: one streamed pass over every vector of the set
-(``report_pca_vectors.sql`` in record batches, ``protiso.metrics.stream.StreamStats``: n, sum x,
-sum x x^T) gives the covariance, whose two leading eigenvectors (``numpy.linalg.eigh``; each signed so
-that its largest component is positive) are the axes. The points drawn, at most ``POINTS_SHOWN``
-proteins in a fixed pseudo-random order, are projected in batches: (x - mean) . axis. Colours come from
-``report_pca_labels.sql`` (``--color-by``: organism, length bin, a GO namespace's most frequent terms,
-or one GO term); the ``TOP`` most frequent labels keep their colour, the rest are "other".
-``--color-by auto`` (the default) colours by organism when the set's proteins name two or more,
-else by length bin. The section computes the projection (a report-time reduction of stored
-vectors, like a histogram's binning); the template only draws the points it is given.
+The axes are exact: one streamed float64 pass (``StreamStats``) gives the covariance, whose two leading
+eigenvectors (each signed so that its largest component is positive) are the axes; at most
+``POINTS_SHOWN`` proteins are projected. Colours come from ``report_pca_labels.sql`` (``--color-by``; the
+``TOP`` most frequent labels keep their colour; ``auto`` is organism when two or more are named, else
+length bin). The projection is a report-time reduction; the template only draws the points.
 """
 
 from __future__ import annotations
