@@ -1,29 +1,11 @@
 """Aligners: parasail (SIMD, exact for integer scoring) and Biopython (any scoring), one interface.
 
-Both take a fixed list of encoded sequences and align index pairs (query ``a``, reference
-``b``), returning the same per-pair statistics (score, identities, positives, alignment length,
-gap columns) of one optimal alignment.
-
-parasail: ``nw_trace_scan_profile_16`` with a query profile reused along a row of pairs (global),
-``sw_trace_scan_16`` with the pair swapped (local, see ``ParasailAligner``), retried with the 32-bit
-function when the 16-bit one saturates. Every traceback is re-scored in
-float64 from its CIGAR (protiso.align.paths); a path that is malformed or does not re-score to
-parasail's optimal score is re-aligned with Biopython and counted in ``fallbacks``.
-
-Tie-breaking. When several alignments are optimal, parasail 1.3.4 (scan, trace) keeps one
-predecessor per cell: diagonal > gap consuming a residue of its first sequence > gap consuming a
-residue of its second, and inside a gap *extending* beats *closing* on ties. Biopython's first
-alignment (``aligner.align(a, b)[0]``) prefers diagonal > gap consuming a residue of ``a`` > the
-other gap, but *closes* a gap on ties. Global mode aligns (a, b), so only the gap-closing rule
-differs. Local mode aligns (b, a), so that of several equally scoring end cells parasail takes
-the first in ``a`` (then ``b``), as Biopython does; the order of the two gap kinds is then reversed.
-Scores never differ; identity / similarity / length / gaps can differ between co-optimal alignments
-(bench/align.py, 3,160 Swiss-Prot pairs: identity equals Biopython's for 67 % of PAM250 global pairs,
-mean |difference| 0.004 where not, Pearson 0.996; for 99.3 % of BLOSUM62 local pairs, Pearson 0.9999).
-
-Memory. Both aligners trace only pairs of at most ``max_cells`` DP cells; longer pairs go to
-``protiso.align.long_pairs`` (exact scores and counts in linear memory, or skipped), so no pair can
-exhaust a worker's memory.
+Both align index pairs of a fixed list of encoded sequences and return the same per-pair statistics
+(score, identities, positives, length, gaps) of one optimal alignment. parasail's tracebacks are
+re-scored in float64 from their CIGAR (``protiso.align.paths``); one that fails is re-aligned with
+Biopython and counted in ``fallbacks``. Scores never differ between the two; counts can, between
+co-optimal alignments (their tie-breaking rules are in docs/architecture.md, module notes). Pairs over
+``max_cells`` go to ``protiso.align.long_pairs``.
 """
 
 from __future__ import annotations

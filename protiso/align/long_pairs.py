@@ -1,34 +1,11 @@
 """Pairs too long to trace: the memory rule of an alignment run, and exact statistics in linear memory.
 
-The rule (``max_cells``, recorded in every run's parameters; ``protiso align --max-cells``):
-
-1. A pair (a, b) with ``len(a) * len(b) <= max_cells`` DP cells (default 50,000,000) is aligned with a
-   traceback as always (parasail keeps 2 bytes per cell with 16-bit scores and 4 more when it retries
-   with 32-bit ones, so at most ``6 * max_cells`` bytes: 300 MB by default, per worker).
-2. A longer pair is aligned in linear memory by parasail's statistics functions (no traceback), which
-   give the optimal score and the identities, positives and length of one optimal alignment; the
-   shorter sequence is the query, so memory is about 256 bytes per residue of the shorter sequence
-   plus 16 per residue of the longer one. Scores are exact, like the traced ones; identity and
-   similarity are those of *an* optimal alignment (the co-optimal one chosen may differ from the one
-   a traceback would pick, as parasail's and Biopython's already may; see ``aligners``).
-   * global: ``nw_stats_scan`` on both sequences behind a sentinel residue Z, scored +B against itself
-     and -B against everything (B > |open| / 2 makes Z-Z the first column of every optimal alignment,
-     so the rest is an optimal alignment of the pair). Without it parasail 1.3.4 leaves a leading end
-     gap out of the alignment length. gaps = 2 * length - len(a) - len(b).
-   * local: ``sw_scan`` finds the optimal score S and an end cell; ``sw_scan`` on the reversed prefixes,
-     behind the sentinel (which anchors the alignment at that end), finds where an optimal alignment
-     ending there begins; ``nw_stats_scan`` of the two segments (scores S exactly) gives the counts.
-   A self-pair (a protein with itself, for ``normalized_score``) only needs its score: the sum of the
-   matrix diagonal over the sequence whenever every letter in it has ``M[c, c] >= 0`` and every pair of
-   its letters ``M[x, y] <= (M[x, x] + M[y, y]) / 2`` (then no alignment of a sequence with itself
-   beats the identity alignment; true of PAM250 and BLOSUM62 for sequences without X), else a
-   linear-memory score-only alignment.
-3. A pair is skipped when even rule 2 would exceed ``6 * max_cells`` bytes, or when the scoring is one
-   only Biopython computes exactly (its traceback is quadratic too): no ``alignments`` row, a
-   ``rejects`` row (source ``align``) with the reason, and the count in the run's ``skipped_pairs``.
-   A self-score that cannot be computed leaves that protein's ``normalized_score`` NULL.
-
-Skipped pairs come back with score NaN; ``PairStats.linear`` / ``skipped`` count them per block.
+``max_cells`` (``protiso align --max-cells``, recorded in each run): a pair within it is aligned with a
+traceback; a longer one gets its exact score and the counts of one optimal alignment from parasail's
+linear-memory statistics functions (global: behind a sentinel residue; local: end cell, then start cell
+from the reversed prefixes); one that would still exceed ``6 * max_cells`` bytes, or whose scoring only
+Biopython computes exactly, is skipped into ``rejects``. Skipped pairs come back with score NaN.
+docs/architecture.md (module notes) has the rule step by step.
 """
 
 from __future__ import annotations

@@ -1,16 +1,9 @@
 """Alignment statistics from CIGAR paths, vectorised over many pairs at once.
 
-A parasail CIGAR is a list of runs ``len << 4 | op`` with op ``=`` (7) or ``X`` (8) for aligned
-columns, ``I`` (1) for a residue of the first sequence (the query) against a gap and ``D`` (2) for
-a residue of the second sequence against a gap. From a batch of CIGARs this module recomputes,
-independently of the aligner, every pair's
-
-* substitution score + gap score (checked against the aligner's score: a traceback that does
-  not re-score to the optimum is rejected),
-* identities (equal residue codes), positives (matrix entry > 0), gap columns and alignment
-  length (columns, end gaps included in global mode),
-
-all in float64 / int64.
+From a batch of parasail CIGARs (runs ``len << 4 | op``: ``=`` / ``X`` aligned, ``I`` a query residue
+against a gap, ``D`` a reference residue against a gap) this module recomputes, independently of the
+aligner and in float64 / int64, each pair's score (a traceback that does not re-score to the optimum is
+rejected), identities, positives, gap columns and alignment length (end gaps included in global mode).
 """
 
 from __future__ import annotations

@@ -1,21 +1,11 @@
 """``align(wh, ...)``: a recorded, resumable all-pairs (or random-pairs) alignment run.
 
-Every run writes a ``runs`` row (kind ``align``) and an ``alignment_runs`` row with the full
-scoring (matrix, mode, open/extend gap scores, end-gap rule), the sample specification and
-seed, the engine and the block size, so nothing depends on library defaults. Pairs are aligned
-in blocks of ``block_size``; each block is committed as one ``alignments`` Parquet part (path
-``run-<id>/block-<n>``). The sample and block plan are a deterministic function of the recorded
-parameters and the warehouse's proteins (fingerprinted), so a killed run resumes where it
-stopped: explicitly with ``resume=RUN_ID``, or automatically when an unfinished run has the
-same plan key.
-
-Columns: identity = identical columns / alignment length, similarity = positive-scoring
-columns / alignment length (length = columns incl. gap columns; NULL for an empty local
-alignment), gaps = gap columns, normalized_score = score / ((self_a + self_b) / 2) where
-self_x is x aligned with itself under the same scoring (NULL unless that mean is > 0).
-
-Memory: a pair is traced only up to ``max_cells`` DP cells; longer pairs are aligned in linear memory
-with exact scores and counts, or skipped with a ``rejects`` row (``protiso.align.long_pairs``).
+Every run writes a ``runs`` row and an ``alignment_runs`` row with the full scoring, the sample and its
+seed, the engine and the block size. Each block of ``block_size`` pairs is committed as one ``alignments``
+part; the sample and block plan follow from the recorded parameters and the proteins (fingerprinted), so a
+killed run resumes (``resume=RUN_ID``, or the unfinished run with the same plan key). identity and
+similarity are per alignment column (gap columns included), normalized_score = score / mean self-score.
+Long pairs follow ``protiso.align.long_pairs``. docs/architecture.md (module notes) has the columns.
 """
 
 from __future__ import annotations

@@ -23,7 +23,8 @@ def _isotropy_names(values: list[str] | None) -> list[str] | None:
 def isotropy(
     warehouse: WarehouseOpt,
     by: Annotated[list[str] | None, typer.Option(
-        "--by", metavar="[organism|go_term|length_bin]", help="Also per organism, go_term or length_bin (repeat or separate by commas).")] = None,
+        "--by", metavar="[organism|go_term|length_bin]",
+        help="Also per organism, go_term or length_bin (repeat or separate by commas).")] = None,
     bootstrap: Annotated[int, typer.Option(help="Bootstrap replicates for an IsoScore CI (0 = none).")] = 0,
     zeta: Annotated[float, typer.Option(
         help="IsoScore* shrinkage (1-zeta)C + zeta*C0, in [0, 1]; C0 = (tr C/dim) I, for a group the whole set's C.")] = 0.2,
@@ -31,7 +32,8 @@ def isotropy(
     embedding_set: Annotated[list[str] | None, typer.Option(
         "--embedding-set", help="Only these embedding sets (raw, centered, whitened, abtt-k); default: all.")] = None,
     scope: Annotated[list[str] | None, typer.Option(
-        "--scope", metavar="[global|local]", help="global (per-protein vectors) and/or local (residue vectors); default: both.")] = None,
+        "--scope", metavar="[global|local]",
+        help="global (per-protein vectors) and/or local (residue vectors); default: both.")] = None,
     min_points: Annotated[int, typer.Option(help="Smallest group reported with --by, in proteins.")] = 10,
     null_draws: Annotated[int, typer.Option(
         help="Random groups of each group's protein count drawn (seeded) for the size-corrected size_z "
@@ -48,7 +50,18 @@ def isotropy(
 ) -> None:
     """Measure IsoScore, IsoScore*, effective dimensions and mean cosine into the `isotropy` table.
 
-    Global rows use the per-protein vectors, streamed once per set (the covariance spectrum is stored in `global_spectra`); with --by every GO term (true-path rule), organism or length bin with at least --min-points proteins is measured in the same pass. Local rows use every residue vector through the stored sufficient statistics (grouped local rows use the stored residue vectors); `local_isotropy` gets both definitions of local isotropy, the pooled cloud of all residues and the per-protein mean (± sd, quartiles) of each protein's own, with exact mean cosines over the stored residues. Groups get their protein count, the IsoScore of --null-draws random groups of that many proteins (--null length: matched on length too) and size_z, the size-corrected statistic the report ranks them by, with its Monte-Carlo error, an empirical p-value and a Benjamini-Hochberg q-value per GO namespace (root terms are not tested). Rows are appended with a `runs` row holding the parameters. Each global set scanned also gets its float64 statistics in `embedding_stats` renewed from the scan (this fills them in for warehouses made before they existed), so `SELECT * FROM embedding_stats_isotropy()` works in the plain duckdb shell.
+    Global rows use the per-protein vectors, streamed once per set (the covariance spectrum is stored in
+    `global_spectra`); with --by every GO term (true-path rule), organism or length bin with at least --min-points
+    proteins is measured in the same pass. Local rows use every residue vector through the stored sufficient
+    statistics (grouped local rows use the stored residue vectors); `local_isotropy` gets both definitions of local
+    isotropy, the pooled cloud of all residues and the per-protein mean (± sd, quartiles) of each protein's own,
+    with exact mean cosines over the stored residues. Groups get their protein count, the IsoScore of --null-draws
+    random groups of that many proteins (--null length: matched on length too) and size_z, the size-corrected
+    statistic the report ranks them by, with its Monte-Carlo error, an empirical p-value and a Benjamini-Hochberg
+    q-value per GO namespace (root terms are not tested). Rows are appended with a `runs` row holding the
+    parameters. Each global set scanned also gets its float64 statistics in `embedding_stats` renewed from the
+    scan (this fills them in for warehouses made before they existed), so `SELECT * FROM
+    embedding_stats_isotropy()` works in the plain duckdb shell.
     """
     from protiso.jobs.budget import parse_memory_budget
     from protiso.jobs.isotropy import compute_isotropy
@@ -69,7 +82,8 @@ def isotropy(
 @friendly
 def postprocess(
     warehouse: WarehouseOpt,
-    method: Annotated[str, typer.Option(metavar="[center|whiten|abtt]", help="center, whiten (PCA whitening) or abtt (all-but-the-top).")],
+    method: Annotated[str, typer.Option(metavar="[center|whiten|abtt]",
+        help="center, whiten (PCA whitening) or abtt (all-but-the-top).")],
     k: Annotated[int | None, typer.Option(help="abtt: top principal components removed (default dim/100).")] = None,
     eps: Annotated[float, typer.Option(help="whiten: eigenvalue floor, relative to the mean eigenvalue.")] = 1e-6,
     models: ModelsOpt = None,
@@ -100,7 +114,8 @@ def report(
     models: ModelsOpt = None,
     title: Annotated[str | None, typer.Option(help="Title of the report.")] = None,
     color_by: Annotated[str, typer.Option(
-        "--color-by", metavar="[auto|organism|length_bin|go:NAMESPACE|GO-ID]", help="Annotation colouring the PCA view: auto (organism when known, else length_bin), "
+        "--color-by", metavar="[auto|organism|length_bin|go:NAMESPACE|GO-ID]",
+        help="Annotation colouring the PCA view: auto (organism when known, else length_bin), "
         "organism, length_bin, go:NAMESPACE (e.g. go:biological_process) or a GO term id.")] = "auto",
     figures: Annotated[Path | None, typer.Option(
         "--figures", help="Also write each figure as its own file in this folder.", file_okay=False)] = None,
@@ -109,9 +124,12 @@ def report(
     progress: Annotated[bool, typer.Option(
         "--progress/--no-progress", help="Progress bars on stderr (shown only when it is a terminal).")] = True,
 ) -> None:
-    """Write an HTML report: a headline box beside the study's published figures, isotropy, spectra, a PCA view, layers, correlations, groups, post-processing, and the runs in an appendix.
+    """Write an HTML report: a headline box beside the study's published figures, isotropy, spectra, a PCA view,
+    layers, correlations, groups, post-processing, and the runs in an appendix.
 
-    The file is self-contained (inline CSS and SVG drawn by matplotlib, no scripts) and opens offline. A section whose data is missing says which protiso command produces it. With --figures DIR every figure is also written to DIR as an SVG, PNG or PDF file.
+    The file is self-contained (inline CSS and SVG drawn by matplotlib, no scripts) and opens offline. A section
+    whose data is missing says which protiso command produces it. With --figures DIR every figure is also written to
+    DIR as an SVG, PNG or PDF file.
     """
     from protiso.report import render_report
     from protiso.warehouse import Warehouse

@@ -14,9 +14,11 @@ from protiso.cli.common import WarehouseOpt, app, friendly
 
 # The embedding options of `ingest --model` and `embed`, each declared once (protiso.embedding.EmbedOptions).
 LayersOpt = Annotated[Optional[str], typer.Option(
-    metavar="[last|all|LIST]", help="Layers to store: last (default), all, or a list such as 4,-1 (negatives count from the end).")]
+    metavar="[last|all|LIST]",
+    help="Layers to store: last (default), all, or a list such as 4,-1 (negatives count from the end).")]
 ResiduesOpt = Annotated[str, typer.Option(
-    metavar="[all|none|FRACTION]", help="Per-residue vectors to store: all, none, or a fraction of proteins (seeded), e.g. 0.01. "
+    metavar="[all|none|FRACTION]",
+    help="Per-residue vectors to store: all, none, or a fraction of proteins (seeded), e.g. 0.01. "
     "Local isotropy always uses every residue through float64 sufficient statistics.")]
 DeviceOpt = Annotated[str, typer.Option(metavar="[auto|cpu|cuda]", help="auto (CUDA when present), cpu or cuda.")]
 BatchTokensOpt = Annotated[Optional[int], typer.Option(
@@ -31,7 +33,8 @@ WeightsOpt = Annotated[Optional[Path], typer.Option(
 SkipInvalidOpt = Annotated[bool, typer.Option(
     help="Skip (and list) proteins with residues the model's tokenizer lacks instead of failing.")]
 EngineOpt = Annotated[str, typer.Option(
-    metavar="[local|ray]", help="Where embedding runs: local (this process) or ray (Ray Data actors; pip install 'protiso[ray]').")]
+    metavar="[local|ray]",
+    help="Where embedding runs: local (this process) or ray (Ray Data actors; pip install 'protiso[ray]').")]
 AddressOpt = Annotated[Optional[str], typer.Option(
     help="--engine ray: auto (the cluster `ray start` made here), HOST:PORT or ray://HOST:PORT; "
     "default: a local Ray instance.")]
@@ -56,7 +59,8 @@ def ingest(
         "--create/--no-create", help="Create the warehouse if it does not exist yet (default: create).")] = True,
     progress: ProgressOpt = True,
     model: Annotated[Optional[str], typer.Option(
-        "--model", "-m", metavar="MODEL", help="Then embed every protein not yet embedded with this model: a short name "
+        "--model", "-m", metavar="MODEL",
+        help="Then embed every protein not yet embedded with this model: a short name "
         "(antiberty, unirep-64|256|1900, proteinbert), a Hugging Face id from the local cache, or a local "
         "model directory.")] = None,
     layers: LayersOpt = None,
@@ -100,7 +104,8 @@ def ingest(
 def embed(
     warehouse: WarehouseOpt,
     model: Annotated[str, typer.Option(
-        "--model", "-m", metavar="MODEL", help="The model: a short name (antiberty, unirep-64|256|1900, proteinbert), a Hugging Face "
+        "--model", "-m", metavar="MODEL",
+        help="The model: a short name (antiberty, unirep-64|256|1900, proteinbert), a Hugging Face "
         "id from the local cache, or a local model directory.")],
     sample: Annotated[Optional[int], typer.Option(
         help="Embed N proteins of the selection, drawn by --seed from the whole selection (the N with the smallest "
@@ -129,7 +134,8 @@ def embed(
     """Embed proteins already in the warehouse with a model: every one not yet embedded, or those chosen by
     --accessions, --where and --sample (resumable; a rerun embeds only what is missing).
 
-    A seeded sample is drawn from the whole selection, then what of it is not yet embedded is embedded; the run records the selection and its counts.
+    A seeded sample is drawn from the whole selection, then what of it is not yet embedded is embedded; the run
+    records the selection and its counts.
 
     `protiso ingest FILE --model M` is the shortcut that ingests first and embeds every new protein.
     """

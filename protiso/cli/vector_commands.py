@@ -20,14 +20,18 @@ def import_vectors(
         help="An ESM extract.py output directory (LABEL.pt files), an .h5 file (bio_embeddings / ProtTrans), "
         "a .npy matrix with an id list, an .npz, or a Parquet / Arrow table.")],
     warehouse: WarehouseOpt,
-    model: Annotated[str, typer.Option("--model", "-m", metavar="MODEL", help="Name to store the vectors under (the model that made them).")],
+    model: Annotated[str, typer.Option(
+        "--model", "-m", metavar="MODEL", help="Name to store the vectors under (the model that made them).")],
     layer: Annotated[Optional[int], typer.Option(
         help="ESM: the layer to store (-1 = the highest in the files; default: every layer they hold). "
-        "Other formats: the layer number to store them under (default: the one a protiso export records, else -1).")] = None,
+        "Other formats: the layer number to store them under (default: the one a protiso export records, "
+        "else -1).")] = None,
     fmt: Annotated[str, typer.Option(
-        "--format", metavar="[auto|esm|h5|npy|npz|parquet]", help="auto (a directory is ESM; else by file name), esm, h5, npy, npz or parquet.")] = "auto",
+        "--format", metavar="[auto|esm|h5|npy|npz|parquet]",
+        help="auto (a directory is ESM; else by file name), esm, h5, npy, npz or parquet.")] = "auto",
     pooling: Annotated[Optional[str], typer.Option(
-        help="How the per-protein vectors were made, in words (recorded per row; default: from the file or format).")] = None,
+        help="How the per-protein vectors were made, in words (recorded per row; default: from the file "
+        "or format).")] = None,
     residues: Annotated[str, typer.Option(
         help="Per-residue vectors to store: all, none, or a fraction of proteins (seeded); residue statistics "
         "always use every one.")] = "all",
@@ -43,9 +47,14 @@ def import_vectors(
 ) -> None:
     """Import vectors made elsewhere into `embeddings` / `residues`, all or nothing.
 
-    Records are matched to proteins by accession (also inside UniProt headers such as sp|P12345|NAME_HUMAN) or by the MD5 of the sequence. On a new warehouse, or one without sequences, a record that matches no protein creates it from its id (sequence unknown; length from its per-residue vectors, if any): isotropy, groups (annotations ingested later) and the report work; align needs sequences.
+    Records are matched to proteins by accession (also inside UniProt headers such as sp|P12345|NAME_HUMAN) or by
+    the MD5 of the sequence. On a new warehouse, or one without sequences, a record that matches no protein
+    creates it from its id (sequence unknown; length from its per-residue vectors, if any): isotropy, groups
+    (annotations ingested later) and the report work; align needs sequences.
 
-    A record that matches no protein, a duplicate id, mixed dimensions, NaN or infinity, or an unreadable file is a one-line error and nothing is written. Proteins that already hold a vector of the model at that layer are skipped, so rerunning adds nothing.
+    A record that matches no protein, a duplicate id, mixed dimensions, NaN or infinity, or an unreadable file is a
+    one-line error and nothing is written. Proteins that already hold a vector of the model at that layer are
+    skipped, so rerunning adds nothing.
     """
     from protiso.jobs.import_vectors import ImportOptions
     from protiso.jobs.import_vectors import import_vectors as run_import
@@ -70,9 +79,11 @@ def export(
     embedding_set: Annotated[str, typer.Option(
         "--set", help="Embedding set: raw, or one `protiso postprocess` made (centered, whitened, abtt-k).")] = "raw",
     residues: Annotated[bool, typer.Option(
-        "--residues", help="Also the stored per-residue vectors (.h5: 2-D datasets; .parquet: a residues column).")] = False,
+        "--residues",
+        help="Also the stored per-residue vectors (.h5: 2-D datasets; .parquet: a residues column).")] = False,
     force: Annotated[bool, typer.Option(
-        "--force", help="Replace OUTPUT if it exists (a symlink is replaced itself, not its target); refused otherwise.")] = False,
+        "--force",
+        help="Replace OUTPUT if it exists (a symlink is replaced itself, not its target); refused otherwise.")] = False,
 ) -> None:
     """Write stored vectors to .h5, .npz or .parquet, readable by `protiso import-vectors` (exactly) and other tools.
 

@@ -35,10 +35,12 @@ def init(
 def sql(
     query: Annotated[str, typer.Argument(help="SQL to run (DuckDB dialect).")],
     warehouse: WarehouseOpt,
-    fmt: Annotated[str, typer.Option("--format", "-f", metavar="[table|csv|json]",
-                                     help="table (floats shown to 6 significant digits), csv or json (full precision).")] = "table",
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", metavar="FILE", help="Write the result to this file: "
-                                                   ".parquet, .csv or .json (by the extension), full precision.")] = None,
+    fmt: Annotated[str, typer.Option(
+        "--format", "-f", metavar="[table|csv|json]",
+        help="table (floats shown to 6 significant digits), csv or json (full precision).")] = "table",
+    output: Annotated[Optional[Path], typer.Option(
+        "--output", "-o", metavar="FILE",
+        help="Write the result to this file: .parquet, .csv or .json (by the extension), full precision.")] = None,
     max_rows: Annotated[int, typer.Option(help="Rows shown in table format (0 = all).")] = 40,
     write: Annotated[bool, typer.Option(
         "--write", help="Open the warehouse for writing even though the SQL looks like it only reads "
@@ -50,9 +52,12 @@ def sql(
 ) -> None:
     """Run SQL against the warehouse and print the result (or write it with -o FILE.parquet|.csv|.json).
 
-    Statements that write run in one transaction, committed only if they left protiso's own tables, views and functions as they were (whatever their spelling, and through IMPORT DATABASE, ATTACH or macros alike); otherwise nothing is changed.
+    Statements that write run in one transaction, committed only if they left protiso's own tables, views and
+    functions as they were (whatever their spelling, and through IMPORT DATABASE, ATTACH or macros alike);
+    otherwise nothing is changed.
 
-    SQL that only reads opens the warehouse read-only, so several can run at once (and beside `duckdb -readonly`); SQL that changes something (CREATE, INSERT, UPDATE, DELETE, DROP, ALTER, COPY ... FROM) opens it for writing.
+    SQL that only reads opens the warehouse read-only, so several can run at once (and beside `duckdb -readonly`);
+    SQL that changes something (CREATE, INSERT, UPDATE, DELETE, DROP, ALTER, COPY ... FROM) opens it for writing.
     """
     from protiso.warehouse import Warehouse
     from protiso.warehouse.output import needs_write, run_sql

@@ -1,18 +1,11 @@
 """The resumable embedding job: proteins in the warehouse -> embeddings, residues, residue_stats.
 
-``embed_proteins(wh, options, runner=...)`` selects the proteins that still lack a raw embedding
-for a requested layer (``sql/queries/embed_pending.sql`` over the relation ``embed_source``: the
-proteins table, the proteins the user chose (``protiso.embedding.select``), or the rows a runner
-read from shards), leaves out what the length rule ``skip`` skips (``protiso.embedding.lengths``),
-hands the rest to a runner (``protiso.embedding.runners``) as a ``ChunkPlan``, and commits each
-chunk the runner returns: its Parquet parts together with the run's cumulative residue statistics
-(one ``residue_stats`` row per run, model and layer, and one ``embedding_stats`` row per run and set
-of global vectors, both replaced in the same transaction). The job is
-the only writer; a runner only computes. A kill at any point loses at most the chunks in flight;
-rerunning embeds only what is missing. All checks (options, predicate, accessions, model, weights,
-layers: ``prepare``; the selection; every pending sequence against the tokenizer) happen before
-the first write. The summary and the run's parameters say what was chosen (``selection``) and what
-the length rule did (``long``).
+``embed_proteins(wh, options, runner=...)`` selects the proteins still lacking a raw embedding for a
+requested layer (``embed_pending.sql`` over ``embed_source``: all proteins, a user's selection, or a
+runner's shards), leaves out what ``--long skip`` skips, hands the rest to a runner as a ``ChunkPlan`` and
+commits each chunk it returns with the run's cumulative residue and embedding statistics. The job is the
+only writer; a kill loses at most the chunks in flight, and a rerun embeds only what is missing. Every
+check happens before the first write.
 """
 
 from __future__ import annotations

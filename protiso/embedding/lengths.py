@@ -1,32 +1,11 @@
 """Long proteins: the stated rule for sequences longer than the model's limit (``--long``).
 
-A model with a limit (``ModelAdapter.max_residues``, e.g. AntiBERTy's 510) embeds at most that many
-residues per forward. ``--long`` (``EmbedOptions.length_policy``; ``--length-policy`` is the same
-option) says what happens to a longer protein; shorter ones are embedded whole under every rule
-and recorded with ``length_policy = 'none'``:
-
-* ``truncate`` (the default): the first ``limit`` residues are embedded; the rest have no vector
-  (recorded ``truncate``).
-* ``window``: ``k = ceil((n - limit) / ceil(limit/2)) + 1`` windows of exactly ``limit`` residues
-  over a protein of ``n``, spread evenly from its first residue to its last: window ``i`` starts at
-  ``floor(i * (n - limit) / (k - 1))``, so consecutive windows are at most ``ceil(limit/2)`` apart
-  and overlap by at least ``floor(limit/2)`` residues (the same number of forwards as a fixed
-  stride, without a near-duplicate last window). Each residue takes its vector from the window in
-  which it is farthest from an edge (ties: the earlier window), i.e. from the window whose centre
-  is nearest; so window ``i`` keeps the residues from the midpoint of its overlap with window
-  ``i-1`` to the midpoint of its overlap with window ``i+1`` (``stitch_ranges``), every residue is
-  covered once, and every residue but those of the protein's own ends has at least
-  ``floor(limit/4)`` residues of context on each side.
-  The global vector is the mean over all stitched residue vectors, as for a short protein (the
-  pooling of every model with a limit); recorded ``window``.
-* ``skip``: not embedded; counted, listed in ``rejects`` (source ``embed-long:<model>``) and left
-  pending, so a later run with another rule embeds them.
-* ``chunk`` (kept from 0.1): near-equal pieces of at most ``limit`` residues without overlap,
-  residue vectors concatenated, global = the pieces' globals averaged weighted by length
-  (recorded ``chunk_mean``).
-
-The job counts the proteins a rule touched (``LongProteins``): the summary prints it and the run
-records it in its parameters (``long``).
+``truncate`` (default) embeds the first ``limit`` residues; ``window`` embeds evenly spread overlapping
+windows of ``limit`` residues and stitches them so each residue takes its vector from the window whose
+centre is nearest (``stitch_ranges``); ``skip`` leaves the protein pending and lists it in ``rejects``;
+``chunk`` (from 0.1) embeds pieces without overlap. Shorter proteins are recorded ``length_policy =
+'none'``; the job counts what each rule touched (``LongProteins``). docs/architecture.md (module notes)
+has the window formula and the stitching rule.
 """
 
 from __future__ import annotations

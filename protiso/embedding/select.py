@@ -1,28 +1,11 @@
 """Which proteins an embedding run embeds: every pending one, or the ones the user chose.
 
-By default (``protiso ingest --model``, ``protiso embed`` without a selection) the job embeds every
-protein of the warehouse that lacks a raw embedding of the model at a requested layer. With
-``EmbedOptions.accessions`` / ``where`` / ``sample`` (``protiso embed --accessions FILE --where
-SQL --sample N --seed S``) it embeds a chosen set instead (``sql/queries/embed_select.sql``):
-
-1. **candidates**: proteins with a sequence, restricted to the listed accessions (if any) and to
-   the ``--where`` predicate (if any). The predicate is one SQL boolean expression
-   (``protiso.warehouse.predicates.check_predicate``) over the relation ``p``: every column of
-   ``proteins`` plus ``go_ids`` (direct GO annotations) and ``keywords`` (UniProt keywords), both
-   ``VARCHAR[]``; subqueries over any table work too, e.g. ``EXISTS (SELECT 1 FROM protein_go g
-   JOIN go_terms t USING (go_id) WHERE g.accession = p.accession AND t.name = 'ATP binding')``.
-2. **sample**: ``--sample N`` keeps the N candidates with the smallest ``md5('<seed>:' ||
-   accession)`` (all of them when fewer match). The draw depends only on the candidates and the
-   seed — not on what is already embedded, the ingest order or the DuckDB version — and samples
-   nest: ``--sample 600 --seed 1`` holds the 300 of ``--sample 300 --seed 1``.
-3. **pending**: of the drawn proteins, the job embeds those still missing (``embed_pending.sql``).
-   So rerunning a seeded sample adds 0, another seed adds the proteins of its own draw that are
-   not yet embedded (for a small sample of a large selection, almost always all N), and a larger
-   N adds the difference.
-
-Listed accessions that no protein has are counted and shown, not an error; a selection that
-matches no protein is an error. The run records the selection and its counts (``Selection``)
-in its parameters.
+With ``EmbedOptions.accessions`` / ``where`` / ``sample`` (``protiso embed --accessions --where --sample
+--seed``) the candidates are the proteins with a sequence that are listed and match the predicate (one SQL
+boolean expression over ``proteins`` plus ``go_ids`` and ``keywords``); ``--sample N`` keeps the N with
+the smallest ``md5('<seed>:' || accession)``, so samples nest and do not depend on what is embedded; of
+those the job embeds the ones still missing. Unknown listed accessions are counted; an empty selection is
+an error. The run records the selection (``Selection``). docs/architecture.md (module notes) has more.
 """
 
 from __future__ import annotations
@@ -139,8 +122,7 @@ def select_source(wh: Warehouse, prepared: Prepared) -> Selection:
         except duckdb.Error as error:
             subject = f"--where {options.where!r}" if options.where else "the proteins table"
             raise ProtisoError(f"cannot select proteins with {subject}: {str(error).splitlines()[0]}") from None
-        what.drawn, what.candidates = wh.con.execute(
-            "SELECT count(*), coalesce(max(candidates), 0) FROM embed_selected").fetchall()[0]
+        what.drawn, what.candidates = wh.con.execute(wh.sql_text("embed_selected_counts")).fetchall()[0]
         if listed is not None:
             unknown = wh.query(wh.sql_text("embed_unknown_accessions")).column("accession").to_pylist()
             what.unknown, what.unknown_first = len(unknown), unknown[:20]

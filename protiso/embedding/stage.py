@@ -1,20 +1,11 @@
 """The embedding stage: an Arrow record batch of sequences in, Arrow record batches of vectors out.
 
-``embed_record_batch(adapter, batch, options)`` is a pure function of its inputs (no warehouse,
-no files), so a local job and a distributed engine (e.g. Ray Data ``map_batches``) call the same
-code. Input columns: ``accession``, ``seq_hash``, ``sequence``. Output:
-
-* ``embeddings``: one row per (input row, layer), columns of ``sql/tables/embeddings.sql``;
-* ``residues``: per-residue rows (``sql/tables/residues.sql``) for the sampled proteins;
-* ``stats``: per layer, float64 ``n``, ``sum x``, ``sum x x^T`` of the residue vectors of EVERY
-  input row (a sequence shared by k rows counts k times), sampled or not.
-
-Speed: each distinct ``seq_hash`` is embedded once; pieces are sorted by length and packed into
-batches whose padded size stays within ``batch_tokens`` (fair-esm's ``get_batch_indices`` rule);
-a batch that runs out of GPU memory is split in two and retried. Sequences longer than the
-model's limit follow the length rule (``protiso.embedding.lengths``): truncated (``truncate``),
-embedded in overlapping windows whose residue vectors are stitched (``window``), or cut into
-near-equal chunks (``chunk``); the job leaves out those ``skip`` skips.
+``embed_record_batch(adapter, batch, options)`` is a pure function (no warehouse, no files), so the local
+job and Ray call the same code. In: ``accession``, ``seq_hash``, ``sequence``. Out: ``embeddings`` (one row
+per input row and layer), ``residues`` (the sampled proteins) and per-layer float64 residue statistics over
+every input row. Each distinct sequence is embedded once, in length-sorted batches within
+``batch_tokens``; a batch out of GPU memory is split and retried; long proteins follow
+``protiso.embedding.lengths``.
 """
 
 from __future__ import annotations

@@ -1,19 +1,11 @@
 """The embedding stage on a Ray cluster: ``RayRunner``, a runner for ``protiso.embedding.job``.
 
-The job (in the driver, the process that holds the warehouse) plans, commits and records exactly
-as with the local runner; this runner only turns chunks into Arrow batches:
-
-1. it plans the job's chunks up front (``ChunkPlan.chunks``; by default about four per worker);
-2. Ray Data ``map_batches`` over a fixed actor pool (``workers``; ``gpus_per_worker`` GPUs and
-   ``cpus_per_worker`` CPUs each; the model is loaded once per actor) runs the same stage function
-   ``protiso.embedding.stage.embed_record_batch`` on one chunk per call and returns the whole
-   result as one row of Arrow IPC bytes (``ray_codec``);
-3. it yields each finished chunk once (a re-delivered result is dropped), for the job to commit.
-
-Workers never touch the warehouse, so a worker killed mid-chunk leaves nothing behind: Ray restarts
-the actor and re-runs the chunk. If the driver dies, uncommitted chunks are simply missing, and a
-rerun embeds only those. ``source``: FASTA/Parquet shards read on the cluster (``ray_shards``)
-instead of the warehouse's proteins.
+The job (in the driver, which holds the warehouse) plans, commits and records as with the local runner;
+this runner plans the chunks up front, runs ``protiso.embedding.stage.embed_record_batch`` on them through
+Ray Data ``map_batches`` over a fixed actor pool (one model load per actor; results as Arrow IPC bytes,
+``ray_codec``) and yields each finished chunk once. Workers never touch the warehouse: a killed worker's
+chunk is re-run, a killed driver's uncommitted chunks are embedded by the rerun. ``source``: FASTA /
+Parquet shards read on the cluster (``ray_shards``) instead of the warehouse's proteins.
 """
 
 from __future__ import annotations

@@ -1,16 +1,10 @@
 """Connecting to Ray: an existing cluster (``--address``) or a local instance on loopback.
 
-Ray is imported here and only here, lazily, so protiso runs without it. ``address`` is:
-
-* ``None``: start a local Ray instance for the job (stopped afterwards);
-* ``auto``: the cluster ``ray start`` recorded on this machine (or ``$RAY_ADDRESS``);
-* ``host:port`` (the head's GCS) or ``ray://host:port`` (Ray Client).
-
-When protiso itself calls ``ray.init``, Ray is already running in this process (a notebook, a
-test session) and is reused as it is. A local instance and a cluster whose head listens on
-127.0.0.1 are reached over loopback only: Ray (2.5x/2.6x) replaces 127.0.0.1 by the machine's
-outward address unless ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0`` is set before ``import ray``;
-protiso sets it (unless the caller did) in exactly those two cases.
+Ray is imported here only, lazily. ``address``: ``None`` starts a local instance for the job, ``auto`` the
+cluster ``ray start`` recorded here (or ``$RAY_ADDRESS``), ``host:port`` or ``ray://host:port``. A Ray
+already running in this process is reused. A local instance, or a cluster whose head listens on
+127.0.0.1, is reached over loopback only: protiso sets ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0`` before
+``import ray`` in those two cases (Ray 2.5x/2.6x would otherwise use the outward address).
 """
 
 from __future__ import annotations

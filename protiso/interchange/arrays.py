@@ -1,22 +1,10 @@
 """Vectors in plain arrays: a ``.npy`` matrix with an id list, ``.npz``, and Parquet / Arrow tables.
 
-* ``.npy``: an (N, dim) matrix; ids one per line in ``--ids FILE`` (a text file, or a ``.npy`` of
-  strings), by default ``STEM.txt`` or ``STEM.ids`` beside the matrix; as many ids as rows. The matrix
-  is memory-mapped and read in blocks of rows.
-* ``.npz`` (``np.savez``): the only 1-D array of strings holds the ids, the only 2-D numeric array the
-  vectors (row i belongs to id i); 0-d ``pooling`` / ``layer`` arrays are read when present (protiso
-  writes them). Members are read as streams, the matrix in blocks of rows, so neither needs to fit in
-  memory; arrays that need pickle (``dtype=object``) are refused (save ids with ``dtype=str``).
-* Parquet (``.parquet``) or Arrow IPC (``.arrow``, ``.feather``): the id column is the first present
-  of ``accession, id, protein_id, identifier, label, name, key, original_id, seq_hash, md5``, else the
-  only string column; the vector column is the only list column, ``list<float>`` (or fixed-size) per
-  protein, ``list<list<float>>`` per residue; with one of each (protiso's ``--residues`` export:
-  ``embedding`` and ``residues``) both are read. Schema metadata ``protiso.pooling`` /
-  ``protiso.layer`` are read when present. Record batches stream.
-
-Writers for ``protiso export``: ``NpzWriter`` (``ids``, ``embeddings`` and 0-d ``model``, ``layer``,
-``embedding_set``, ``pooling``; the matrix is streamed into the archive) and ``ParquetWriter``
-(``accession``, ``seq_hash``, ``embedding`` and, with residues, ``residues``).
+Readers: ``.npy`` (memory-mapped, ids from ``--ids`` or ``STEM.txt`` / ``STEM.ids``), ``.npz`` (the one 1-D
+string array holds the ids, the one 2-D numeric array the vectors; no pickle), Parquet / Arrow (the id
+column by a list of usual names, the one list column per protein or per residue); all stream in blocks.
+Writers for ``protiso export``: ``NpzWriter`` and ``ParquetWriter``. docs/architecture.md (module notes)
+has the column and member rules.
 """
 
 from __future__ import annotations
@@ -105,7 +93,6 @@ class NpySource:
             ids = found[0]
         if not ids.is_file():
             raise ProtisoError(f"{ids}: no such id list")
-        self.ids_path = ids
         self.ids = _read_ids(ids)
         if len(self.ids) != self.matrix.shape[0]:
             raise ProtisoError(f"{ids}: {len(self.ids):,} ids for the {self.matrix.shape[0]:,} rows of {path.name}")

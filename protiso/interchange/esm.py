@@ -1,18 +1,9 @@
 """ESM ``extract.py`` output: a directory with one ``{label}.pt`` per protein.
 
-``scripts/extract.py`` (facebookresearch/esm) saves, per FASTA record, ``torch.save(result,
-output_dir / f"{label}.pt")`` with ``label`` the whole FASTA header line (so a header holding ``/``
-lands in a subdirectory: files are found recursively) and ``result`` a dict:
-
-* ``label``: the header (the record's name; the file name is not used);
-* ``mean_representations`` (``--include mean``): layer number -> 1-D tensor, the mean over the
-  residue tokens (BOS/EOS excluded) of the first ``truncation_seq_length`` (1,022) residues;
-* ``representations`` (``--include per_tok``): layer number -> (residues, dim) tensor;
-* ``bos_representations`` and ``contacts`` may be present too and are ignored.
-
-Layer numbers are non-negative (``--repr_layers -1`` is saved as the model's last layer). Files are
-read one at a time with ``torch.load(weights_only=True)`` (no code in the file runs; from the file's
-bytes in memory, which is faster than letting torch open it), in sorted path order; tensors are converted to float32 (exact for float16 / bfloat16).
+Each file (found recursively: a header holding ``/`` makes a subdirectory) is a dict with ``label`` (the
+FASTA header), ``mean_representations`` and / or ``representations`` (layer number -> tensor); other keys
+are ignored. Files are read one at a time, in sorted path order, with ``torch.load(weights_only=True)`` from
+their bytes, and converted to float32. docs/architecture.md (module notes) has the layout in full.
 """
 
 from __future__ import annotations

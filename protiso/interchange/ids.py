@@ -1,18 +1,10 @@
 """Which protein an id in someone else's file names: by accession, or by the sequence's MD5.
 
-``names_for(label)`` lists the ids one label may stand for, most specific first:
-
-* the first word of the label (ESM's ``extract.py`` keeps the whole FASTA header as the label;
-  the ProtTrans notebooks key HDF5 datasets by it, with ``/`` and ``.`` turned into ``_``);
-* UniProt headers ``sp|P12345|NAME_HUMAN`` / ``tr|...``: the accession between the bars (for other
-  bar-separated ids, every field);
-* ``UniRef50_P12345``: ``P12345``; a version suffix ``P12345.2`` (or ``P12345_2``): ``P12345``.
-
-``IdResolver`` matches a chunk of records' names against the warehouse in one query: a name equal to
-an accession names that protein; a name equal to a ``seq_hash`` (the MD5 of the normalised sequence,
-as bio_embeddings keys its files) names every protein with that sequence. A record takes the matches
-of its first name that matches anything. The proteins are a DuckDB temporary table on the job's
-connection (accession, seq_hash, length: no sequences), so memory stays small for all of Swiss-Prot.
+``names_for(label)`` lists the ids one label may stand for, most specific first (the label's first word;
+the accession of a UniProt ``sp|P12345|NAME`` header; ``P12345`` of ``UniRef50_P12345`` or ``P12345.2``).
+``IdResolver`` matches a chunk's names in one query: a name equal to an accession names that protein, one
+equal to a ``seq_hash`` every protein with that sequence; a record takes the matches of its first name
+that matches. The proteins sit in a DuckDB temporary table without sequences, so memory stays small.
 """
 
 from __future__ import annotations

@@ -1,23 +1,11 @@
 """Records matched to proteins -> the warehouse's ``embeddings`` / ``residues`` rows and residue statistics.
 
 ``RowBuilder`` is the import's compute step, apart from reading (the format modules) and writing
-(``protiso.jobs.import_vectors``). It holds the rules every record must follow, checked as rows are
-built so that a bad record stops the import before its commit:
-
-* layers: ESM records key vectors by layer; the first record fixes which are stored (``--layer L``,
-  ``-1`` the highest, default all of the first record's) and every later record must hold them;
-  layerless formats store their one layer as ``--layer`` (default: the layer a protiso export
-  recorded, else ``-1``);
-* per-protein vectors come from the file, or when it holds per-residue vectors only, are their
-  float64 mean (rounded to float32); either every record has them or none does;
-* one dimension per layer, at least 2 (also matching vectors the model already has at that layer);
-  no NaN or infinity; no all-zero vector (it has no direction: cosine and IsoScore are undefined for
-  it, so it is refused here rather than failing every later command); at most as many residue vectors as the stored sequence has residues (fewer: the tool
-  truncated, ``length_policy = 'truncate'``; equal: ``none``; per-protein vectors only: ``imported``);
-* each protein is named by one record only (duplicate ids are an error).
-
-Per-residue vectors feed float64 ``SufficientStats`` exactly as the embedding stage does (every
-residue, however few are stored) and give each protein its ``local_isoscore`` / ``local_n``.
+(``protiso.jobs.import_vectors``). It checks every record as rows are built, so a bad one stops the import
+before its commit: the layers the first record fixes, per-protein vectors from the file or the float64
+mean of the residue vectors, one dimension per layer (at least 2), no NaN or infinity, no all-zero vector
+(it has no direction), no more residue vectors than residues, one record per protein. Residue vectors feed
+float64 ``SufficientStats`` as the embedding stage does. docs/architecture.md (module notes) states each rule.
 """
 
 from __future__ import annotations

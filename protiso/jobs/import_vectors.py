@@ -1,24 +1,12 @@
 """Import vectors made elsewhere (``protiso import-vectors``): plan, check, commit all or nothing.
 
-``import_vectors(wh, ImportOptions(path, model=...))`` reads an ESM ``extract.py`` directory, an HDF5
-file (bio_embeddings, ProtTrans notebooks, ``protiso export``), a ``.npy`` matrix with an id list, an
-``.npz`` or a Parquet / Arrow table (``protiso.interchange``), matches every record to the
-warehouse's proteins by accession or sequence MD5 (``protiso.interchange.ids``), checks and builds
-rows (``protiso.interchange.rows``) and writes them into the same ``embeddings`` / ``residues`` layout
-the embedding job writes (``embedding_set = 'raw'``, partitioned by model and layer), with the
-run's ``residue_stats`` rows and the ``embedding_stats`` row of each layer's global vectors. Nothing
-depends on the vectors' origin afterwards: isotropy, pair metrics, correlations and the report read
-them as they read embedded ones.
-
-All or nothing, in bounded memory: records stream in chunks of about ``CHUNK_BYTES`` (read one chunk
-ahead in a second thread, ``_read_ahead``); each chunk's Parquet parts are written to disk at once, and all of them are catalogued in one transaction at the
-end together with the ``runs`` row (kind ``import``: source path, format, model, layers, pooling,
-options, summary), the residue statistics and any rejects. Any error (a record that matches no
-protein, a duplicate id, mixed dimensions, NaN or infinity, too many residue vectors, an unreadable
-file) deletes the parts written so far and leaves the warehouse as it was, with a one-line message
-naming the file, the record and the reason. With ``skip_unknown`` records that match no protein are
-counted and kept in ``rejects`` instead. Proteins that already hold a raw vector of the model at a
-layer are skipped (and counted), so rerunning an import adds nothing.
+Reads an ESM ``extract.py`` directory, HDF5, ``.npy`` + ids, ``.npz`` or Parquet / Arrow
+(``protiso.interchange``), matches each record to a protein by accession or sequence MD5, and writes the
+embedding job's ``embeddings`` / ``residues`` layout with residue and embedding statistics, so later steps
+cannot tell imported vectors from embedded ones. Records stream in chunks of about ``CHUNK_BYTES`` (read
+one ahead); parts are written as they come and catalogued in one transaction at the end. Any error
+deletes them and leaves the warehouse as it was, with a one-line message; ``skip_unknown`` keeps
+unmatched records in ``rejects`` instead; proteins already holding the model's vector are skipped.
 """
 
 from __future__ import annotations

@@ -1,25 +1,12 @@
 """Fill the materialised ``isotropy`` table (library entry of ``protiso isotropy``).
 
-Scopes:
-
-* ``global``: the per-protein vectors in ``embeddings``, per model, layer and embedding set
-  (raw and any post-processed set), over all proteins (``group_by = 'all'``, with the covariance
-  spectrum stored in ``global_spectra``) and, on request, per organism, GO term (true-path rule) or
-  length bin (``sql/macros/protein_groups.sql``).
-* ``local``: every residue vector. Over all residues it comes from the float64 sufficient statistics
-  the embedding stage accumulated (``residue_stats``, merged over runs), so it covers every residue
-  however many there are; mean cosine is NULL there (the statistics do not hold unit vectors).
-  Grouped local rows use the stored ``residues`` vectors (all or a seeded sample, as ingested).
-
-Each set is scanned once: its vectors stream from DuckDB in Arrow record batches into float64
-whole-set statistics (``protiso.metrics.stream``), never materialised as ``list(embedding)``. With
-``--by`` or a bootstrap the scan also keeps the vectors (float32 as stored; in RAM up to half the
-memory budget, else memory-mapped) and every group of every grouping is measured in one plan
-(``protiso.jobs.isotropy_groups``, ``protiso.metrics.grouped``: dim x dim statistics only along the
-plan's path, Gram form for groups smaller than dim). Rows are appended (the table keeps history;
-readers take the newest row per key) together with a ``runs`` row holding every parameter and, for
-each set scanned, its ``embedding_stats`` rows replaced by one row of the scan's statistics (how a
-warehouse made before migration 0006 gets them; ``embedding_stats_isotropy()`` in plain SQL).
+Scopes: ``global`` (per-protein vectors per model, layer and embedding set, over all proteins with the
+covariance spectrum in ``global_spectra``, and on request per organism, GO term or length bin) and
+``local`` (every residue, from the merged float64 ``residue_stats``; grouped local rows from the stored
+residue vectors). Each set streams once into float64 statistics (``protiso.metrics.stream``); with ``--by``
+or a bootstrap the vectors are kept (RAM or memory-mapped) and every group is measured in one plan
+(``isotropy_groups``, ``protiso.metrics.grouped``). Rows are appended with a ``runs`` row, and each scanned
+set's ``embedding_stats`` are renewed. docs/architecture.md (module notes) has the details.
 """
 
 from __future__ import annotations

@@ -1,20 +1,10 @@
 """The ``local_isotropy`` rows of ``protiso isotropy``: local isotropy under both definitions.
 
-Per model and layer with residue data (migration 0007 documents the columns):
-
-* ``pooled``: all residues in one cloud. IsoScore and effective dims from the merged float64 residue
-  statistics (every residue embedded, as the ``isotropy`` table's local row); mean cosine from the
-  stored residue vectors.
-* ``per_protein``: each protein's own residue cloud. IsoScore from ``embeddings.local_isoscore`` (every
-  protein), summarised by ``sql/queries/isotropy_local_per_protein.sql`` (mean, sd, quartiles; the
-  effective dims are the same linear map IsoScore * (dim - 1) + 1 of each protein's value, so their
-  summaries are that map of IsoScore's); mean cosine the mean over proteins of each protein's residue
-  mean cosine, from the stored residue vectors.
-
-Both cosines come from one streamed scan of the stored residues ordered by protein
-(``isotropy_residue_units.sql``, ``protiso.metrics.local_cosine``), exact over what is stored:
-``cosine_proteins`` / ``cosine_points`` say how much that is (all residues, or the ``--residues``
-sample).
+Per model and layer with residue data: ``pooled`` (all residues in one cloud; IsoScore and effective dims
+from the merged float64 residue statistics) and ``per_protein`` (each protein's own cloud; IsoScore from
+``embeddings.local_isoscore``, summarised by ``isotropy_local_per_protein.sql``). Both mean cosines come
+from one streamed scan of the stored residues ordered by protein (``protiso.metrics.local_cosine``);
+``cosine_proteins`` / ``cosine_points`` say how much was stored. Migration 0007 documents the columns.
 """
 
 from __future__ import annotations
@@ -29,7 +19,6 @@ if TYPE_CHECKING:
     from protiso.warehouse import Warehouse
 
 BATCH_ROWS = 8192
-DEFINITIONS = ("pooled", "per_protein")
 
 
 def _cosines(wh: Warehouse, model: str, layer: int) -> LocalCosine | None:

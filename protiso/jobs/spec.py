@@ -134,7 +134,8 @@ def _isotropy_step(values: dict[str, Any], source: Path) -> IsotropyStep:
     step = IsotropyStep(**values)
     for grouping in step.by:
         if grouping not in GROUPINGS:
-            raise ProtisoError(f"{source}: [isotropy] unknown grouping {grouping!r}; choose from {', '.join(GROUPINGS)}")
+            raise ProtisoError(f"{source}: [isotropy] unknown grouping {grouping!r}; "
+                               f"choose from {', '.join(GROUPINGS)}")
     for method in step.postprocess:
         if method not in METHODS:
             raise ProtisoError(f"{source}: [isotropy] unknown postprocess method {method!r}; "

@@ -1,22 +1,11 @@
 """Seeded percentile bootstrap confidence intervals for IsoScore (and IsoScore*).
 
-Two resampling schemes, chosen by the number of points N:
-
-* ``N <= exact_limit`` (default 1000): the ordinary bootstrap. Each replicate draws N points with
-  replacement and recomputes the statistic (Gram path when N < n).
-* larger N: a block bootstrap. The points are shuffled (seeded) into B equal-sized random blocks,
-  each block's float64 sufficient statistics are computed once, and a replicate resamples B blocks
-  with replacement and sums their statistics. Random blocks of i.i.d. points are themselves i.i.d.,
-  so this is a bootstrap over B units at O(B n^2) per replicate instead of O(N n^2).
-  B = min(64, max(16, 2**30 // (8 n^2))) keeps the blocks within ~1 GiB.
-
-The interval is the (alpha/2, 1 - alpha/2) percentile interval of the replicates, alpha = 1 - level,
-shifted so that the replicates' median sits on the estimate itself. IsoScore is biased low at finite
-N and a resample (which repeats points) is more biased still, so raw percentiles sit below the
-estimate (at N = 200, d = 64 entirely below it); the shifted interval keeps the bootstrap's spread
-and matches the sampling spread measured over independent draws (tests/test_isotropy.py).
-Replicates with an undefined statistic (zero variance) are dropped; if none remain, None is returned.
-Results depend only on (points, n_boot, seed, level, zeta, exact_limit).
+Up to ``exact_limit`` points (default 1000) the ordinary bootstrap; beyond, a block bootstrap over B
+seeded random blocks whose float64 statistics are summed per replicate (O(B n^2) instead of O(N n^2)). The
+interval is the replicates' percentile interval shifted so that their median sits on the estimate
+(IsoScore is biased low at finite N, a resample more so). Replicates with an undefined statistic are
+dropped; none left gives None. Results depend only on the inputs and the seed. docs/architecture.md
+(module notes) has the block size and the reasoning.
 """
 
 from __future__ import annotations

@@ -1,39 +1,12 @@
 """Isotropy of many overlapping groups of one set of vectors (GO terms, organisms, length bins), exact
 in float64, in bounded memory, with no eigen-decomposition.
 
-Every number protiso stores for a group follows from its member count n and five sums: tr S and
-``||S||_F^2`` of the centred scatter S (IsoScore, IsoScore* with identity shrinkage, effective dims),
-the raw second moment ``sum ||x||^2`` (the degenerate rule of ``protiso.metrics.stats``), and the sum
-of unit vectors with the sum of their squared norms (mean pairwise cosine, ``protiso.metrics.cosine``).
-``group_moments`` computes them in one of two forms:
-
-* **Gram form** (n < dim, a leaf of the plan): the members' rows centred on their own mean (two
-  passes), then the trace and squared Frobenius norm of the n x n Gram matrix, whose non-zero
-  spectrum is that of S: ``n^2 dim / 2`` multiply-adds, no dim x dim matrix.
-* **Moment form**: ``M = sum [z 1 w]^T [z 1 w]`` over the members, with ``z = x - c`` (one shift c for
-  every group: the set's mean) and ``w = 1 / ||x||``: its blocks are ``A = sum z z^T``, ``s = sum z``,
-  n and ``sum z w`` (the unit vectors' sum is ``sum z w + c sum w``), and ``S = A - s s^T / n``. A
-  group's M is built from another group's: ``M_g = M_b + (rows of g not in b) - (rows of b not in g)``,
-  each way through one symmetric rank-k update (BLAS dsyrk, float64).
-
-While groups are measured, numpy's own BLAS copy is held to one thread (``protiso.metrics.blas``):
-its spinning threads slowed scipy's ``dsyrk`` and the small products between its calls 1.7-2.2x.
-
-Which group builds which is a minimum spanning tree (``plan_groups``) over "from nothing" (weight n
-rows; for n < dim the Gram form, weight ``n^2 / dim``), "from the whole set" (weight N - n, when its
-statistics are given) and the candidate pairs the caller names, weighted by the rows that differ (for
-true-path GO terms, parent and child: a parent holds its largest child and a few more proteins).
-
-Memory: the caller's vectors (in RAM or memory-mapped), three float64 numbers per vector, one byte per
-vector for each of two membership masks, rows gathered in chunks of ``chunk_rows``, and the (dim + 2)^2
-matrices of the tree path being walked: children are visited lightest subtree first and the heaviest
-takes over its parent's matrix, so at most ``log2(groups) + 2`` are alive (``Plan.matrices_needed``).
-
-Rules: as ``protiso.metrics.stats`` (n < 2, or tr S <= 1e-10 sum ||x||^2: IsoScore and effective
-dims None; IsoScore* from the shrinkage target alone) and ``protiso.metrics.cosine`` (a zero vector
-raises ProtisoError). Precision: the moment form rounds like ``SufficientStats`` (relative error
-~1e-16 times the ratio of the group's squared mean offset from c to its spread); when the scalar
-expansion of ``||S||_F^2`` would cancel by more than 1e4 it is recomputed element-wise from S.
+Every stored number of a group follows from n and five sums (tr S, ``||S||_F^2``, ``sum ||x||^2``, the sum
+of unit vectors and of their squared norms). ``group_moments`` gets them by the Gram form (n < dim) or the
+moment form, building one group's moment matrix from another's by symmetric rank-k updates along a
+minimum spanning tree (``plan_groups``); at most ``log2(groups) + 2`` matrices are alive. Rules as
+``protiso.metrics.stats`` and ``protiso.metrics.cosine``. docs/architecture.md (module notes) has the
+forms, the plan, the memory bound and the precision argument.
 """
 
 from __future__ import annotations

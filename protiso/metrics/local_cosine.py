@@ -1,21 +1,10 @@
 """Local (per-residue) mean pairwise cosine under both definitions of local isotropy, in one pass.
 
-Two definitions, named as in the ``local_isotropy`` table (migration 0007):
-
-* ``pooled``: every residue vector of every protein in one cloud; the mean cosine over all ordered
-  pairs of residues i != j, from the sum of unit vectors (``protiso.metrics.cosine``), exact.
-* ``per_protein``: each protein's own residue cloud; per protein the mean cosine over its ordered
-  residue pairs i != j (exact, same identity), then the mean (and sample sd) over proteins. This is
-  how the study averages "per amino acid": a protein-level mean, not one pooled cloud.
-
-``LocalCosine.add(accessions, points)`` takes blocks of residue vectors whose rows are ordered by
-protein (all residues of one protein contiguous; a protein may span blocks). Only the open protein's
-partial sums are kept between blocks, so memory is O(dim) however many residues stream through.
-
-Rules: vectors are float64-converted; a protein with fewer than 2 residues, or with a zero vector
-(no direction), has no per-protein cosine and is left out of the per-protein mean (counted in
-``skipped``); a zero vector also makes the pooled cosine None (as ``stats_mean_cosine`` in SQL).
-A protein seen again after another protein started (input not grouped) raises ProtisoError.
+``pooled``: all residue vectors of all proteins in one cloud; ``per_protein``: each protein's own cloud,
+then the mean and sd over proteins (how the study averages "per amino acid"). Both exact, from sums of
+unit vectors. ``LocalCosine.add`` takes blocks ordered by protein and keeps only the open protein's sums
+(O(dim) memory). A protein with fewer than 2 residues or a zero vector has no per-protein cosine
+(``skipped``); a zero vector makes the pooled cosine None; ungrouped input raises ProtisoError.
 """
 
 from __future__ import annotations

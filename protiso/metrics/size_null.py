@@ -1,39 +1,12 @@
 """Group isotropy controlled for group size: IsoScore of random groups of the same number of proteins.
 
-Why this statistic (and not plain IsoScore or IsoScore*): a group's IsoScore depends on how many points
-it has as much as on what they are. Fewer points than dimensions cap the participation ratio at
-n - 1, and sampling noise inflates the leading eigenvalues of a small sample's covariance, so the
-smallest groups come out least isotropic whatever their biology. IsoScore* only shrinks towards the
-identity by a fixed zeta and does not know the group's size. The question a group ranking asks is
-"is this group more or less isotropic than a group of this size would be anyway?", which a null
-distribution answers directly: draw ``draws`` random groups of the group's number of proteins from the
-same set (the same proteins the groups are taken from), measure their IsoScore, and compare:
-
-    size_z = (IsoScore_group - mean_null) / sd_null,
-
-with the null's central ``level`` interval [null_low, null_high] shown beside it. Groups are ranked by
-size_z. Units are proteins: a global group draws that many protein vectors; a local group draws that
-many proteins and takes all of their residue vectors (residues of one protein are not independent, so
-a null of random residues would be too narrow).
-
-How the draws are made, so that every size costs almost nothing more: draw j is one seeded random
-order of all units, ``numpy.random.default_rng([seed, j]).permutation(units)``, and its random group
-of size k is the first k units of that order (a uniform random k-subset, for every k at once). One
-pass along the order accumulates the float64 moment matrix of ``protiso.metrics.grouped`` (the same
-arithmetic as the groups themselves, ``MomentEngine``) and reads each size's IsoScore off it when
-the prefix reaches that size; a size above half the units is the whole set minus the first
-``units - k`` (also uniform), so a pass stops at half the rows. Cost: ``draws`` passes over at most half
-the vectors, whatever the number of sizes (Swiss-Prot scale, 435,059 x 1,024 and 358 sizes, 30 draws:
-104 s; drawing each size on its own took 26 s for size 100,000 alone). Sizes up to ``EXACT_SIZES``
-are matched exactly; larger ones share the null of their size rounded to two significant digits
-(1,234 proteins -> 1,200; at most 10 % apart). A size's null depends on the seed and the size only, not
-on which other sizes exist; the nulls of different sizes share their draws' orders, so their errors
-are correlated. ``NullStats.size`` is the size the null was drawn at and ``draws`` how many valid
-draws it has.
-
-Rules: k >= the number of units (the whole set) has no spread and gives sd 0 and size_z None; a draw
-whose IsoScore is None (fewer than 2 points, or no variance: the rule of ``protiso.metrics.stats``) is
-left out of the null; fewer than 2 valid draws give None throughout.
+A group's IsoScore depends on its size as much as on its members, so groups are ranked by
+``size_z = (IsoScore_group - mean_null) / sd_null`` over ``draws`` seeded random groups of the same
+number of proteins (a local group draws whole proteins with all their residues). Draw j is one seeded
+permutation of the units; its group of size k is the first k units, so one float64 pass
+(``protiso.metrics.grouped.MomentEngine``) serves every size. Sizes above ``EXACT_SIZES`` share the null
+of their size rounded to two significant digits. No spread (k = all units) or fewer than 2 valid draws
+give None. docs/architecture.md (module notes) has the reasoning and rules; docs/benchmarks.md the cost.
 """
 
 from __future__ import annotations

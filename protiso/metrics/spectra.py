@@ -1,20 +1,10 @@
 """Covariance eigen-spectra from sufficient statistics: shares of variance, their running total and how
-many components hold a given share, plus the row ``protiso isotropy`` stores in ``local_spectra`` (residue
-statistics) or ``global_spectra`` (per-protein vectors).
+many components hold a given share, and the rows stored in ``local_spectra`` / ``global_spectra``.
 
-``Spectrum.of(stats)`` takes (merged) ``SufficientStats`` and returns the eigenvalues of their centred
-scatter, clipped at 0, in decreasing order, normalised to sum 1 and zero-padded to ``dim``: exactly
-``SufficientStats.eigen_spectrum()``, so also what the ``eigen_spectrum`` SQL function gives for the
-same vectors. Any covariance normalisation (1/N or 1/(N-1)) has the same shares, so these are the
-normalised ``numpy.linalg.eigvalsh(numpy.cov(points, rowvar=False))`` of the vectors themselves.
-
-``Spectrum.components(share)`` is the smallest k whose first k eigenvalues hold at least ``share`` of
-the variance (``searchsorted`` on the running total), capped at ``dim`` when rounding leaves the total
-a few ulps short; ``sql/queries/report_local_spectrum.sql`` finds the same k with
-``min(k) FILTER (WHERE cumulative >= share)``.
-
-Degenerate input follows ``protiso.metrics.stats``: fewer than 2 vectors, or a scatter whose variance
-is lost to rounding, give None (and no stored row). Plain numpy, float64, no DuckDB.
+``Spectrum.of(stats)`` gives the centred scatter's eigenvalues, clipped at 0, decreasing, normalised to sum
+1 and zero-padded to ``dim`` (the same as ``SufficientStats.eigen_spectrum()`` and the ``eigen_spectrum``
+SQL function). ``components(share)`` is the smallest k whose first k hold ``share``, as
+``report_local_spectrum.sql`` finds it in SQL. Degenerate input gives None (``protiso.metrics.stats``).
 """
 
 from __future__ import annotations

@@ -1,22 +1,10 @@
 """Whole-set statistics of a stream of vectors in one float64 pass: ``SufficientStats`` (count, sum x,
 sum x x^T) and ``CosineStats`` (sum of unit vectors, sum of their squared norms) together.
 
-Each chunk of rows is converted once into a float64 buffer whose two extra columns hold 1 and
-1 / ||x||; one symmetric rank-k update (BLAS dsyrk) of that buffer then yields sum x x^T, sum x (the
-column of ones) and the sum of unit vectors x / ||x|| (the column of inverse norms) at once, so the
-stream costs one float64 ``X^T X`` plus one conversion and one row-norm pass, not separate passes
-per statistic. The sum of squared unit norms is ``sum ||x||^2 / ||x||^2`` per row, the squared norm
-of the unit vector the inverse-norm column implies. ``sufficient()`` and ``cosine()`` give exactly the
-classes the rest of protiso uses (IsoScore, IsoScore*, effective dims, spectrum, mean cosine).
-
-Rules: NaN or infinity raises ProtisoError (``check_points``), so does a dimension that differs from
-the first chunk's and a zero vector (it has no direction; as ``CosineStats``), unless the stream is made
-with ``allow_zero``: then a zero vector adds nothing to the unit-vector sums, ``n_unit`` counts the
-vectors that have a direction and ``cosine()`` raises when they are not all of them (the stored
-statistics of ``embedding_stats`` keep ``n_unit`` so that SQL can give NULL instead).
-
-``columns()`` gives the statistics as ``embedding_stats`` stores them (migration 0006; ``sum_xxt``
-row-major, as ``residue_stats``).
+Each chunk becomes a float64 buffer with two extra columns (1 and 1 / ||x||), so one symmetric rank-k
+update (BLAS dsyrk) yields sum x x^T, sum x and the sum of unit vectors at once. NaN, infinity, a changed
+dimension and a zero vector raise ProtisoError, unless ``allow_zero`` (then ``n_unit`` counts the vectors
+with a direction). ``columns()`` gives the statistics as ``embedding_stats`` stores them.
 """
 
 from __future__ import annotations

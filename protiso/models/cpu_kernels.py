@@ -1,20 +1,10 @@
 """Faster fp32 inference on CPU: oneDNN linear kernels, with GELU fused, in place of ``nn.Linear``.
 
-On CPU an encoder spends most of its time in its linear layers (about 3/4 of AntiBERTy's
-forward) and a further pass over the widest tensor applying GELU. torch's ``nn.Linear`` calls
-MKL's sgemm; oneDNN's ``mkldnn._linear_pointwise`` (the kernel torch.compile's CPU backend
-emits for frozen linears) runs the same fp32 product faster on AVX-512 machines and applies an
-activation in the GEMM's epilogue, while the tile is still in cache. :func:`accelerate` swaps
-every ``nn.Linear`` of a model for :class:`FusedLinear`, which shares the same weight tensors,
-and folds the exact (erf) GELU of BERT-style ``intermediate`` blocks into the product.
-
-The arithmetic stays fp32; results differ from the eager model only in summation order. At load
-time a probe sequence is run through the model before and after the swap, and the swap is
-undone unless every hidden state agrees to cosine 1 - 1e-7, so a model whose blocks do not fit
-the pattern falls back to plain torch. ``PROTISO_CPU_KERNELS=torch`` turns the swap off.
-
-Measured on AntiBERTy (2-core AMD EPYC, AVX-512): the forward alone runs 1.26-1.35 times as fast
-as with torch's kernels, the whole embedding stage on 400 Swiss-Prot proteins 1.23 times.
+:func:`accelerate` swaps every ``nn.Linear`` for :class:`FusedLinear` (same weights; oneDNN's
+``mkldnn._linear_pointwise``, the exact GELU of BERT-style ``intermediate`` blocks in the GEMM's epilogue).
+The arithmetic stays fp32. A probe sequence is run before and after the swap, which is undone unless every
+hidden state agrees to cosine 1 - 1e-7; ``PROTISO_CPU_KERNELS=torch`` turns it off. The speed-up is in
+docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -51,7 +41,8 @@ class FusedLinear(nn.Linear):
             y = nn.functional.linear(x, self.weight, self.bias)
             return nn.functional.gelu(y) if self.activation == "gelu" else y
         algorithm = "none" if self.activation == "gelu" else ""
-        return torch.ops.mkldnn._linear_pointwise(x.contiguous(), self.weight, self.bias, self.activation, [], algorithm)
+        return torch.ops.mkldnn._linear_pointwise(x.contiguous(), self.weight, self.bias, self.activation, [],
+                                                  algorithm)
 
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, activation={self.activation}, kernel=oneDNN"

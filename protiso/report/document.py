@@ -125,8 +125,7 @@ def build_context(wh: Warehouse, models: list[str] | None = None, title: str | N
 
 
 def _check_models(wh: Warehouse, models: list[str]) -> list[str]:
-    known = {r[0] for r in wh.con.execute(
-        "SELECT DISTINCT model FROM embeddings UNION SELECT DISTINCT model FROM isotropy").fetchall()}
+    known = {r[0] for r in wh.con.execute(wh.sql_text("report_known_models")).fetchall()}
     unknown = [m for m in models if m not in known]
     if unknown:
         have = ", ".join(sorted(known)) or "none"

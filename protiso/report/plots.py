@@ -1,17 +1,10 @@
 """The report's charts, drawn with matplotlib: inline SVG for the HTML page, SVG / PNG / PDF files for papers.
 
-Every function takes numbers that SQL already aggregated (or a section already reduced) and returns a
-``Chart``: rendering it in a template (``{{ chart }}``, through ``__html__``) writes an inline ``<svg>``
-with ``role="img"`` and a ``<title>``; ``Chart.save(path, fmt)`` writes the same figure as a file
-(``protiso report --figures DIR``). One plotting system for both, so a file and the page never differ.
-
-Inline SVG rules (the report is one offline file): text stays text (``svg.fonttype = none``), no XML
-prolog, doctype, namespaces or metadata (nothing reads as an address), ``href="#id"`` instead of
-``xlink:href``, element ids salted per chart so that several charts on one page never share an id.
-Marks that show a number (a point, a heatmap cell, a bin's count) are drawn as their own artist and
-get the ``data-*`` attributes the section gave them, plus a ``<title>`` tooltip, so tests compare each
-with SQL. Categorical x axes are drawn as dots, never joined by lines. Binned curves show each bin's
-count in a lower panel and fade the bins with fewer than ``min_count`` members.
+Every function takes numbers SQL already aggregated and returns a ``Chart``: ``{{ chart }}`` in a template
+writes an inline ``<svg>`` (``role="img"``, ``<title>``); ``Chart.save(path, fmt)`` writes the same figure
+as a file. Inline SVG keeps text as text, carries no prolog, namespaces or metadata, and salts element ids
+per chart. Marks that show a number carry the section's ``data-*`` attributes and a tooltip, so tests
+compare each with SQL. docs/architecture.md (module notes) has the drawing rules.
 """
 
 from __future__ import annotations

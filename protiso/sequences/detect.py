@@ -1,27 +1,10 @@
 """Opening input files (plain or gzip, by content) and telling their format.
 
-The format is decided by the first non-empty line:
-
-====================================  ==========
-first non-empty line                  format
-====================================  ==========
-``>...``                              fasta
-``ID   NAME ...``                     dat (UniProtKB flat file)
-``format-version:`` / ``[Term]``      obo
-tab-separated header with ``Entry``   tsv (UniProt TSV export)
-header with ``go_id`` and ``name``    go-terms
-header with ``child`` and ``parent``  go-graph
-====================================  ==========
-
-When the content says nothing, the file extension decides (``.fasta``/``.fa``/``.faa``,
-``.dat``, ``.obo``), so that the reader can give a specific error; otherwise the file is
-rejected as an unknown format.
-
-Text is UTF-8. A leading byte-order mark (Windows editors, Excel exports) is dropped, plain or
-gzipped; a UTF-16 file is refused with a one-line error. Bytes that are not valid UTF-8 are not
-replaced: they reach the readers as lone surrogates (``surrogateescape``), and each reader rejects
-the record holding such a line (``invalid_utf8`` gives the reason: line, byte and value), or fails
-when it is a header line the whole file depends on. Nothing is ever stored as U+FFFD.
+The first non-empty line decides (``>``: fasta, ``ID   ``: dat, ``format-version:`` / ``[Term]``: obo, a
+UniProt TSV header: tsv, ``go_id`` + ``name``: go-terms, ``child`` + ``parent``: go-graph), else the
+extension, else the file is an unknown format. Text is UTF-8: a byte-order mark is dropped, UTF-16 is
+refused, and invalid bytes reach the readers as lone surrogates so that each rejects the record holding
+them (``invalid_utf8``); nothing is stored as U+FFFD.
 """
 
 from __future__ import annotations

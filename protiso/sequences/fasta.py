@@ -1,17 +1,10 @@
 """FASTA (plain or gzip) -> Arrow batches of proteins.
 
-Headers:
-
-* UniProt: ``>sp|P12345|NAME_HUMAN Protein name OS=Organism OX=9606 GN=GENE PE=1 SV=2``
-  (``tr|`` too) -> accession, entry_name, protein_name, organism, taxon_id, gene,
-  protein_existence, sequence_version;
-* anything else: ``>ID rest`` -> accession = first word, protein_name = the rest (if any).
-
-A header that starts like a UniProt header but does not parse, an empty header, or a bad
-OX/PE/SV value rejects its record (the reason names the problem), and so does a header or
-sequence line that is not valid UTF-8 (the reason gives the line, the byte within it and its
-value; see ``detect.invalid_utf8``). A leading byte-order mark is dropped. Sequence lines are kept
-raw; normalisation happens at staging.
+UniProt headers (``>sp|P12345|NAME_HUMAN Protein name OS=... OX=9606 GN=... PE=1 SV=2``, ``tr|`` too) give
+accession, entry name, protein name, organism, taxon, gene, existence and version; any other header
+``>ID rest`` gives accession and protein name. A malformed UniProt header, an empty header, a bad
+OX/PE/SV value or invalid UTF-8 rejects its record with the reason. Sequence lines are kept raw;
+normalisation happens at staging.
 """
 
 from __future__ import annotations

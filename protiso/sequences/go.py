@@ -1,17 +1,10 @@
 """Gene Ontology inputs -> ``go_terms`` and ``go_graph`` batches.
 
-* term names TSV: header with ``go_id`` and ``name`` (optional ``namespace``, ``is_obsolete``);
-  a namespace the file does not give is filled at ingest from the GO graph (``is_a`` path to a
-  root term) or from the annotations, else left NULL;
-* graph TSV: ``child``, ``parent`` (optional ``distance``, default 1, and ``relation``, default is_a).
-  The ingest checks the orientation against the three GO root terms (see ``ingest``);
-* OBO 1.2 (``go.obo``): ``[Term]`` stanzas -> id, name, namespace, is_obsolete; ``is_a:`` and
-  ``relationship: <type> GO:...`` lines -> edges of distance 1.
-
-Rows with a malformed GO id (or distance), or not valid UTF-8 (an OBO stanza holding such a line),
-are rejected with their line; a TSV header that is not valid UTF-8 stops the ingest. A leading
-byte-order mark is dropped. Accepted ids are ``GO:nnnnnnn``
-and the pseudo-roots ``obsolete_molecular_function`` etc. (they mark obsolete terms and their namespace).
+Term names TSV (``go_id``, ``name``; optional ``namespace``, ``is_obsolete``; a missing namespace is filled
+at ingest), graph TSV (``child``, ``parent``; optional ``distance``, ``relation``; orientation checked at
+ingest) and OBO 1.2 (``[Term]`` stanzas, ``is_a:`` and ``relationship:`` edges). Rows with a malformed GO
+id or distance, or invalid UTF-8, are rejected with their line. Accepted ids are ``GO:nnnnnnn`` and the
+pseudo-roots ``obsolete_molecular_function`` etc.
 """
 
 from __future__ import annotations

@@ -1,16 +1,12 @@
 """Ingest sequence and annotation files into a warehouse, all or nothing.
 
-1. **Stage**: each file is read by its reader (``READERS``) into Arrow batches; proteins are
-   normalised; everything is appended to Parquet files in the staging area (``staging.py``).
-2. **Set operations in DuckDB** (``sql/queries/ingest_*.sql``): classify proteins (new, duplicate,
-   unchanged, conflicting), collect rejects, orient GO edges, de-duplicate annotations within the
-   input and against the warehouse; the rows to add are COPY'd to Parquet. Stored rows are never
-   changed, except that empty fields get filled: header fields of stored proteins (e.g. a UniProt
-   .dat after a bare-header FASTA) and GO namespaces (from a graph or annotations that came later);
-   the parts holding them are written again and replace the old ones in the same commit.
-3. **One commit** (``Warehouse.commit``): the new parts, the rejects rows and the ``runs`` row become
-   visible in one transaction. Until then nothing in the warehouse changes; a failure or kill -9
-   leaves it as it was, and rerunning the same ingest adds nothing.
+1. Stage: each file's reader (``READERS``) turns it into Arrow batches, normalised, appended to Parquet
+   files in the staging area (``staging.py``).
+2. Set operations in DuckDB (``sql/queries/ingest_*.sql``): classify proteins, collect rejects, orient GO
+   edges, de-duplicate; the rows to add are COPY'd to Parquet. Stored rows never change, except that
+   empty fields get filled (their parts are rewritten in the same commit).
+3. One commit: new parts, rejects and the ``runs`` row become visible in one transaction, so a failure
+   leaves the warehouse as it was and rerunning the same ingest adds nothing.
 """
 
 from __future__ import annotations

@@ -1,18 +1,9 @@
 """The one sequence normalisation rule, for single strings and for Arrow arrays.
 
-Rule, applied in this order:
-
-1. ASCII letters are upper-cased (``mkv`` -> ``MKV``);
-2. whitespace (space, tab, CR, LF, FF, VT) and digits anywhere in the sequence are removed
-   (line breaks, column numbering as in GenBank/EMBL sequence blocks);
-3. one ``*`` at the very end (a stop codon) is removed;
-4. what is left must be non-empty and consist only of the 25 IUPAC protein letters: the 20
-   standard amino acids ``ACDEFGHIKLMNPQRSTVWY`` plus ``X`` (unknown), ``U`` (selenocysteine),
-   ``B`` (D/N), ``Z`` (E/Q) and ``O`` (pyrrolysine). Anything else (``*`` inside, ``-``, ``.``,
-   ``J``, non-ASCII ...) rejects the record, naming the first offending character and its position.
-
-``seq_hash`` is the md5 hex digest of the normalised sequence; DuckDB's ``md5(sequence)`` gives
-the same value, so SQL and Python agree on it.
+In order: ASCII letters upper-cased; whitespace and digits removed; one trailing ``*`` removed; what is
+left must be non-empty and only the 25 IUPAC protein letters (the 20 standard ones plus X, U, B, Z, O),
+else the record is rejected naming the first offending character and its position. ``seq_hash`` is the
+md5 hex digest of the normalised sequence, equal to DuckDB's ``md5(sequence)``.
 """
 
 from __future__ import annotations

@@ -1,17 +1,10 @@
 """UniProt TSV exports -> proteins (when a ``Sequence`` column is present), GO annotations, keywords.
 
-Recognised columns (case and spacing ignored; others are ignored): ``Entry`` (required),
-``Entry Name``, ``Protein names``, ``Organism``, ``Organism (ID)``, ``Gene Names (primary)`` /
-``Gene Names`` (first name), ``Length``, ``Sequence``, ``Keywords`` (``a;b`` or ``a; b``),
-``Gene Ontology IDs`` / ``Gene Ontology (GO)`` (ontology unknown) and ``Gene Ontology (molecular
-function|biological process|cellular component)`` (``term name [GO:id]; ...``).
-
-Without ``Sequence`` the file gives annotations only; they are kept even for accessions not (yet)
-in ``proteins``. Python splits lines into columns; the per-item work (GO lists, keywords, number
-checks) runs as Arrow kernels per batch. A row with the wrong number of columns, an empty
-``Entry``, a non-numeric ``Organism (ID)``/``Length``, a malformed GO item or bytes that are not
-valid UTF-8 (``detect.invalid_utf8``) is rejected whole; a header line that is not valid UTF-8 stops
-the ingest. A leading byte-order mark is dropped.
+Known columns (case and spacing ignored): ``Entry`` (required), entry and protein names, organism and its
+id, gene names, ``Length``, ``Sequence``, ``Keywords`` and the Gene Ontology columns; others are ignored.
+Without ``Sequence`` the file gives annotations only. Per-item work runs as Arrow kernels per batch. A row
+with the wrong number of columns, an empty ``Entry``, a bad number, a malformed GO item or invalid UTF-8 is
+rejected whole; an invalid header line stops the ingest. docs/architecture.md (module notes) lists the columns.
 """
 
 from __future__ import annotations

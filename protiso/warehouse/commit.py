@@ -173,8 +173,7 @@ class Run:
 
     def insert_statement(self, status: str) -> tuple[str, list[Any]]:
         finished = utcnow() if status == "done" else None
-        return ("INSERT INTO runs (run_id, kind, started_at, finished_at, status, model, revision, layer, pooling, "
-                "params, versions, pid, host) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        return (self.warehouse.sql_text("runs_insert"),
                 [self.id, self.kind, self.started_at, finished, status, self.columns["model"],
                  self.columns["revision"], self.columns["layer"], self.columns["pooling"],
                  json.dumps(self.params, sort_keys=True, default=str), json.dumps(versions(), sort_keys=True),

@@ -86,8 +86,7 @@ class Warehouse:
             yield wh
         except BaseException:
             try:
-                empty = wh.con.execute("SELECT (SELECT count(*) FROM runs) + (SELECT count(*) FROM parts)"
-                                       ).fetchall() == [(0,)]
+                empty = wh.con.execute(wh.sql_text("warehouse_is_empty")).fetchall() == [(True,)]
             except duckdb.Error:
                 empty = False
             wh.close()
@@ -274,9 +273,7 @@ class Warehouse:
         return pa.Table.from_arrays(columns, schema=schema)
 
     def part_paths(self, table: str) -> list[Path]:
-        rows = self.con.execute(
-            "SELECT path FROM parts WHERE table_name = ? ORDER BY committed_at, part_id", [table]
-        ).fetchall()
+        rows = self.con.execute(self.sql_text("parts_of_table"), [table]).fetchall()
         return [self.path / row[0] for row in rows]
 
     def refresh_views(self) -> None:
@@ -302,8 +299,7 @@ class Warehouse:
             for kind, obj in self.con.execute(self.sql_text("protiso_objects")).fetchall():
                 if obj not in made:
                     self.con.execute(f"DROP {kind} IF EXISTS {quote(obj)}")
-            self.con.execute("INSERT OR REPLACE INTO protiso_state VALUES ('views', ?)",
-                             [catalog.views_fingerprint(self.path)])
+            self.con.execute(self.sql_text("views_fingerprint_upsert"), [catalog.views_fingerprint(self.path)])
 
     def _mark(self, kind: str, name: str, source: str, made: set[str]) -> None:
         self.con.execute(f"COMMENT ON {kind} {quote(name)} IS 'protiso: {source}'")
@@ -342,8 +338,7 @@ class Warehouse:
                    "pooling": pooling}, utcnow())
         self._writable()
         if resume is not None:
-            self.con.execute("UPDATE runs SET status = 'running', finished_at = NULL, pid = ?, host = ? "
-                             "WHERE run_id = ?", [os.getpid(), recovery.host(), run.id])
+            self.con.execute(self.sql_text("runs_resume"), [os.getpid(), recovery.host(), run.id])
             run.recorded = True
         elif not defer:
             self.con.execute(*run.insert_statement("running"))
@@ -362,12 +357,8 @@ class Warehouse:
             run.recorded = run.finished = True
 
     def _finish_run(self, run_id: str, status: str, params: dict[str, Any] | None) -> None:
-        if params is None:
-            self.con.execute("UPDATE runs SET status = ?, finished_at = ? WHERE run_id = ?",
-                             [status, utcnow(), run_id])
-        else:
-            self.con.execute("UPDATE runs SET status = ?, finished_at = ?, params = ? WHERE run_id = ?",
-                             [status, utcnow(), json.dumps(params, sort_keys=True, default=str), run_id])
+        recorded = None if params is None else json.dumps(params, sort_keys=True, default=str)
+        self.con.execute(self.sql_text("runs_finish"), [status, utcnow(), recorded, run_id])
 
     @contextmanager
     def commit(self, run_id: str | None, *, run: Run | None = None, final: bool = False) -> Iterator[Commit]:
@@ -393,13 +384,11 @@ class Warehouse:
                 if run is not None and not run.recorded:
                     con.execute(*run.insert_statement("done" if final else "running"))
                 elif run is not None and final:
-                    con.execute("UPDATE runs SET status = 'done', finished_at = ?, params = ? WHERE run_id = ?",
-                                [now, json.dumps(run.params, sort_keys=True, default=str), run.id])
+                    con.execute(self.sql_text("runs_finish"),
+                                ["done", now, json.dumps(run.params, sort_keys=True, default=str), run.id])
                 for part in pending.parts:
-                    con.execute(
-                        "INSERT INTO parts VALUES (?, ?, ?, ?, ?, ?)",
-                        [part.part_id, part.table, str(part.path.relative_to(self.path)), part.rows, run_id, now],
-                    )
+                    con.execute(self.sql_text("parts_insert"), [part.part_id, part.table,
+                                str(part.path.relative_to(self.path)), part.rows, run_id, now])
                 before = self._catalogued() if pending.statements else {}
                 for sql, params in pending.statements:
                     con.execute(sql, params)

@@ -1,19 +1,10 @@
 """Folder names of Parquet parts: ``key-value``, never hive-style ``key=value``.
 
-Parts of a partitioned table live in folders named after their partition values, e.g.
-``embeddings/model-antiberty/layer-8/part-<id>.parquet`` or ``alignments/run-<id>/block-000003/``.
-protiso 0.1 named them ``model=antiberty/layer=8``: hive style, which pyarrow and pandas read as
-partition columns by default, so ``pandas.read_parquet("W/parquet/embeddings")`` failed on the
-clash with the ``model`` and ``layer`` columns every file holds (and a folder's sanitised value,
-``Rostlab_prot_bert``, is not the column's, ``Rostlab/prot_bert``). The exact values stay columns
-inside every file; folder names are only for people.
-
-``relocate_hive_parts`` moves the parts of an older warehouse, at its next writable open, crash-safe
-with the markers of ``protiso.warehouse.recovery``: for each part it marks both names as pending,
-hard-links the new name to the old file, then updates every ``parts`` path in one transaction and
-removes the old names and the markers. A crash before that transaction leaves the old names
-catalogued (clean-up removes the new links, whose marker survived); after it, the new names
-(clean-up removes the old ones). No data is copied.
+Parts of a partitioned table live in folders such as ``embeddings/model-antiberty/layer-8/``. protiso 0.1
+wrote ``model=antiberty/layer=8``, which pyarrow and pandas read as partition columns clashing with the
+columns every file holds. ``relocate_hive_parts`` renames an older warehouse's parts at its next writable
+open, crash-safe with the markers of ``protiso.warehouse.recovery`` (hard links, one catalog transaction,
+no data copied). docs/architecture.md (module notes) has the crash cases.
 """
 
 from __future__ import annotations
@@ -25,6 +16,7 @@ from pathlib import Path
 import duckdb
 
 from protiso.errors import ProtisoError
+from protiso.warehouse import resources
 from protiso.warehouse.connection import transaction
 from protiso.warehouse.recovery import PARQUET_DIR, marker_name
 
@@ -44,8 +36,7 @@ def unhive(relative: str) -> str:
 
 def hive_parts(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
     """(part_id, path) of catalogued parts still in hive-style folders."""
-    return con.execute("SELECT part_id, path FROM parts WHERE regexp_matches(path, '/[A-Za-z_][A-Za-z0-9_]*=')"
-                       " ORDER BY path").fetchall()
+    return con.execute(resources.sql_text("queries", "parts_hive.sql")).fetchall()
 
 
 def relocate_hive_parts(path: Path, con: duckdb.DuckDBPyConnection) -> int:
@@ -70,7 +61,7 @@ def relocate_hive_parts(path: Path, con: duckdb.DuckDBPyConnection) -> int:
         raise ProtisoError(f"cannot rename the part folders of {path / PARQUET_DIR} (protiso 0.2 layout): "
                            f"{error.strerror or error}") from None
     with transaction(con):
-        con.executemany("UPDATE parts SET path = ? WHERE part_id = ?", [[new, pid] for pid, _, new in todo])
+        con.executemany(resources.sql_text("queries", "parts_move.sql"), [[new, pid] for pid, _, new in todo])
     for _, old, _ in todo:
         (path / old).unlink(missing_ok=True)
     for marker in markers:

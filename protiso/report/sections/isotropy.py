@@ -1,18 +1,10 @@
 """Report section 2, isotropy of each model and layer, beside the study's published figures.
 
-Reads the newest isotropy row over all points per model, layer, embedding set and scope
-(``Source.isotropy_rows``) and attaches the matching published figure (``protiso.report.published``),
-which is labelled as published, never mixed with the warehouse's own numbers. Rows of sets that
-``protiso isotropy`` has not measured come from the embedding job's statistics (``origin``, see
-``Source.isotropy_rows``) and are marked as such.
-
-Local isotropy has two definitions, shown side by side from ``local_isotropy`` (``local_definitions``,
-``sql/queries/report_local_isotropy.sql``; the headline box reads the same function): ``pooled``, all
-residues in one cloud, and ``per_protein``, each protein's own residue cloud averaged over proteins
-(mean, sd, quartiles). The study's "about 14 effective dimensions per amino acid" is a per-protein mean,
-so it sits beside ``per_protein`` rows only, and only at the model's last layer (as its runs recorded it,
-or ``published.model_layers``; a model whose layer count is unknown gets none) and full width
-(``dim`` equal to its per-protein vectors' width; not ProteinBERT's 128-d residue track).
+Reads the newest isotropy row per model, layer, embedding set and scope (``Source.isotropy_rows``; rows
+from the embedding job's statistics are marked by ``origin``) and attaches the published figure, labelled
+as such. Local isotropy shows both definitions from ``local_isotropy`` (``pooled``, ``per_protein``); the
+study's "about 14 effective dimensions per amino acid" sits beside ``per_protein`` rows only, at the
+model's last layer and full width. docs/architecture.md (module notes) has the rules.
 """
 
 from __future__ import annotations

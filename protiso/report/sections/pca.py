@@ -1,16 +1,11 @@
 """Report section "global embeddings in two dimensions": each model's raw per-protein vectors (highest
 layer) projected on their first two principal components, coloured by one annotation.
 
-The principal axes are exact, in float64: one streamed pass over every vector of the set
-(``report_pca_vectors.sql`` in record batches, ``protiso.metrics.stream.StreamStats``: n, sum x,
-sum x x^T) gives the covariance, whose two leading eigenvectors (``numpy.linalg.eigh``; each signed so
-that its largest component is positive) are the axes. The points drawn, at most ``POINTS_SHOWN``
-proteins in a fixed pseudo-random order, are projected in batches: (x - mean) . axis. Colours come from
-``report_pca_labels.sql`` (``COLOR_BY``: organism, length bin, a GO namespace's most frequent terms,
-or one GO term); the ``TOP`` most frequent labels keep their colour, the rest are "other".
-``--color-by auto`` (the default) colours by organism when the set's proteins name two or more,
-else by length bin. The section computes the projection (a report-time reduction of stored
-vectors, like a histogram's binning); the template only draws the points it is given.
+The axes are exact: one streamed float64 pass (``StreamStats``) gives the covariance, whose two leading
+eigenvectors (each signed so that its largest component is positive) are the axes; at most
+``POINTS_SHOWN`` proteins are projected. Colours come from ``report_pca_labels.sql`` (``--color-by``; the
+``TOP`` most frequent labels keep their colour; ``auto`` is organism when two or more are named, else
+length bin). The projection is a report-time reduction; the template only draws the points.
 """
 
 from __future__ import annotations
@@ -31,15 +26,14 @@ from protiso.warehouse.vectors import stack_vectors
 POINTS_SHOWN = 5000
 TOP = 8
 BATCH_ROWS = 4096
-COLOR_BY = ("auto", "organism", "length_bin", "go:biological_process", "go:molecular_function",
-            "go:cellular_component", "GO:NNNNNNN")
 _VALID = re.compile(r"^(auto|organism|length_bin|go:[a-z_]+|GO:\d{7})$")
 
 
 @dataclass
 class PcaSection:
     color_by: str                       # as asked
-    panels: list[dict[str, Any]]        # per model: {"model", "layer", "pooling", "vectors", "shown", "explained" (%), "svg", "color_by"}
+    # per model: {"model", "layer", "pooling", "vectors", "shown", "explained" (%), "svg", "color_by"}
+    panels: list[dict[str, Any]]
     top: int = TOP
     missing: list[Missing] = field(default_factory=list)
 

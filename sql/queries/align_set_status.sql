@@ -1,1 +1,0 @@
-UPDATE runs SET status = $status, finished_at = NULL WHERE run_id = $run_id
