@@ -131,3 +131,89 @@ def test_bad_inputs_are_one_line_and_change_nothing(w, tmp_path, case):
     source = make(tmp_path)
     extra = tuple(str(tmp_path / "ids.npy") if e == "IDS_NPY" else e for e in extra)
     assert_refused(w, source, *extra, fragment=fragment)
+
+
+# -- ESM folders: FIFOs, symlinked and unreadable subfolders (items 5 and 9) ---------------------------------------
+
+
+def test_a_fifo_named_like_a_pt_file_is_named_not_read(w, tmp_path):
+    folder = esm(tmp_path, torch.from_numpy(V[0]))
+    os.mkfifo(folder / "x.pt")
+    assert_refused(w, folder, fragment="x.pt: not a regular file")
+
+
+def test_symlinked_esm_subfolders_are_read(w, tmp_path):
+    import shutil
+
+    from test_interchange import write_esm
+
+    real = write_esm(tmp_path / "real", V[:4], layer=6)
+    folder = tmp_path / "esm"
+    folder.mkdir()
+    (folder / "linked").symlink_to(real, target_is_directory=True)
+    (folder / "loop").symlink_to(folder, target_is_directory=True)  # a loop is walked once
+    copy = tmp_path / "w"
+    shutil.copytree(w, copy)
+    result = run_import(copy, folder)
+    assert result.exit_code == 0 and "imported 4 vectors for 4 proteins" in result.stdout, result.output
+
+
+def test_an_unreadable_esm_subfolder_is_named(tmp_path):
+    import subprocess
+    import sys
+    import tempfile
+
+    from conftest import REPO
+
+    if subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "true"]).returncode != 0:
+        pytest.skip("cannot run as another user here")
+    base = Path(tempfile.mkdtemp(prefix="protiso-esm-"))
+    try:
+        base.chmod(0o755)
+        folder = esm(base, torch.from_numpy(V[0]))
+        locked = folder / "locked"
+        locked.mkdir()
+        torch.save({"label": IDS[3], "mean_representations": {6: torch.from_numpy(V[3])}}, locked / "y.pt")
+        for path in (base, folder, *folder.iterdir()):
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        locked.chmod(0o700)  # root's: the other user cannot list it
+        code = ("import sys; from protiso.interchange.esm import EsmSource; from protiso.errors import ProtisoError\n"
+                "try:\n    EsmSource(__import__('pathlib').Path(sys.argv[1]))\nexcept ProtisoError as e:\n"
+                "    print(e); sys.exit(2)")
+        done = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-c",
+                               code, str(folder)], capture_output=True, text=True, cwd="/",
+                              env=dict(os.environ, PYTHONPATH=str(REPO)))
+        assert done.returncode == 2 and done.stdout.startswith(f"{locked}: cannot be listed"), done.stdout + done.stderr
+    finally:
+        import shutil
+
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def test_npz_ids_saved_as_bytes_match_their_accessions(w, tmp_path):
+    import shutil
+
+    copy = tmp_path / "w"
+    shutil.copytree(w, copy)
+    source = npz(tmp_path, ids=np.array(IDS, dtype="S"))
+    result = run_import(copy, source)
+    assert result.exit_code == 0 and "imported 6 vectors for 6 proteins" in result.stdout, result.output
+
+
+def test_a_model_whose_weights_hold_python_objects_is_one_line(w, tmp_path):
+    """torch.load(weights_only=True) refuses the pickled object; protiso says so and never suggests
+    weights_only=False."""
+    import argparse
+
+    from hub_models import protbert
+    from safetensors.torch import load_file
+
+    model = protbert(tmp_path / "pb")
+    weights = load_file(str(model / "model.safetensors"))
+    (model / "model.safetensors").unlink()
+    weights["extra"] = argparse.Namespace(a=1)
+    torch.save(weights, model / "pytorch_model.bin")
+    result = CliRunner().invoke(app, ["embed", "-w", str(w), "--model", str(model), "--sample", "2"])
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.exit_code == 2 and len(lines) == 1, result.output
+    assert "holds Python objects" in lines[0] and "weights_only" not in result.output
