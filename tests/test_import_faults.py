@@ -217,3 +217,21 @@ def test_a_model_whose_weights_hold_python_objects_is_one_line(w, tmp_path):
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert result.exit_code == 2 and len(lines) == 1, result.output
     assert "holds Python objects" in lines[0] and "weights_only" not in result.output
+
+
+# -- item 8: a job checks its output paths before its first step ----------------------------------------------------
+
+
+@pytest.mark.parametrize("output,fragment", [("nodir/r.html", "does not exist"), ("adir", "is a directory"),
+                                             ("afile/r.html", "not a directory")])
+def test_a_job_refuses_an_unwritable_report_before_ingesting(tmp_path, output, fragment):
+    from test_interchange import FASTA
+
+    (tmp_path / "adir").mkdir()
+    (tmp_path / "afile").write_text("x")
+    spec = tmp_path / "job.toml"
+    spec.write_text(f'[job]\nwarehouse = "w"\n[inputs]\nfiles = ["{FASTA}"]\n[report]\noutput = "{output}"\n')
+    result = CliRunner().invoke(app, ["run", str(spec), "--no-progress"])
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.exit_code == 2 and len(lines) == 1 and fragment in lines[0], result.output
+    assert not (tmp_path / "w").exists()
