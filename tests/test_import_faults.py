@@ -235,3 +235,134 @@ def test_a_job_refuses_an_unwritable_report_before_ingesting(tmp_path, output, f
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert result.exit_code == 2 and len(lines) == 1 and fragment in lines[0], result.output
     assert not (tmp_path / "w").exists()
+
+
+# -- fuzz: generated malformed inputs across every importer ------------------------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+FUZZ_EXAMPLES = 2  # per format and fault: 5 x 12 x 2 = 120 generated inputs
+FORMATS = ["npz", "npy", "parquet", "h5", "esm"]
+FAULTS = ["nan", "inf", "unknown id", "duplicate id", "empty id", "count", "truncate", "garbage", "wrong dims", "zero",
+          "strings", "dim 1"]
+
+
+def _quick_state(w: Path) -> tuple:
+    """What an import could change, read cheaply: the catalog's rows and the files under W/parquet."""
+    import duckdb
+
+    with duckdb.connect(str(w / "protiso.duckdb"), read_only=True) as con:
+        rows = tuple(con.execute(f"SELECT count(*), coalesce(sum(hash(t)), 0) FROM {t} AS t").fetchall()[0]
+                     for t in ("runs", "parts", "residue_stats", "rejects", "embedding_stats"))
+    return rows, tuple(sorted(str(p.relative_to(w)) for p in (w / "parquet").rglob("*")))
+
+
+@st.composite
+def malformed(draw, fmt: str, fault: str):
+    """(format, fault, ids, vectors, cut): ``fault`` makes the input invalid by construction."""
+    n = draw(st.integers(1, 5))
+    dim = draw(st.integers(2, 6))
+    ids = list(IDS[:n])
+    vectors = np.asarray(draw(st.lists(st.lists(st.floats(-4, 4, width=32).filter(lambda x: abs(x) > 1e-3),
+                                                 min_size=dim, max_size=dim), min_size=n, max_size=n)), np.float32)
+    pick = __import__("random").Random(draw(st.integers(0, 2**32 - 1)))
+    row = pick.randrange(n)
+    cut = pick.uniform(0.05, 0.95)
+    if fault in ("nan", "inf"):
+        vectors[row, pick.randrange(dim)] = np.nan if fault == "nan" else np.inf
+    elif fault == "unknown id":
+        ids[row] = pick.choice(["NOTAPROTEIN", "zz_top", "P0000000", "sp|NOPE|NOPE_HUMAN"])
+    elif fault == "duplicate id" and n > 1:
+        ids[row] = ids[(row + 1) % n]
+    elif fault == "duplicate id":
+        ids, vectors = ids * 2, np.vstack([vectors, vectors])
+    elif fault == "empty id":
+        ids[row] = pick.choice(["", "   "])
+    elif fault == "zero":
+        vectors[row] = 0
+    elif fault == "dim 1":
+        vectors = vectors[:, :1].copy()
+    return fmt, fault, ids, vectors, cut
+
+
+def _write(fmt: str, fault: str, ids: list[str], vectors: np.ndarray, cut: float, tmp: Path) -> tuple[Path, tuple]:
+    extra: tuple = ()
+    if fault == "wrong dims":
+        vectors = vectors.reshape(len(ids), vectors.shape[1], 1) if fmt != "esm" else vectors[:, :, None]
+    if fault == "count":
+        ids = ids + ["P99999"]
+    if fault == "strings":
+        vectors = vectors.astype(str)
+    if fmt == "npz":
+        path = tmp / "f.npz"
+        np.savez(path, ids=np.array(ids, dtype=str), embeddings=vectors)
+    elif fmt == "npy":
+        path = tmp / "f.npy"
+        np.save(path, vectors)
+        (tmp / "f.txt").write_text("".join(f"{i}\n" for i in ids))
+    elif fmt == "parquet":
+        path = tmp / "f.parquet"
+        values = [list(v) if fault != "wrong dims" else [list(x) for x in v] for v in vectors.tolist()]
+        column = pa.array(values) if fault == "strings" else pa.array(values)
+        ids_column = pa.array(ids[:len(values)] + ([] if len(ids) <= len(values) else []))
+        if fault == "count":  # Parquet has no separate id list: a NULL vector instead
+            column = pa.array(values + [None], column.type)
+            ids_column = pa.array(ids)
+        pq.write_table(pa.table({"accession": ids_column, "vector": column}), path)
+    elif fmt == "h5":
+        path = tmp / "f.h5"
+        with h5py.File(path, "w") as handle:
+            for index, (name, vector) in enumerate(zip(ids, vectors)):
+                key = name.replace("/", "_") if name.strip() else f"blank{index}"
+                if key in handle:  # a duplicate key: give it the original_id of the one before
+                    key = f"{key}_dup{index}"
+                data = vector.astype("S") if fault == "strings" else vector
+                handle.create_dataset(key, data=data).attrs["original_id"] = name if name.strip() else " "
+            if fault == "count":
+                handle.create_dataset("P99999_extra", data=np.zeros((2, 2, 2), np.float32))
+    else:
+        path = tmp / "esm"
+        path.mkdir()
+        for index, (name, vector) in enumerate(zip(ids, vectors)):
+            tensor = torch.tensor(vector.astype(np.float32)) if fault != "strings" else torch.zeros(3, dtype=torch.int64)
+            torch.save({"label": name, "mean_representations": {6: tensor}}, path / f"r{index}.pt")
+        if fault == "count":
+            torch.save({"label": "P99999"}, path / "extra.pt")
+    if fault == "truncate":
+        target = path if fmt != "esm" else sorted(path.glob("*.pt"))[0]
+        data = target.read_bytes()
+        target.write_bytes(data[: max(1, int(len(data) * cut))])
+    elif fault == "garbage":
+        target = path if fmt != "esm" else sorted(path.glob("*.pt"))[0]
+        target.write_bytes(bytes(np.random.default_rng(int(cut * 1e6)).integers(0, 256, 300, dtype=np.uint8)))
+    return path, extra
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_fuzz_malformed_inputs_are_one_line_and_change_nothing(w, tmp_path_factory, fmt, fault):
+    """Each format x fault gets FUZZ_EXAMPLES generated inputs (sizes, values, which row is bad, where a file is
+    cut); each must be one error line and leave the warehouse as it was."""
+
+    @settings(max_examples=FUZZ_EXAMPLES, deadline=None, derandomize=True, database=None,
+              suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+    @given(case=malformed(fmt, fault))
+    def check(case):
+        _check_malformed(w, tmp_path_factory, case)
+
+    check()
+
+
+def _check_malformed(w, tmp_path_factory, case):
+    fmt, fault, ids, vectors, cut = case
+    tmp = tmp_path_factory.mktemp("fuzz")
+    path, extra = _write(fmt, fault, ids, vectors, cut, tmp)
+    before = _quick_state(w)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = run_import(w, path, *extra)
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.exit_code == 2 and len(lines) == 1 and lines[0].startswith("error: "), \
+        (fmt, fault, result.output, repr(result.exception))
+    assert _quick_state(w) == before, (fmt, fault)
