@@ -80,7 +80,10 @@ class NpySource:
         try:
             self.matrix = np.load(path, mmap_mode="r", allow_pickle=False)
         except (ValueError, OSError) as error:
-            raise ProtisoError(f"{path}: not a readable .npy file ({str(error).splitlines()[0]})") from None
+            reason = str(error).splitlines()[0]
+            if "pickle" in reason:  # numpy's advice to load it unsafely is not protiso's
+                reason = "it holds Python objects (dtype=object), which protiso does not load; save numbers"
+            raise ProtisoError(f"{path}: not a readable .npy file ({reason})") from None
         if self.matrix.ndim != 2:
             raise ProtisoError(f"{path}: expected an (N, dim) matrix, got shape {self.matrix.shape}")
         if self.matrix.shape[0] == 0:

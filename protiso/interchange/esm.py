@@ -86,7 +86,7 @@ class EsmSource:
             except (RuntimeError, OSError, EOFError, ValueError, KeyError, TypeError, AttributeError,
                     pickle.UnpicklingError) as error:  # what torch raises for a damaged or foreign file
                 reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-                if "weights_only" in reason or isinstance(error, pickle.UnpicklingError):
+                if "weights only" in str(error).lower() or "weights_only" in str(error):
                     reason = "it holds Python objects other than tensors, dicts and numbers, which protiso does not load"
                 raise ProtisoError(f"{file}: not a readable torch file ({reason})") from None
             yield _record(file, data, torch)

@@ -12,6 +12,8 @@ bundled data (``protiso/data``), so the demo job works from any directory.
 
 from __future__ import annotations
 
+import os
+
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -236,8 +238,7 @@ def run_job(job: Job, progress: bool = True) -> JobSummary:
     if failures:
         raise ProtisoError(f"job {job.name}: nothing was run; {len(failures)} embedding step(s) cannot start: "
                            + "; ".join(failures))
-    if job.report is not None and job.report.parent.exists() and not job.report.parent.is_dir():
-        raise ProtisoError(f"job {job.name}: cannot write the report under {job.report.parent} (not a directory)")
+    _check_outputs(job)
     summary = JobSummary(job.name)
     with Warehouse.open_or_create(job.warehouse) as wh:
         if job.inputs:
@@ -280,6 +281,29 @@ def run_job(job: Job, progress: bool = True) -> JobSummary:
             result = render_report(wh, job.report, title=job.title)
             summary.lines.append(f"wrote report {result.output}")
     return summary
+
+
+def _check_outputs(job: Job) -> None:
+    """Refuse, before the first step, every output path the job could not write: the report's file and the
+    warehouse directory (or, for a new one, the folder it would be made in)."""
+    if job.report is not None:
+        folder = job.report.parent
+        if job.report.is_dir():
+            raise ProtisoError(f"job {job.name}: [report] output {job.report} is a directory; name a file")
+        if not folder.exists():
+            raise ProtisoError(f"job {job.name}: cannot write the report {job.report}: the folder {folder} does not "
+                               "exist; create it first (nothing was run)")
+        if not folder.is_dir():
+            raise ProtisoError(f"job {job.name}: cannot write the report under {folder} (not a directory)")
+        if not os.access(folder, os.W_OK | os.X_OK) or (job.report.exists() and not os.access(job.report, os.W_OK)):
+            raise ProtisoError(f"job {job.name}: cannot write the report {job.report}: not writable by this user "
+                               "(nothing was run)")
+    existing = next((p for p in (job.warehouse, *job.warehouse.parents) if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise ProtisoError(f"job {job.name}: cannot use the warehouse {job.warehouse}: {existing} is a file")
+    if existing is not None and not os.access(existing, os.W_OK | os.X_OK):
+        raise ProtisoError(f"job {job.name}: cannot write the warehouse {job.warehouse}: {existing} is not writable "
+                           "by this user (nothing was run)")
 
 
 def _isotropy(wh, step: IsotropyStep) -> list[str]:

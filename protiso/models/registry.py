@@ -14,6 +14,7 @@ Everything that goes wrong here is a one-line ProtisoError, raised before anythi
 from __future__ import annotations
 
 import json
+import pickle
 from pathlib import Path
 
 from protiso.errors import ProtisoError, did_you_mean
@@ -134,6 +135,11 @@ def _load_directory(directory: Path, name: str, device: str, max_residues: int |
         return adapter_class(directory, name=label, device=device, max_residues=max_residues)
     except ProtisoError:
         raise
+    except pickle.UnpicklingError:  # torch.load(weights_only=True) refused a pickled .bin: no code in it runs
+        raise ProtisoError(
+            f"{directory}: cannot load {model_type or 'model'} weights: a weight file holds Python objects other "
+            "than tensors, which protiso does not load (loading them could run code); use a copy of the model "
+            "saved as .safetensors") from None
     except (OSError, ValueError, KeyError, TypeError) as error:
         message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise ProtisoError(f"{directory}: cannot load {model_type or 'model'} weights: {message}") from error
