@@ -148,3 +148,32 @@ def test_screenshot_shows_the_headline_box_and_its_numbers_equal_sql(tmp_path, w
     assert (pixels[rows.min():rows.max()].mean(axis=2) < 120).mean() > 0.005   # with text in it
     if os.environ.get("PROTISO_SCREENSHOT_TO"):   # the README's picture comes from scripts/report_screenshot.py
         shutil.copyfile(shot, os.environ["PROTISO_SCREENSHOT_TO"])
+
+
+def _longest_runs(mask: np.ndarray) -> np.ndarray:
+    """Per row, the longest run of True."""
+    padded = np.pad(mask.astype(np.int8), ((0, 0), (1, 1)))
+    out = np.zeros(mask.shape[0], dtype=np.int64)
+    for row in np.flatnonzero(mask.any(axis=1)):
+        edges = np.flatnonzero(np.diff(padded[row]))
+        out[row] = (edges[1::2] - edges[::2]).max()
+    return out
+
+
+@pytest.mark.parametrize("width", [1400, 800])
+def test_figures_fill_the_column_at_1400_and_800_pixels(page, tmp_path, width):
+    """Chart gridlines (plots.GRID, #e3e3e3) span most of the text column: figures are drawn at the column's
+    width, not as thumbnails (PROTISO_SCREENSHOT_DIR=DIR keeps the screenshots)."""
+    shot = tmp_path / f"report-{width}.png"
+    result = chromium(tmp_path, f"--window-size={width},9000", f"--screenshot={shot}", page.as_uri())
+    assert result.returncode == 0 and shot.exists(), result.stderr[-2000:]
+    pixels = read_png(shot)[..., :3].astype(np.int64)
+    grey = (np.ptp(pixels, axis=2) <= 2) & (np.abs(pixels[..., 0] - 0xe3) <= 10)
+    runs = _longest_runs(grey)
+    column = min(width, 1120) - 2 * (28 if width > 900 else 14)   # base.html: max-width and padding
+    assert runs.max() >= 0.7 * column, (runs.max(), column)
+    wide = np.flatnonzero(runs >= 0.6 * column)
+    charts = np.count_nonzero(np.diff(wide) > 60) + 1 if wide.size else 0   # separate bands of wide gridlines
+    assert charts >= 6, charts
+    if os.environ.get("PROTISO_SCREENSHOT_DIR"):
+        shutil.copyfile(shot, Path(os.environ["PROTISO_SCREENSHOT_DIR"]) / shot.name)

@@ -102,3 +102,44 @@ def test_layers_section_plots_correlation_against_layer(built):
     titles = [c["title"] for c in context.sections["layers"].charts]
     assert any(t.startswith("Pearson r of cosine similarity with identity by layer") for t in titles)
     assert len(context.sections["correlations"].heatmaps) == 1  # the highest layer only
+
+
+def test_pca_points_say_which_protein_they_are(built):
+    path, context, html = built
+    panel = context.sections["pca"].panels[0]
+    titles = re.findall(r"<g><title>([^<]*) · ([^<]*)</title>", str(panel["svg"]))
+    assert len(titles) == panel["shown"] == 36
+    with Warehouse.open(path, read_only=True) as wh:
+        organism = dict(wh.con.execute("SELECT accession, organism FROM proteins").fetchall())
+    legend = {label for label, _ in titles}
+    for accession, label in titles:
+        assert accession in organism
+        assert label == organism[accession] or (label == "other" and organism[accession] not in legend)
+
+
+def test_layer_axes_tick_at_whole_numbers_and_figures_may_fill_the_column():
+    chart = line_chart([Series("m", [4, 8], [0.2, 0.3])], title="t", x_label="layer", y_label="IsoScore")
+    ticks = chart.figure.axes[0].get_xticks()
+    assert len(ticks) >= 3 and all(float(t).is_integer() for t in ticks)
+    drawn = float(re.search(r'<svg[^>]*\swidth="([\d.]+)pt"', _raw_svg(chart)).group(1)) * 96 / 72
+    assert re.search(r'<svg class="chart" role="img" style="max-width: (\d+)px"', str(chart.svg)).group(1) == \
+        str(round(drawn * 1.8))
+
+
+def _raw_svg(chart) -> str:
+    import io
+
+    buffer = io.StringIO()
+    chart.figure.savefig(buffer, format="svg")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("title, name", [
+    ("PCA of my-model · layer -1, coloured by organism", "pca-of-my-model-layer-minus1-coloured-by-organism"),
+    ("IsoScore by layer (Rostlab/prot_bert)", "isoscore-by-layer-rostlab-prot-bert"),
+    ("esm2_t6_8M_UR50D layer 6", "esm2-t6-8m-ur50d-layer-6"),
+    ("···", "figure")])
+def test_figure_file_names_are_sane_for_any_model_and_layer(title, name):
+    from protiso.report.document import figure_slug
+
+    assert figure_slug(title) == name

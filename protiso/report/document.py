@@ -160,6 +160,13 @@ def charts(context: ReportContext) -> list[tuple[str, Chart]]:
     return found
 
 
+def figure_slug(title: str) -> str:
+    """A file name part from a chart's title: lower-case letters, digits and single hyphens; a negative
+    number keeps its sign as ``minus`` (``layer -1`` -> ``layer-minus1``, not ``layer-1``)."""
+    text = re.sub(r"(?<![\w.])[-\u2212](?=\d)", " minus", title.lower().replace("·", " "))
+    return re.sub(r"[^a-z0-9]+", "-", text).strip("-")[:80].rstrip("-") or "figure"
+
+
 def write_figures(context: ReportContext, folder: str | Path, fmt: str = "svg") -> list[Path]:
     """Save every chart of ``context`` in ``folder`` (created) as ``NN-SECTION-TITLE.FMT``; the paths written."""
     if fmt not in FORMATS:
@@ -174,8 +181,7 @@ def write_figures(context: ReportContext, folder: str | Path, fmt: str = "svg") 
     written = []
     for number, (key, chart) in enumerate(progress.bar(charts(context), desc=f"report figures ({fmt})",
                                                        unit="figure"), start=1):
-        slug = re.sub(r"[^a-z0-9]+", "-", chart.title.lower().replace("·", " ")).strip("-")[:80]
-        path = folder / f"{number:02d}-{key}-{slug}.{fmt}"
+        path = folder / f"{number:02d}-{key}-{figure_slug(chart.title)}.{fmt}"
         try:
             written.append(chart.save(path, fmt))
         except OSError as error:

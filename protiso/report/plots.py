@@ -25,6 +25,7 @@ from matplotlib.cm import ScalarMappable
 from matplotlib.colors import LinearSegmentedColormap, LogNorm, Normalize
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
+from matplotlib.ticker import MaxNLocator
 
 PALETTE = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3",
            "#937860", "#da8bc3", "#8c8c8c", "#ccb974", "#64b5cd")
@@ -32,6 +33,8 @@ INK = "#333333"
 GRID = "#e3e3e3"
 FADED = 0.25                        # opacity of bins below the minimum count
 FORMATS = ("svg", "png", "pdf")
+GROW = 1.8                          # how far a chart may grow beyond its drawn size to fill the page's column
+MIN_WIDTH = 640                     # line charts and 2-D histograms: wide enough to fill the column at ~1.7x
 DIVERGING = LinearSegmentedColormap.from_list("protiso_div", ["#3a62a0", "#f6f6f6", "#b24038"])
 SEQUENTIAL = LinearSegmentedColormap.from_list("protiso_seq", ["#ecf1f8", "#19376d"])
 RC = {"font.size": 8, "axes.edgecolor": "#888888", "axes.labelcolor": INK, "xtick.color": INK,
@@ -69,6 +72,7 @@ class Chart:
     figure: Figure
     salt: str
     marks: dict[str, tuple[dict[str, Any], str]] = field(default_factory=dict)   # gid -> (attrs, tooltip)
+    point_titles: dict[str, Sequence[str]] = field(default_factory=dict)        # collection gid -> one per point
 
     def mark(self, artist: Any, attrs: dict[str, Any] | None, tooltip: str) -> None:
         if attrs:
@@ -102,13 +106,43 @@ def _inline(text: str, chart: Chart) -> str:
     text = re.sub(r'\s+xmlns(:xlink)?="[^"]*"', "", text)
     text = text.replace("xlink:href=", "href=")
     text = re.sub(r'<g id="(?!' + re.escape(chart.salt) + r'-)[^"]*"', "<g", text)
-    text = text.replace("<svg ", '<svg class="chart" role="img" ', 1)
+    width = re.search(r'<svg[^>]*\swidth="([\d.]+)pt"', text)
+    grow = f' style="max-width: {round(float(width.group(1)) * 96 / 72 * GROW)}px"' if width else ""
+    text = text.replace("<svg ", f'<svg class="chart" role="img"{grow} ', 1)
     head = text.index(">") + 1
     text = text[:head] + f"<title>{escape(chart.title)}</title>" + text[head:]
     for gid, (attrs, tooltip) in chart.marks.items():
         extra = "".join(f' {escape(k)}="{escape(v)}"' for k, v in attrs.items())
         text = text.replace(f'<g id="{gid}">', f'<g id="{gid}"{extra}><title>{escape(tooltip)}</title>', 1)
+    for gid, titles in chart.point_titles.items():
+        text = _titled_points(text, gid, titles)
     return text
+
+
+_POINT = re.compile(r"<defs>.*?</defs>|<(?:use|path)\b[^>]*/>", re.S)
+
+
+def _titled_points(text: str, gid: str, titles: Sequence[str]) -> str:
+    """Give each point of the collection ``gid`` (a ``<use>`` or ``<path>`` per point, in data order) its own
+    ``<title>``, the hover text browsers show without any script. Left as it is if the count differs."""
+    start = text.find(f'<g id="{gid}">')
+    if start < 0:
+        return text
+    depth, end = 0, start
+    for tag in re.finditer(r"<g\b|</g>", text[start:]):
+        depth += 1 if tag.group(0) == "<g" else -1
+        if depth == 0:
+            end = start + tag.end()
+            break
+    body = text[start:end]
+    points = [m for m in _POINT.finditer(body) if not m.group(0).startswith("<defs")]
+    if len(points) != len(titles):
+        return text
+    out, last = [], 0
+    for match, title in zip(points, titles):
+        out += [body[last:match.start()], f"<g><title>{escape(title)}</title>{match.group(0)}</g>"]
+        last = match.end()
+    return text[:start] + "".join(out) + body[last:] + text[end:]
 
 
 _COUNTER = [0]
@@ -149,6 +183,7 @@ def line_chart(series: Sequence[Series], *, title: str, x_label: str, y_label: s
     several series sit side by side). Series with ``counts`` get a lower panel of counts per x; points
     whose count is below ``min_count`` are drawn faded.
     """
+    width = max(width, MIN_WIDTH)
     with matplotlib.rc_context(RC):
         binned = any(s.counts is not None for s in series)
         chart, figure = _chart(title, width, height + (70 if binned else 0))
@@ -210,6 +245,8 @@ def line_chart(series: Sequence[Series], *, title: str, x_label: str, y_label: s
             ax.set_yscale("log")
         if log_x:
             ax.set_xscale("log")
+        if x_categories is None and not log_x and all(float(x).is_integer() for s in series for x in s.xs):
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))   # layers 1, 2, 3, never 1.5
         if x_categories is not None:
             ax.set_xticks(range(len(x_categories)), list(x_categories))
             ax.set_xlim(-0.5, len(x_categories) - 0.5)
@@ -279,6 +316,7 @@ def histogram2d(cells: Sequence[tuple[int, int, int]], nx: int, ny: int, x_range
     """
     import numpy as np
 
+    width = max(width, MIN_WIDTH)
     with matplotlib.rc_context(RC):
         chart, figure = _chart(title, width, height)
         ax = figure.add_subplot()
@@ -310,20 +348,25 @@ def histogram2d(cells: Sequence[tuple[int, int, int]], nx: int, ny: int, x_range
     return chart
 
 
-def scatter(groups: Sequence[tuple[str, Sequence[float], Sequence[float]]], *, title: str, x_label: str,
-            y_label: str, width: int = 560, height: int = 420) -> Chart:
-    """Points coloured by group (label, xs, ys), in the order given, with a legend."""
+def scatter(groups: Sequence[tuple], *, title: str, x_label: str, y_label: str, width: int = 560,
+            height: int = 420) -> Chart:
+    """Points coloured by group (label, xs, ys[, names]), in the order given, with a legend; ``names``
+    (one per point) become each point's hover text, ``name · label``."""
     with matplotlib.rc_context(RC):
         chart, figure = _chart(title, width, height)
         ax = figure.add_subplot()
-        if not any(len(xs) for _, xs, _ in groups):
+        if not any(len(group[1]) for group in groups):
             _no_data(ax)
             return chart
-        size = 14 if sum(len(xs) for _, xs, _ in groups) < 2000 else 4
-        for i, (label, xs, ys) in enumerate(groups):
+        size = 14 if sum(len(group[1]) for group in groups) < 2000 else 4
+        for i, (label, xs, ys, *names) in enumerate(groups):
             colours = [c for c in PALETTE if c != "#8c8c8c"]  # grey is for "other" / "no annotation"
             colour = "#bbbbbb" if label in ("other", "no annotation") else colours[i % len(colours)]
-            ax.scatter(xs, ys, s=size, color=colour, alpha=0.8, linewidths=0, label=f"{label} ({len(xs):,})")
+            points = ax.scatter(xs, ys, s=size, color=colour, alpha=0.8, linewidths=0, label=f"{label} ({len(xs):,})")
+            if names and names[0] is not None:
+                gid = f"{chart.salt}-p{i}"
+                points.set_gid(gid)
+                chart.point_titles[gid] = [f"{name} · {label}" for name in names[0]]
         ax.set_xlabel(x_label)
         ax.set_ylabel(y_label)
         ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), markerscale=1.5)

@@ -100,18 +100,18 @@ def pca_section(source: Source) -> PcaSection:
         projected: list[tuple[str | None, float, float]] = []
         for accessions, points in _batches(source, {**keys, "limit": POINTS_SHOWN}):
             xy = (points.astype(np.float64) - mean) @ axes
-            projected += [(labels.get(a), float(x), float(y)) for a, (x, y) in zip(accessions, xy)]
-        counts = Counter(label for label, _, _ in projected if label is not None)
+            projected += [(labels.get(a), float(x), float(y), a) for a, (x, y) in zip(accessions, xy)]
+        counts = Counter(label for label, _, _, _ in projected if label is not None)
         kept = [label for label, _ in sorted(counts.items(), key=lambda c: (-c[1], c[0]))[:TOP]]
         if color_by == "length_bin":
             kept.sort(key=lambda b: int(b.split("-")[0].rstrip("+")))
         name_of = {label: label for label in kept}
         groups = []
         for name in kept + ["other", "no annotation"]:
-            members = [(x, y) for label, x, y in projected
+            members = [(x, y, a) for label, x, y, a in projected
                        if name_of.get(label, "no annotation" if label is None else "other") == name]
             if members:
-                groups.append((name, [m[0] for m in members], [m[1] for m in members]))
+                groups.append((name, [m[0] for m in members], [m[1] for m in members], [m[2] for m in members]))
         title = f"PCA of {found['model']} · layer {found['layer']}, coloured by {color_by.replace('_', ' ')}"
         svg = scatter(groups, title=title, x_label=f"PC 1 ({100 * share[0]:.1f} % of variance)",
                       y_label=f"PC 2 ({100 * share[1]:.1f} % of variance)" if len(share) > 1 else "PC 2")
