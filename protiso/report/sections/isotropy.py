@@ -2,7 +2,9 @@
 
 Reads the newest isotropy row over all points per model, layer, embedding set and scope
 (``Source.isotropy_rows``) and attaches the matching published figure (``protiso.report.published``),
-which is labelled as published, never mixed with the warehouse's own numbers. Rows of sets that
+which is labelled as published, never mixed with the warehouse's own numbers. Models compared side by side
+are also shown on the proteins every model (and layer) of the set has (``report_isotropy_matched.sql``,
+group_value 'models'), each row with its N; the table says when the models' own proteins differ. Rows of sets that
 ``protiso isotropy`` has not measured come from the embedding job's statistics (``origin``, see
 ``Source.isotropy_rows``) and are marked as such.
 
@@ -32,6 +34,8 @@ class IsotropySection:
     citation: str
     local: list[dict[str, Any]] = field(default_factory=list)   # local_isotropy rows, + "published"
     local_figure: published.PublishedFigure | None = None
+    matched: list[dict[str, Any]] = field(default_factory=list)  # rows on the proteins every model has
+    matched_differs: bool = False                                # some set's own proteins differ from those
     from_stats: list[str] = field(default_factory=list)         # origins of rows not from protiso isotropy
     missing: list[Missing] = field(default_factory=list)
 
@@ -57,6 +61,9 @@ def isotropy_section(source: Source) -> IsotropySection:
     has_ci = any(row["isoscore_ci_low"] is not None for row in iso_rows)
     section = IsotropySection(iso_rows, has_ci, published.FIGURES, published.CITATION)
     section.from_stats = sorted({row["origin"] for row in iso_rows if row["origin"] != "isotropy"})
+    section.matched = [r for r in rows(source.wh, "report_isotropy_matched", models=source.models)
+                       if r["group_value"] == "models"]
+    section.matched_differs = any(r["n_points"] != r["n_own"] for r in section.matched)
     if has_relation(source.wh, "local_isotropy"):
         section.local = local_definitions(source)
     section.local_figure = published.local_figure()
