@@ -253,3 +253,35 @@ def test_correlations_matched_uses_the_pairs_every_layer_has(warehouse):
         assert r["n_unmatched"] == len(pairs[r["layer"]])
         assert r["pearson"] == pytest.approx(pearsonr(x, y).statistic, abs=1e-12)
         assert r["spearman"] == pytest.approx(spearmanr(x, y).statistic, abs=1e-12)
+
+
+def test_per_protein_local_summaries_carry_an_interval_over_proteins(warehouse):
+    """Per-protein local IsoScores (as the embedding stage stores them) of 30 proteins of a second model,
+    each protein's residue cloud a window of 8 consecutive real residue vectors: the per-protein row's 95 %
+    interval is a seeded bootstrap over proteins of their mean, whose width matches the normal-theory
+    2 x 1.96 sd / sqrt(n) within 15 %."""
+    from protiso.metrics import isoscore
+
+    g = golden()
+    names = [str(a) for a in g["accessions"][:30]]
+    local = [isoscore(g["residue_vectors"][8 * i:8 * i + 8].astype(np.float64)) for i in range(30)]
+    with warehouse.commit(None) as tx:
+        tx.write_part("embeddings", pa.table({
+            "accession": names, "model": ["toy"] * len(names), "layer": [1] * len(names),
+            "pooling": ["mean"] * len(names), "embedding_set": ["raw"] * len(names),
+            "embedding": vectors(g["global_vectors"][:len(names)]), "local_isoscore": local,
+            "local_n": [8] * len(names)}))
+    summary = compute_isotropy(warehouse, scopes=["local"], models=["toy"], seed=11)
+    row, = warehouse.query("SELECT * FROM local_isotropy WHERE run_id = ? AND definition = 'per_protein'",
+                           [summary.run_id]).to_pylist()
+    values = np.array([v for v in local if v is not None])
+    assert row["n_proteins"] == len(values) and row["isoscore"] == pytest.approx(values.mean(), rel=1e-12)
+    assert row["isoscore_ci_low"] < row["isoscore"] < row["isoscore_ci_high"]
+    width = row["isoscore_ci_high"] - row["isoscore_ci_low"]
+    assert width == pytest.approx(2 * 1.96 * values.std(ddof=1) / np.sqrt(len(values)), rel=0.15)
+    assert (row["ci_replicates"], row["ci_seed"]) == (1000, 11) and "proteins" in row["ci_method"]
+    again = compute_isotropy(warehouse, scopes=["local"], models=["toy"], seed=11)
+    same, = warehouse.query("SELECT isoscore_ci_low, isoscore_ci_high FROM local_isotropy WHERE run_id = ? "
+                            "AND definition = 'per_protein'", [again.run_id]).to_pylist()
+    assert (same["isoscore_ci_low"], same["isoscore_ci_high"]) == (row["isoscore_ci_low"], row["isoscore_ci_high"])
+

@@ -212,10 +212,12 @@ def test_go_group_sizes_follow_the_true_path_rule_by_hand(tmp_path):
     for tag in re.findall(r"<[^>]*data-metric=\"n_proteins\"[^>]*>", html):
         attrs = dict(re.findall(r'data-([\w-]+)="([^"]*)"', tag))
         shown[attrs["group"]] = int(attrs["value"])
-    assert shown == by_hand
+    roots = {"GO:0003674", "GO:0005575"}                  # molecular_function, cellular_component: not ranked
+    assert shown == {term: n for term, n in by_hand.items() if term not in roots}
     # GO terms are ranked within their namespace: one block each, with its own group count and minimum.
-    assert values(html, "groups", group_by="go_term", namespace="molecular_function") == ["7"]
-    assert values(html, "groups", group_by="go_term", namespace="cellular_component") == ["6"]
+    assert values(html, "groups", group_by="go_term", namespace="molecular_function") == ["6"]
+    assert values(html, "groups", group_by="go_term", namespace="cellular_component") == ["5"]
+    assert values(html, "roots", group_by="go_term", namespace="cellular_component") == ["1"]
     assert values(html, "min_proteins", group_by="go_term", namespace="molecular_function") == ["2"]
     ranked = report_rows(wh, "report_groups", models=None, top=1000)
     for namespace in ("molecular_function", "cellular_component"):
@@ -352,3 +354,28 @@ def test_local_groups_are_ranked_against_random_groups_of_whole_proteins(embedde
     assert row["null_mean"] == pytest.approx(np.mean(draws), rel=1e-8)
     assert row["size_z"] == pytest.approx((row["isoscore"] - np.mean(draws)) / np.std(draws, ddof=1), rel=1e-6)
     wh.close()
+
+
+def test_local_group_intervals_resample_whole_proteins(embedded):
+    """Issue 22: a local group's IsoScore interval resamples proteins with all their residues (residues of
+    one protein are not independent); resampling residues as points gives narrower intervals overall."""
+    from protiso.metrics.bootstrap import bootstrap_isoscore, bootstrap_isoscore_units
+
+    wh, _ = embedded
+    summary = compute_isotropy(wh, by=["length_bin"], scopes=["local"], models=None, min_points=3, bootstrap=40,
+                               seed=4, null_draws=0)
+    rows = wh.query("SELECT layer, group_value, isoscore_ci_low, isoscore_ci_high FROM isotropy WHERE run_id = ? "
+                    "AND group_by = 'length_bin' AND layer = 1", [summary.run_id]).to_pylist()
+    assert rows
+    residues = wh.query("SELECT r.accession, r.vector, p.length FROM residues r JOIN proteins p USING (accession) "
+                        "WHERE r.layer = 1 ORDER BY r.accession, r.position").to_pylist()
+    bins = dict(wh.con.execute("SELECT accession, group_value FROM protein_groups('length_bin')").fetchall())
+    widths = []
+    for row in rows:
+        mine = [r for r in residues if bins[r["accession"]] == row["group_value"]]
+        points = np.array([r["vector"] for r in mine], dtype=np.float64)
+        want = bootstrap_isoscore_units(points, np.array([r["accession"] for r in mine]), 40, 4)
+        assert (row["isoscore_ci_low"], row["isoscore_ci_high"]) == pytest.approx((want.low, want.high), rel=1e-9)
+        naive = bootstrap_isoscore(points, 40, 4)
+        widths.append((want.high - want.low, naive.high - naive.low))
+    assert sum(w for w, _ in widths) > sum(w for _, w in widths)

@@ -30,7 +30,7 @@ from protiso.jobs.isotropy_local import local_definition_rows
 from protiso.jobs.isotropy_matched import matched_rows
 from protiso.jobs.isotropy_read import scan_embeddings
 from protiso.jobs.isotropy_size import NULL_METHODS, NullOptions, control_for_size, empty_null
-from protiso.metrics.bootstrap import bootstrap_isoscore
+from protiso.metrics.bootstrap import bootstrap_isoscore, bootstrap_isoscore_units
 from protiso.metrics.isotropy import check_shrinkage
 from protiso.metrics.spectra import spectrum_row
 from protiso.metrics.stats import SufficientStats
@@ -41,6 +41,7 @@ from protiso.warehouse.embedding_stats import EmbeddingStats, staging
 GROUPINGS = ("organism", "go_term", "length_bin")
 SCOPES = ("global", "local")
 DEFAULT_ZETA = 0.2
+LOCAL_REPLICATES = 1000   # bootstrap over proteins of the per-protein local summaries (cheap: means)
 
 
 @dataclass
@@ -82,11 +83,14 @@ class _Options:
     strata: int = 10
 
 
-def _row(key: dict, stats, cosine, points: np.ndarray | None, opts: _Options) -> dict:
+def _row(key: dict, stats, cosine, points: np.ndarray | None, opts: _Options, units: np.ndarray | None = None) -> dict:
     """An ``isotropy`` row; ``stats`` is SufficientStats or GroupMoments, ``cosine`` CosineStats,
-    GroupMoments or None (no unit vectors: mean cosine NULL)."""
+    GroupMoments or None (no unit vectors: mean cosine NULL). ``units``: each point's protein, when points
+    are residues (the interval then resamples proteins)."""
     ci = None
-    if points is not None and opts.bootstrap > 0 and key["group_by"] == "all":   # groups: their own bar
+    if points is not None and opts.bootstrap > 0 and units is not None:
+        ci = bootstrap_isoscore_units(points, units, opts.bootstrap, opts.seed, opts.level)
+    elif points is not None and opts.bootstrap > 0 and key["group_by"] == "all":   # groups: their own bar
         with progress.bar(total=opts.bootstrap, desc=f"bootstrap {key['model']} layer {key['layer']}",
                           unit="replicate") as bar:
             ci = bootstrap_isoscore(points, opts.bootstrap, opts.seed, opts.level, progress=bar.update)
@@ -116,9 +120,12 @@ def _grouped(wh: Warehouse, scan: Scan, key: dict, by: Sequence[str], opts: _Opt
     rows: list[dict] = []
     for grouping in by:
         groups = group_members(wh, scan.accessions, grouping, opts.min_points)
+        members = dict(zip(groups.names, groups.members))
+        owners = scan.accessions.to_numpy(zero_copy_only=False) if key["scope"] == "local" else None
 
         def make(value: str, moments, points: np.ndarray | None, grouping: str = grouping) -> dict:
-            return _row({**key, "group_by": grouping, "group_value": value}, moments, moments, points, opts)
+            units = None if owners is None or points is None else owners[members[value]]
+            return _row({**key, "group_by": grouping, "group_value": value}, moments, moments, points, opts, units)
 
         measured = grouped_rows(scan, groups, make, opts.budget, f"isotropy {label} by {grouping}", opts.bootstrap > 0)
         nulls = NullOptions(opts.null_draws, opts.seed, opts.level, opts.null_method, opts.strata)
@@ -316,7 +323,10 @@ def _compute(wh: Warehouse, by: Sequence[str], bootstrap: int, zeta: float, mode
               "isoscore_star": "scale-free: (1 - zeta) C + zeta (tr C / dim) I; groups: + zeta C of the whole set",
               "size_control": "size_z against random groups of the same protein count from the same set",
               "min_points_counts": "proteins", "go_term_rule": "true-path (is_a, part_of; within a namespace)",
-              "bootstrap_method": "percentile re-centred on the estimate; points if N <= 1000 else 16-64 blocks"}
+              "bootstrap_method": "percentile re-centred on the estimate; global: points (= proteins) if N <= 1000 "
+                                  "else 16-64 blocks; local groups: whole proteins with their residues",
+              "local_interval": "per-protein local summaries: percentile bootstrap over proteins of the mean, "
+                                f"{LOCAL_REPLICATES} replicates, seed"}
     opts = _Options(zeta, bootstrap, seed, level, min_points, memory_budget, null_draws, null, strata)
     skipped: list[str] = []
     with wh.run("isotropy", params) as run:
@@ -329,7 +339,7 @@ def _compute(wh: Warehouse, by: Sequence[str], bootstrap: int, zeta: float, mode
         if "local" in scopes:
             rows += _local_rows(wh, by, model_list, sets, opts, skipped, spectra)
         wants_local = "local" in scopes and (sets is None or "raw" in sets)
-        local = local_definition_rows(wh, model_list, utcnow()) if wants_local else []
+        local = local_definition_rows(wh, model_list, utcnow(), LOCAL_REPLICATES, seed, level) if wants_local else []
         if local:
             wh.con.register("protiso_local_isotropy_rows", pa.Table.from_pylist(local))
         if rows:

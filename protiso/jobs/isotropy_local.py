@@ -4,13 +4,15 @@ Per model and layer with residue data: ``pooled`` (all residues in one cloud; Is
 from the merged float64 residue statistics) and ``per_protein`` (each protein's own cloud; IsoScore from
 ``embeddings.local_isoscore``, summarised by ``isotropy_local_per_protein.sql``). Both mean cosines come
 from one streamed scan of the stored residues ordered by protein (``protiso.metrics.local_cosine``);
-``cosine_proteins`` / ``cosine_points`` say how much was stored. Migration 0007 documents the columns.
+``cosine_proteins`` / ``cosine_points`` say how much was stored. Per-protein rows get 95 % intervals over
+proteins (seeded percentile bootstrap of the mean, ``ci_method``, ``ci_replicates``, ``ci_seed``).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from protiso.metrics.bootstrap import bootstrap_mean
 from protiso.metrics.local_cosine import LocalCosine
 from protiso.metrics.stats import SufficientStats
 from protiso.warehouse.vectors import stack_vectors
@@ -46,12 +48,23 @@ def _dims(iso: float | None, dim: int, scale_only: bool = False) -> float | None
     return iso * (dim - 1) if scale_only else iso * (dim - 1) + 1
 
 
-def local_definition_rows(wh: Warehouse, models: list[str] | None, now) -> list[dict]:
+def _interval(values, replicates: int, seed: int, level: float, prefix: str) -> dict:
+    found = bootstrap_mean(values, replicates, seed, level) if values is not None else None
+    low, high = found if found is not None else (None, None)
+    return {f"{prefix}_ci_low": low, f"{prefix}_ci_high": high}
+
+
+def local_definition_rows(wh: Warehouse, models: list[str] | None, now, replicates: int = 1000, seed: int = 0,
+                          level: float = 0.95) -> list[dict]:
     """Rows of ``local_isotropy`` for every model and layer with residue statistics or local IsoScores."""
     pooled = {(r["model"], r["layer"]): r for r in
               wh.query(wh.sql_text("isotropy_local_stats"), {"models": models}).to_pylist()}
     per_protein = {(r["model"], r["layer"]): r for r in
                    wh.query(wh.sql_text("isotropy_local_per_protein"), {"models": models}).to_pylist()}
+    values = {(r["model"], r["layer"]): r["values"] for r in
+              wh.query(wh.sql_text("isotropy_local_per_protein_values"), {"models": models}).to_pylist()}
+    none = {"isoscore_ci_low": None, "isoscore_ci_high": None, "mean_cosine_ci_low": None,
+            "mean_cosine_ci_high": None, "ci_method": None, "ci_replicates": None, "ci_seed": None}
     rows = []
     for key in sorted(set(pooled) | set(per_protein)):
         model, layer = key
@@ -66,7 +79,7 @@ def local_definition_rows(wh: Warehouse, models: list[str] | None, now) -> list[
                          "effective_dims": stats.effective_dims(), "effective_dims_sd": None,
                          "effective_dims_q1": None, "effective_dims_median": None, "effective_dims_q3": None,
                          "mean_cosine": cos.pooled_mean() if cos else None, "mean_cosine_sd": None,
-                         **cosine, "computed_at": now})
+                         **cosine, "computed_at": now, **none})
         if key in per_protein:
             item = per_protein[key]
             dim = item["dim"]
@@ -81,5 +94,9 @@ def local_definition_rows(wh: Warehouse, models: list[str] | None, now) -> list[
                          "mean_cosine": cos.per_protein_mean() if cos else None,
                          "mean_cosine_sd": cos.per_protein_sd() if cos else None,
                          "cosine_proteins": len(cos.per_protein) if cos else None,
-                         "cosine_points": cosine["cosine_points"], "computed_at": now})
+                         "cosine_points": cosine["cosine_points"], "computed_at": now,
+                         **_interval(values.get(key), replicates, seed, level, "isoscore"),
+                         **_interval(cos.per_protein if cos else None, replicates, seed, level, "mean_cosine"),
+                         "ci_method": "percentile bootstrap over proteins of the mean", "ci_replicates": replicates,
+                         "ci_seed": seed})
     return rows

@@ -1,4 +1,6 @@
-"""Seeded percentile bootstrap confidence intervals for IsoScore (and IsoScore*).
+"""Seeded percentile bootstrap confidence intervals for IsoScore (and IsoScore*), over points, over
+whole proteins (``bootstrap_isoscore_units``: a protein's residues resampled together) and of a mean over
+proteins (``bootstrap_mean``: the per-protein local summaries).
 
 Up to ``exact_limit`` points (default 1000) the ordinary bootstrap; beyond, a block bootstrap over B
 seeded random blocks whose float64 statistics are summed per replicate (O(B n^2) instead of O(N n^2)). The
@@ -38,7 +40,7 @@ class BootstrapCI:
     high: float
     n_boot: int
     level: float
-    method: str  # "points" | "blocks"
+    method: str  # "points" | "blocks" | "proteins"
     seed: int
 
 
@@ -126,3 +128,45 @@ def bootstrap_isoscore(points: np.ndarray, n_boot: int, seed: int, level: float 
     alpha = 1.0 - level
     low, mid, high = np.quantile(np.asarray(values), [alpha / 2, 0.5, 1 - alpha / 2])
     return BootstrapCI(float(estimate - (mid - low)), float(estimate + (high - mid)), n_boot, level, method, seed)
+
+
+def bootstrap_isoscore_units(points: np.ndarray, units: np.ndarray, n_boot: int, seed: int,
+                             level: float = 0.95) -> BootstrapCI | None:
+    """Percentile CI of IsoScore resampling whole units (proteins) with replacement, each with all of its
+    rows (residues), re-centred on the estimate as ``bootstrap_isoscore``: the interval over proteins of
+    a cloud whose points are not independent. ``units[i]`` labels row i."""
+    points = check_points(points)
+    if n_boot < 1:
+        raise ProtisoError(f"bootstrap: need at least 1 replicate, got {n_boot}")
+    _, code = np.unique(np.asarray(units), return_inverse=True)
+    order = np.argsort(code, kind="stable")
+    rows = np.split(order, np.flatnonzero(np.diff(code[order])) + 1)
+    if len(rows) < 2:
+        return None
+    rng = np.random.default_rng(seed)
+    values = []
+    for _ in range(n_boot):
+        value = isoscore(points[np.concatenate([rows[u] for u in rng.integers(0, len(rows), len(rows))])])
+        if value is not None:
+            values.append(value)
+    estimate = isoscore(points)
+    if not values or estimate is None:
+        return None
+    alpha = 1.0 - level
+    low, mid, high = np.quantile(np.asarray(values), [alpha / 2, 0.5, 1 - alpha / 2])
+    return BootstrapCI(float(estimate - (mid - low)), float(estimate + (high - mid)), n_boot, level, "proteins", seed)
+
+
+def bootstrap_mean(values: np.ndarray, n_boot: int, seed: int, level: float = 0.95) -> tuple[float, float] | None:
+    """Percentile bootstrap interval of the mean of ``values`` (one per protein), seeded; None for < 2."""
+    arr = np.asarray(values, dtype=np.float64)
+    if len(arr) < 2 or n_boot < 1:
+        return None
+    rng = np.random.default_rng(seed)
+    means = np.empty(n_boot)
+    for start in range(0, n_boot, 256):
+        stop = min(n_boot, start + 256)
+        means[start:stop] = arr[rng.integers(0, len(arr), (stop - start, len(arr)))].mean(axis=1)
+    alpha = 1.0 - level
+    low, high = np.quantile(means, [alpha / 2, 1 - alpha / 2])
+    return float(low), float(high)

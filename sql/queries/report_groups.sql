@@ -66,7 +66,7 @@ SELECT
     r.model, r.layer, r.embedding_set, r.scope, r.group_by, r.namespace, r.group_value, r.group_name,
     r.n_points, r.n_proteins, r.isoscore, r.isoscore_star, r.effective_dims, r.mean_cosine,
     r.null_mean, r.null_sd, r.null_low, r.null_high, r.null_draws, r.size_z,
-    r.size_z_se, r.p_value, r.q_value, r.null_method AS row_null_method,
+    r.size_z_se, r.p_value, r.q_value, r.null_method AS row_null_method, r.isoscore_ci_low, r.isoscore_ci_high,
     r.rank_most, r.rank_least, r.groups, r.corrected = r.groups AS corrected,
     CASE WHEN NOT isnan(b.rho_plain) THEN b.rho_plain END AS rho_plain,         -- NaN (no spread) -> NULL
     CASE WHEN NOT isnan(b.rho_corrected) THEN b.rho_corrected END AS rho_corrected,

@@ -5,6 +5,7 @@
 -- params.num_layers; NULL when none did, and protiso.report.published.model_layers may know it) and
 -- global_dim (the width of the model's per-protein vectors; ProteinBERT's 128-d residue track is
 -- narrower than its 512-d global one).
+-- Intervals over proteins (migration 0010): *_ci_low / *_ci_high of the per-protein means.
 -- $models: VARCHAR[] or NULL.
 WITH latest AS (
     SELECT *
@@ -24,6 +25,7 @@ SELECT l.model, l.layer, l.definition, l.n_proteins, l.n_points, l.dim,
        l.isoscore, l.isoscore_sd, l.isoscore_q1, l.isoscore_median, l.isoscore_q3,
        l.effective_dims, l.effective_dims_sd, l.effective_dims_q1, l.effective_dims_median, l.effective_dims_q3,
        l.mean_cosine, l.mean_cosine_sd, l.cosine_proteins, l.cosine_points,
+       l.isoscore_ci_low, l.isoscore_ci_high, l.mean_cosine_ci_low, l.mean_cosine_ci_high, l.ci_replicates,
        y.last_layer, w.global_dim,
        strftime(l.computed_at, '%Y-%m-%d %H:%M:%S') AS computed_at
 FROM latest l

@@ -2,7 +2,8 @@
 
 Reads the newest isotropy row per model, layer, embedding set and scope (``Source.isotropy_rows``; rows
 from the embedding job's statistics are marked by ``origin``) and attaches the published figure, labelled
-as such. Local isotropy shows both definitions from ``local_isotropy`` (``pooled``, ``per_protein``); the
+as such. Models compared side by side are also shown on the proteins every model has (group_value
+'models'), each row with its N. Local isotropy shows both definitions from ``local_isotropy``; the
 study's "about 14 effective dimensions per amino acid" sits beside ``per_protein`` rows only, at the
 model's last layer and full width. docs/architecture.md (module notes) has the rules.
 """
@@ -24,6 +25,8 @@ class IsotropySection:
     citation: str
     local: list[dict[str, Any]] = field(default_factory=list)   # local_isotropy rows, + "published"
     local_figure: published.PublishedFigure | None = None
+    matched: list[dict[str, Any]] = field(default_factory=list)  # rows on the proteins every model has
+    matched_differs: bool = False                                # some set's own proteins differ from those
     from_stats: list[str] = field(default_factory=list)         # origins of rows not from protiso isotropy
     missing: list[Missing] = field(default_factory=list)
 
@@ -49,6 +52,9 @@ def isotropy_section(source: Source) -> IsotropySection:
     has_ci = any(row["isoscore_ci_low"] is not None for row in iso_rows)
     section = IsotropySection(iso_rows, has_ci, published.FIGURES, published.CITATION)
     section.from_stats = sorted({row["origin"] for row in iso_rows if row["origin"] != "isotropy"})
+    section.matched = [r for r in rows(source.wh, "report_isotropy_matched", models=source.models)
+                       if r["group_value"] == "models"]
+    section.matched_differs = any(r["n_points"] != r["n_own"] for r in section.matched)
     if has_relation(source.wh, "local_isotropy"):
         section.local = local_definitions(source)
     section.local_figure = published.local_figure()
