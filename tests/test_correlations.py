@@ -19,7 +19,9 @@ from protiso.align import align
 from protiso.jobs.pair_metrics import compute_pair_metrics
 from protiso.warehouse import Warehouse
 
-METRICS = ("cosine", "sq_euclidean", "score", "identity", "similarity", "normalized_score")
+METRICS = ("cosine", "sq_euclidean", "score", "identity", "similarity", "normalized_score",
+           "length_normalized_score")
+PAIRS = len(METRICS) * (len(METRICS) - 1) // 2
 MISSING = 3    # sampled proteins without vectors; the next one gets an all-zero vector (cosine undefined)
 
 
@@ -61,7 +63,10 @@ def _reference(path: Path, run_id: str, vectors: dict, embedding_set: str) -> di
                         [run_id]).to_pylist()
     vec = vectors[embedding_set]
     rows = [r for r in rows if r["accession_a"] in vec and r["accession_b"] in vec]
-    out = {name: np.array([r[name] for r in rows], dtype=np.float64) for name in METRICS[2:]}
+    out = {name: np.array([r[name] for r in rows], dtype=np.float64) for name in METRICS[2:-1]}
+    length = {a: len(s) for a, s in read_fasta()}
+    out["length_normalized_score"] = out["score"] / np.array(
+        [min(length[r["accession_a"]], length[r["accession_b"]]) for r in rows], dtype=np.float64)
     cos, sq = [], []
     for r in rows:
         a, b = vec[r["accession_a"]], vec[r["accession_b"]]
@@ -130,7 +135,7 @@ def test_correlations_match_numpy(loaded, embedding_set):
     with Warehouse.open(path) as wh:
         rows = wh.query("SELECT * FROM correlations WHERE embedding_set = ?", [embedding_set]).to_pylist()
         live = wh.query("SELECT * FROM correlations_live() WHERE embedding_set = ?", [embedding_set]).to_pylist()
-    assert len(rows) == len(live) == 15 == len(expected)
+    assert len(rows) == len(live) == PAIRS == len(expected)
     assert {(r["metric_x"], r["metric_y"]) for r in rows} == {(r["metric_x"], r["metric_y"]) for r in live} == set(expected)
     for r in rows + live:
         pearson, spearman, n = expected[(r["metric_x"], r["metric_y"])]
@@ -138,7 +143,7 @@ def test_correlations_match_numpy(loaded, embedding_set):
         assert r["pearson"] == pytest.approx(pearson, rel=1e-9, abs=1e-12)
         assert r["spearman"] == pytest.approx(spearman, rel=1e-9, abs=1e-12)
     cli = _cli_rows(path, f"SELECT * FROM correlations WHERE embedding_set = '{embedding_set}'")
-    assert len(cli) == 15
+    assert len(cli) == PAIRS
     for r in cli:
         pearson, spearman, n = expected[(r["metric_x"], r["metric_y"])]
         assert float(r["pearson"]) == pytest.approx(pearson, rel=1e-9, abs=1e-12) and int(r["n"]) == n

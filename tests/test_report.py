@@ -252,6 +252,25 @@ def expected(con, number: dict[str, str]):
         return None if rho is None or math.isnan(rho) else float(rho)
     if metric.startswith("matched_"):  # layer curves on the pairs complete at every layer, recomputed here
         return _matched_correlation(con, number, metric.removeprefix("matched_"))
+    if metric in ("pearson_low", "pearson_high", "spearman_low", "spearman_high", "pair_n_proteins",
+                  "n_missing_embedding", "n_null_metric"):  # tests/test_pair_statistics.py checks them by brute force
+        return con.execute(
+            f"SELECT {metric.removeprefix('pair_')} FROM correlations WHERE model = ? AND layer = ? AND pooling IS NOT DISTINCT FROM ? "
+            "AND embedding_set = ? AND alignment_run = ? AND metric_x = ? AND metric_y = ? AND stratum = ? "
+            "AND weighting = ?",
+            [number["data-model"], int(number["data-layer"]), number["data-pooling"] or None, number["data-set"],
+             number["data-run"], number["data-x"], number["data-y"], number.get("data-stratum", "all"),
+             number.get("data-weighting", "unweighted")]).fetchall()[0][0]
+    if metric.startswith("adjusted_"):  # partial_correlations; tests/test_pair_statistics.py checks it by lstsq
+        column = {"adjusted_pearson": "pearson", "adjusted_low": "pearson_low", "adjusted_high": "pearson_high",
+                  "adjusted_n": "n"}[metric]
+        return con.execute(
+            f"SELECT {column} FROM partial_correlations WHERE model = ? AND layer = ? AND pooling IS NOT DISTINCT "
+            "FROM ? AND embedding_set = ? AND alignment_run = ? AND metric_x = ? AND metric_y = ? AND stratum = ? "
+            "AND weighting = ? AND length_ratio = ? AND adjustment = ?",
+            [number["data-model"], int(number["data-layer"]), number["data-pooling"] or None, number["data-set"],
+             number["data-run"], number["data-x"], number["data-y"], number["data-stratum"],
+             number["data-weighting"], number["data-ratio"], number["data-adjustment"]]).fetchall()[0][0]
     if metric.startswith("partial_"):  # tests/test_study_metrics.py checks the query by residual regression
         method, _, control = metric.removeprefix("partial_").partition("_")
         column = method if control in ("", "none") else f"{method}_{control}"

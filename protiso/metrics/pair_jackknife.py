@@ -4,8 +4,8 @@ Pairs share proteins, so pairs are not independent draws; the resampling unit is
 Deleting protein i removes every pair that contains it. With weighted sufficient statistics
 (W = sum w, S1 = sum w z, S2 = sum w z z^T over the pairs, z the columns after subtracting their
 weighted mean), the statistics without protein i are the totals minus the sums over i's pairs, so every
-leave-one-protein-out estimate costs O(pairs) in all (one sparse incidence product), not
-O(proteins x pairs).
+leave-one-protein-out estimate costs O(pairs) in all (every pair visited once under each of its two
+proteins), not O(proteins x pairs).
 
 * correlation(x, y) = C_xy / sqrt(C_xx C_yy), C the weighted covariance S2 / W - m m^T (weights 1 for an
   unweighted estimate; the sampling weights of a homolog-enriched sample for the population estimate).
@@ -53,41 +53,48 @@ class Moments:
 
 
 def moments(columns: np.ndarray, a: np.ndarray, b: np.ndarray, n_proteins: int, weights: np.ndarray | None = None,
-            chunk: int = 1 << 17) -> Moments:
-    """``Moments`` of ``columns`` (pairs x m, float64) over pairs (a[k], b[k]) of proteins 0..n_proteins-1."""
-    from scipy import sparse
+            rows_per_step: int = 1 << 19) -> Moments:
+    """``Moments`` of ``columns`` (pairs x m, float64) over pairs (a[k], b[k]) of proteins 0..n_proteins-1.
 
+    The pairs are visited once in protein order (each pair under both of its proteins): a protein's sums
+    are one BLAS product of its rows, ``(sqrt(w) z)^T (sqrt(w) z)``; the totals are one product per chunk."""
     z = np.asarray(columns, dtype=np.float64)
     n, m = z.shape
     w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
     total = float(w.sum())
     shift = (w @ z) / total if total > 0 else np.zeros(m)
-    iu, ju = np.triu_indices(m)
     s1 = np.zeros(m)
-    upper = np.zeros(len(iu))
+    s2 = np.zeros((m, m))
+    for start in range(0, n, rows_per_step):
+        zc = z[start:start + rows_per_step] - shift
+        wc = w[start:start + rows_per_step]
+        zw = zc * np.sqrt(wc)[:, None]
+        s1 += wc @ zc
+        s2 += zw.T @ zw
+    owner = np.concatenate([a, b]).astype(np.int64)
+    order = np.argsort(owner, kind="stable")
+    rows_of = (order % n).astype(np.int64)        # the pair behind each (protein, pair) entry, protein order
+    bounds = np.searchsorted(owner[order], np.arange(n_proteins + 1))
+    del owner, order
     p_w = np.zeros(n_proteins)
     p_s1 = np.zeros((n_proteins, m))
-    p_upper = np.zeros((n_proteins, len(iu)))
-    for start in range(0, n, chunk):
-        stop = min(start + chunk, n)
-        zc = z[start:stop] - shift
-        wc = w[start:stop]
-        k = stop - start
-        rows = np.concatenate([a[start:stop], b[start:stop]])
-        incidence = sparse.csr_matrix((np.concatenate([wc, wc]), (rows, np.tile(np.arange(k), 2))),
-                                      shape=(n_proteins, k))
-        products = zc[:, iu] * zc[:, ju]
-        s1 += wc @ zc
-        upper += wc @ products
-        p_w += np.asarray(incidence.sum(axis=1)).ravel()
-        p_s1 += incidence @ zc
-        p_upper += incidence @ products
-    s2 = np.zeros((m, m))
-    s2[iu, ju] = upper
-    s2[ju, iu] = upper
     p_s2 = np.zeros((n_proteins, m, m))
-    p_s2[:, iu, ju] = p_upper
-    p_s2[:, ju, iu] = p_upper
+    first = 0
+    while first < n_proteins:
+        last = int(np.searchsorted(bounds, bounds[first] + rows_per_step, side="right")) - 1
+        last = min(max(last, first + 1), n_proteins)
+        base = bounds[first]
+        rows = rows_of[base:bounds[last]]
+        zc = z[rows] - shift
+        wc = w[rows]
+        zw = zc * np.sqrt(wc)[:, None]
+        for p in range(first, last):
+            lo, hi = bounds[p] - base, bounds[p + 1] - base
+            if hi > lo:
+                p_w[p] = wc[lo:hi].sum()
+                p_s1[p] = wc[lo:hi] @ zc[lo:hi]
+                p_s2[p] = zw[lo:hi].T @ zw[lo:hi]
+        first = last
     return Moments(total, s1, s2, p_w, p_s1, p_s2, shift)
 
 

@@ -36,7 +36,7 @@ from protiso.report.common import (
 from protiso.report.missing import fit_to_state, missing_lines
 from protiso.report.plots import FORMATS, Chart
 from protiso.report.sections import REGISTRY, SECTIONS
-from protiso.report.sections.correlations import correlation_keys
+from protiso.report.sections.correlations import correlation_keys, partial_keys
 from protiso.warehouse import Warehouse, resources
 
 __all__ = ["ReportContext", "ReportSummary", "build_context", "charts", "environment", "render", "render_report",
@@ -82,6 +82,7 @@ def environment() -> jinja2.Environment:
     env.filters["number_attr"] = number_attr
     env.globals["iso_keys"] = iso_keys
     env.globals["correlation_keys"] = correlation_keys
+    env.globals["partial_keys"] = partial_keys
     env.globals["min_bin_count"] = MIN_BIN_COUNT
     return env
 

@@ -5,7 +5,10 @@ the ``similarity_bins`` view for binned mean +- sd curves, and ``sql/queries/rep
 (2-D histograms computed by SQL binning in one pass per group over the materialised ``pair_metrics``
 table, so millions of pairs reduce to a few thousand cells) for density plots, and
 ``sql/queries/report_partial_correlations.sql`` for partial correlations of the embedding metrics with
-score and identity controlling for length difference and amino-acid composition distance (defined there).
+score and identity controlling for length difference and amino-acid composition distance (defined there),
+and ``partial_correlations`` (``report_partial_intervals.sql``) for the flexible length + composition partials,
+the length-ratio strata and every partial's jackknife interval over proteins. Rows of a homolog-enriched
+sample come per stratum and weighting; every row shows its n, its interval and the pairs left out.
 """
 
 from __future__ import annotations
@@ -34,7 +37,10 @@ SHORT = {"cosine": "cosine", "sq_euclidean": "sq. dist.", "identity": "identity"
 ORDER = ("cosine", "sq_euclidean", "identity", "similarity", "score", "normalized_score")
 EMBEDDING_METRICS = ("cosine", "sq_euclidean")
 TABLE_ALIGNMENT_METRICS = ("identity", "score")  # the study's; the heatmaps show the others too
-GROUP = ("model", "layer", "pooling", "embedding_set", "alignment_run")
+GROUP = ("model", "layer", "pooling", "embedding_set", "alignment_run", "stratum", "weighting")
+PARTIAL_KEY = ("model", "layer", "pooling", "embedding_set", "alignment_run", "metric_x", "metric_y")
+FLEXIBLE = "flexible length + composition"
+INTERVAL_PAIRS = (("cosine", "identity"), ("cosine", "score"))
 
 
 @dataclass
@@ -43,6 +49,10 @@ class CorrelationSection:
     table: list[dict[str, Any]] = field(default_factory=list)       # per GROUP: {"cells": {(x, y): row}, "n"}
     show_pooling: bool = False
     show_run: bool = False
+    show_strata: bool = False
+    intervals: list[dict[str, Any]] = field(default_factory=list)   # correlations rows of INTERVAL_PAIRS
+    ratio_strata: list[dict[str, Any]] = field(default_factory=list)  # {"keys", "bins": {(ratio, adj): row}}
+    ratio_bins: list[str] = field(default_factory=list)
     heatmaps: list[dict[str, Any]] = field(default_factory=list)    # {"title", "svg"}
     bins: list[dict[str, Any]] = field(default_factory=list)        # {"title", "svg"} mean +- sd by identity
     histograms: list[dict[str, Any]] = field(default_factory=list)  # {"title", "svg", "pairs", keys}
@@ -56,7 +66,9 @@ def correlation_section(source: Source) -> CorrelationSection:
     if not all(has_relation(wh, name) for name in ("pair_metrics", "correlations", "similarity_bins")):
         section.missing.append(Missing.of("the pair_metrics table and correlations views", "pip install -U protiso"))
         return section
-    data = [r for r in rows(wh, "report_correlations", models=models) if r["metric_x"] != r["metric_y"]]
+    data = [r for r in rows(wh, "report_correlations", models=models) + rows(wh, "report_correlation_strata",
+                                                                              models=models)
+            if r["metric_x"] != r["metric_y"]]
     if not data:
         pairs = wh.con.execute("SELECT count(*) FROM alignments").fetchall()[0][0]
         section.missing.append(Missing.of("pair metrics of the aligned proteins' embeddings", "pair_metrics")
@@ -66,6 +78,9 @@ def correlation_section(source: Source) -> CorrelationSection:
     top_layer: dict[str, int] = {}
     for r in data:  # heatmaps for each model's highest layer; the layers section plots correlation by layer
         top_layer[r["model"]] = max(top_layer.get(r["model"], r["layer"]), r["layer"])
+    data.sort(key=lambda r: (r["model"], r["layer"], r["embedding_set"] != "raw", r["embedding_set"],
+                             r["pooling"] or "", r["alignment_run"], r["stratum"] != "all", r["stratum"],
+                             r["weighting"] != "unweighted"))
     for key, members in grouped(data, GROUP).items():
         cells = {}
         for m in members:
@@ -74,13 +89,18 @@ def correlation_section(source: Source) -> CorrelationSection:
                 cells[pair] = m
                 columns.add(pair)
         section.table.append({**dict(zip(GROUP, key)), "cells": cells, "n": members[0]["n"], "first": members[0]})
-        if key[3] == "raw" and key[1] == top_layer[key[0]] and len(section.heatmaps) < HEATMAPS_SHOWN:
+        section.intervals += [m for m in members if (m["metric_x"], m["metric_y"]) in INTERVAL_PAIRS]
+        if (key[3] == "raw" and key[1] == top_layer[key[0]] and key[5] == "all" and key[6] == "unweighted"
+                and len(section.heatmaps) < HEATMAPS_SHOWN):
             section.heatmaps.append(_heatmap(dict(zip(GROUP, key)), members))
     section.columns = sorted(columns, key=lambda p: tuple(_order(n) for n in p))
     section.show_pooling = len({t["pooling"] for t in section.table}) > 1
     section.show_run = len({t["alignment_run"] for t in section.table}) > 1
+    section.show_strata = any(t["stratum"] != "all" or t["weighting"] != "unweighted" for t in section.table)
     section.bins = _bin_charts(rows(wh, "report_similarity_bins", models=models), section.show_run)
     section.partials = rows(wh, "report_partial_correlations", models=models)
+    if has_relation(wh, "partial_correlations"):
+        _add_adjusted(section, rows(wh, "report_partial_intervals", models=models))
     for group in rows(wh, "report_pair_groups", models=models)[:HISTOGRAM_GROUPS_SHOWN]:
         params = {"model": group["model"], "layer": group["layer"], "pooling": group["pooling"],
                   "run": group["alignment_run"], "nx": NX, "ny": NY,
@@ -89,6 +109,29 @@ def correlation_section(source: Source) -> CorrelationSection:
         for (x, y), members in grouped(cells, ("x", "y")).items():
             section.histograms.append(_histogram(group, x, y, members))
     return section
+
+
+def _add_adjusted(section: CorrelationSection, data: list[dict[str, Any]]) -> None:
+    """The flexible partial (with its interval) beside each linear partial row, and the length-ratio strata."""
+    overall = {tuple(r[k] for k in PARTIAL_KEY): r for r in data
+               if r["stratum"] == "all" and r["weighting"] == "unweighted" and r["length_ratio"] == "all"
+               and r["adjustment"] == FLEXIBLE}
+    for p in section.partials:
+        p["flexible"] = overall.get(tuple(p[k] for k in PARTIAL_KEY))
+    bins = []
+    for key, members in grouped(data, GROUP + ("metric_x", "metric_y")).items():
+        if key[-2:] != ("cosine", "identity"):
+            continue
+        cells = {(m["length_ratio"], m["adjustment"]): m for m in members}
+        bins += [m["length_ratio"] for m in members if m["length_ratio"] not in bins]
+        section.ratio_strata.append({**dict(zip(GROUP + ("metric_x", "metric_y"), key)), "cells": cells})
+    section.ratio_bins = bins
+
+
+def partial_keys(row: dict[str, Any]) -> dict[str, Any]:
+    """What identifies a partial_correlations row, as written in ``data-*`` attributes."""
+    return {**correlation_keys(row), "stratum": row["stratum"], "weighting": row["weighting"],
+            "ratio": row["length_ratio"], "adjustment": row["adjustment"]}
 
 
 def _order(name: str) -> tuple[int, str]:
@@ -106,8 +149,11 @@ def _embedding_vs_alignment(x: str, y: str) -> tuple[str, str] | None:
 
 def correlation_keys(row: dict[str, Any]) -> dict[str, Any]:
     """What identifies a correlations row, as written in ``data-*`` attributes."""
-    return {"model": row["model"], "layer": row["layer"], "pooling": row["pooling"], "set": row["embedding_set"],
+    keys = {"model": row["model"], "layer": row["layer"], "pooling": row["pooling"], "set": row["embedding_set"],
             "run": row["alignment_run"], "x": row["metric_x"], "y": row["metric_y"]}
+    if row.get("stratum", "all") != "all" or row.get("weighting", "unweighted") != "unweighted":
+        keys |= {"stratum": row["stratum"], "weighting": row["weighting"]}
+    return keys
 
 
 def _heatmap(group: dict[str, Any], members: list[dict[str, Any]]) -> dict[str, Any]:
