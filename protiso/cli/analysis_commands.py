@@ -32,6 +32,9 @@ def isotropy(
         "--embedding-set", help="Only these embedding sets (raw, centered, whitened, abtt-k); default: all.")] = None,
     scope: Annotated[list[str] | None, typer.Option(
         "--scope", help="global (per-protein vectors) and/or local (residue vectors); default: both.")] = None,
+    control: Annotated[list[str] | None, typer.Option(
+        "--control", help="Only sets of these controls (none, shuffled, random-init); default: all. --by and "
+        "the local scope measure real sets (none) only.")] = None,
     min_points: Annotated[int, typer.Option(help="Smallest group reported with --by, in proteins.")] = 10,
     null_draws: Annotated[int, typer.Option(
         help="Random groups of each group's protein count drawn (seeded) for the size-corrected size_z "
@@ -55,6 +58,7 @@ def isotropy(
             wh, by=_isotropy_names(by) or [], bootstrap=bootstrap, zeta=zeta, models=_isotropy_names(models),
             embedding_set=_isotropy_names(embedding_set), scopes=_isotropy_names(scope) or ["global", "local"],
             seed=seed, min_points=min_points, memory_budget=budget, null_draws=null_draws,
+            controls=_isotropy_names(control),
         )
     typer.echo(summary.render())
 

@@ -71,6 +71,8 @@ def export(
         "--set", help="Embedding set: raw, or one `protiso postprocess` made (centered, whitened, abtt-k).")] = "raw",
     residues: Annotated[bool, typer.Option(
         "--residues", help="Also the stored per-residue vectors (.h5: 2-D datasets; .parquet: a residues column).")] = False,
+    control: Annotated[str, typer.Option(
+        "--control", help="none (the real vectors), shuffled or random-init (a control's vectors).")] = "none",
 ) -> None:
     """Write stored vectors to .h5, .npz or .parquet, readable by `protiso import-vectors` (exactly) and other tools.
 
@@ -81,4 +83,4 @@ def export(
 
     with Warehouse.open(warehouse, read_only=True) as wh:
         typer.echo(export_vectors(wh, output, model, layer=layer, embedding_set=embedding_set,
-                                  residues=residues).render())
+                                  residues=residues, control=control).render())

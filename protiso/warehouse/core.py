@@ -38,6 +38,9 @@ from protiso.warehouse.commit import PARQUET_DIR, Commit, Run, _PendingPart, new
 from protiso.warehouse.connection import check_writable, connect, refuse_file_in_path, transaction
 
 DB_FILE = "protiso.duckdb"
+# Columns added to a Parquet-backed table's contract after parts were written without them: the value
+# such a part's rows read as (SQL literal).
+COLUMN_DEFAULTS = {"control": "'none'"}
 
 
 class Warehouse:
@@ -270,14 +273,16 @@ class Warehouse:
         if not paths:
             return f'CREATE OR REPLACE VIEW "{table}" AS {shape}'
         files = ", ".join("'" + p.replace("'", "''") + "'" for p in paths)
+        names = [f.name for f in self.con.sql(shape).to_arrow_table().schema]
         columns = ", ".join(
-            f'"{f.name}"' for f in self.con.sql(shape).to_arrow_table().schema
+            f'coalesce("{n}", {COLUMN_DEFAULTS[n]}) AS "{n}"' if n in COLUMN_DEFAULTS else f'"{n}"' for n in names
         )
+        source = f"read_parquet([{files}], union_by_name = true)"
+        if any(n in COLUMN_DEFAULTS for n in names):
+            # Parts older than a defaulted column lack it: the empty contract, unioned by name, declares it.
+            source = f"(FROM {source} UNION ALL BY NAME ({shape}))"
         # Select the contract's columns explicitly so that the view keeps its shape.
-        return (
-            f'CREATE OR REPLACE VIEW "{table}" AS SELECT {columns} '
-            f"FROM read_parquet([{files}], union_by_name = true)"
-        )
+        return f'CREATE OR REPLACE VIEW "{table}" AS SELECT {columns} FROM {source}'
 
     # -- writing -----------------------------------------------------------------
 

@@ -1,3 +1,5 @@
+-- control: none (trained model, real sequences) | shuffled | random-init (sql/migrations/0008_controls.sql);
+-- parts written before 0.3 lack the column and read as 'none'.
 -- Sufficient statistics of pair_metrics, one row per embedding set (model, layer, pooling, embedding_set)
 -- and alignment run, written by protiso (float64 numpy) in the same commit as that group's pair_metrics part.
 -- Over the complete pairs (all six metrics non-NULL): n; the metric names in order; their means; and two
@@ -9,6 +11,7 @@ SELECT
     NULL::INTEGER   AS layer,
     NULL::VARCHAR   AS pooling,
     NULL::VARCHAR   AS embedding_set,
+    NULL::VARCHAR   AS control,
     NULL::VARCHAR   AS alignment_run,
     NULL::BIGINT    AS n,
     NULL::VARCHAR[] AS metrics,

@@ -1,4 +1,4 @@
--- correlations: the study's matrix. For every embedding set (model, layer, pooling, embedding_set) and
+-- correlations: the study's matrix. For every embedding set (model, layer, pooling, embedding_set, control) and
 -- alignment run, Pearson (of the values) and Spearman (of the average ranks, ties sharing their mean rank)
 -- for each of the 15 pairs of metrics among cosine, sq_euclidean, score, identity, similarity and
 -- normalized_score, over the n pairs whose six metrics are all non-NULL.
@@ -13,7 +13,7 @@ WITH cells AS (
     FROM pair_metric_stats
 )
 SELECT
-    model, layer, pooling, embedding_set, alignment_run,
+    model, layer, pooling, embedding_set, control, alignment_run,
     metrics[c.i] AS metric_x,
     metrics[c.j] AS metric_y,
     value_scatter[(c.i - 1) * len(metrics) + c.j]
