@@ -89,7 +89,8 @@ class AlignSummary:
             lines.append(f"{self.skipped:,} pair(s) skipped: too long even for linear memory, or a scoring only "
                          "Biopython computes (see the rejects table, source 'align')")
         lines += [f"warning: {w}" for w in self.warnings]
-        lines += [f"pair metrics: {g['model']} layer {g['layer']} {g['embedding_set']}: {g['pairs']:,} pairs"
+        lines += [f"pair metrics: {g['model']} layer {g['layer']} {g['embedding_set']}"
+                  f"{'' if g.get('control', 'none') == 'none' else ' (' + g['control'] + ')'}: {g['pairs']:,} pairs"
                   for g in self.pair_metrics]
         return "\n".join(lines)
 
