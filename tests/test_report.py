@@ -200,6 +200,8 @@ def expected(con, number: dict[str, str]):
             f"AND scope = ? AND group_by = ? AND isoscore IS NOT NULL AND {IN_NAMESPACE}",
             [number["data-model"], int(number["data-layer"]), number["data-set"], number["data-scope"],
              number["data-group-by"], number.get("data-namespace")]).fetchall()[0][0]
+    if metric.startswith("control_"):  # the headline's controls box (protiso/report/sections/controls.py)
+        return expected_control(con, number)
     if metric == "published_pearson":  # the study's ProtBERT matrix, as printed in the paper
         return PAPER_PEARSON[(number["data-x"], number["data-y"])]
     if metric.startswith("published_"):
@@ -245,6 +247,28 @@ def expected(con, number: dict[str, str]):
             and r["metric_x"] == number["data-x"] and r["metric_y"] == number["data-y"]]
         return found[column]
     raise AssertionError(f"the test has no independent answer for data-metric={metric!r}")
+
+
+def expected_control(con, number: dict[str, str]):
+    """A number of the headline's controls box: isotropy_latest and correlations rows of one control."""
+    metric, control = number["data-metric"], number["data-control"]
+    model, layer = number["data-model"], int(number["data-layer"])
+    if metric in ("control_pearson", "control_n", "control_share"):
+        sql = ("SELECT {} FROM correlations WHERE model = ? AND layer = ? AND embedding_set = 'raw' AND control = ? "
+               "AND alignment_run = ? AND metric_x = 'cosine' AND metric_y = ?")
+        column = "n" if metric == "control_n" else "pearson"
+        value = con.execute(sql.format(column), [model, layer, control, number["data-run"],
+                                                 number["data-y"]]).fetchall()[0][0]
+        if metric != "control_share":
+            return value
+        real = con.execute(sql.format("pearson") + " ORDER BY n DESC LIMIT 1",
+                           [model, layer, "none", number["data-run"], number["data-y"]]).fetchall()[0][0]
+        return 100.0 * value / real
+    column = {"control_n_points": "n_points", "control_dim": "dim"}.get(metric, metric.removeprefix("control_"))
+    return con.execute(
+        f"SELECT {column} FROM isotropy_latest WHERE model = ? AND layer = ? AND embedding_set = ? AND scope = ? "
+        "AND group_by = 'all' AND control = ?",
+        [model, layer, number["data-set"], number["data-scope"], control]).fetchall()[0][0]
 
 
 def assert_same(shown: str, expect) -> None:

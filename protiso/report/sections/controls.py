@@ -59,7 +59,7 @@ def _share_sentence(model: str, layer: int, control: str, y: str, real: dict, ct
     if r0 is None or r1 is None or abs(r0) < MIN_R:
         return None
     share = 100.0 * r1 / r0
-    keys = {"model": model, "layer": layer, "control": control, "y": y}
+    keys = {"model": model, "layer": layer, "control": control, "y": y, "run": ctrl["alignment_run"]}
     what = "shuffled sequences" if control == "shuffled" else "random weights (same architecture)"
     if control == "shuffled":
         meaning = ("the correlation is carried by length and composition, not by residue order" if share >= 80 else
@@ -72,12 +72,12 @@ def _share_sentence(model: str, layer: int, control: str, y: str, real: dict, ct
     return [("text", f"{what.capitalize()} reproduce "),
             ("num", share, "control_share", keys, "fixed0", " %"),
             ("text", f" of r(cosine, {y}): "),
-            ("num", r1, "control_pearson", {**keys, "x": "cosine", "run": ctrl["alignment_run"]}, "fixed3", ""),
+            ("num", r1, "control_pearson", {**keys, "x": "cosine"}, "fixed3", ""),
             ("text", " against "),
             ("num", r0, "control_pearson", {"model": model, "layer": layer, "control": "none", "y": y,
                                             "x": "cosine", "run": real["alignment_run"]}, "fixed3", ""),
             ("text", " (N = "),
-            ("num", ctrl["n"], "control_n", {**keys, "x": "cosine", "run": ctrl["alignment_run"]}, "count", ""),
+            ("num", ctrl["n"], "control_n", {**keys, "x": "cosine"}, "count", ""),
             ("text", f" pairs): {meaning}.")]
 
 
