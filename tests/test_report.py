@@ -473,14 +473,15 @@ def test_pair_histogram_sql_matches_numpy():
     sq = 40 * (1 - cosine) + rng.normal(0, 0.1, n) ** 2
     con = duckdb.connect()
     con.execute("CREATE TABLE pair_metrics AS SELECT 'm' AS model, 3 AS layer, 'mean' AS pooling, "
-                "'raw' AS embedding_set, 'run-1' AS alignment_run, true AS complete, * "
+                "'raw' AS embedding_set, 'run-1' AS alignment_run, true AS complete, 'none' AS control, * "
                 "FROM (SELECT unnest($c) AS cosine, unnest($e) AS sq_euclidean, unnest($i) AS identity, "
                 "unnest($s) AS score)", {"c": cosine.tolist(), "e": sq.tolist(), "i": identity.tolist(),
                                          "s": score.tolist()})
-    # left out: incomplete pairs, other embedding sets, lower layers
-    con.execute("INSERT INTO pair_metrics SELECT 'm', 3, 'mean', 'raw', 'run-1', false, 5.0, NULL, 0.5, 1.0")
-    con.execute("INSERT INTO pair_metrics SELECT 'm', 3, 'mean', 'whitened', 'run-1', true, 5.0, 1.0, 0.5, 1.0")
-    con.execute("INSERT INTO pair_metrics SELECT 'm', 2, 'mean', 'raw', 'run-1', true, 5.0, 1.0, 0.5, 1.0")
+    # left out: incomplete pairs, other embedding sets, lower layers, controls
+    con.execute("INSERT INTO pair_metrics SELECT 'm', 3, 'mean', 'raw', 'run-1', false, 'none', 5.0, NULL, 0.5, 1.0")
+    con.execute("INSERT INTO pair_metrics SELECT 'm', 3, 'mean', 'whitened', 'run-1', true, 'none', 5.0, 1.0, 0.5, 1.0")
+    con.execute("INSERT INTO pair_metrics SELECT 'm', 2, 'mean', 'raw', 'run-1', true, 'none', 5.0, 1.0, 0.5, 1.0")
+    con.execute("INSERT INTO pair_metrics SELECT 'm', 3, 'mean', 'raw', 'run-1', true, 'shuffled', 5.0, 1.0, 0.5, 1.0")
     nx, ny = 40, 30
 
     def run(name, params):
