@@ -156,12 +156,13 @@ def part_stream(total: int, dim: int, checkpoints: list[int]) -> dict:
                           "seconds": time.perf_counter() - start})
     con = duckdb.connect()
     con.execute("CREATE TABLE residue_stats (run_id VARCHAR, model VARCHAR, layer INTEGER, n BIGINT, dim INTEGER, "
-                "sum_x DOUBLE[], sum_xxt DOUBLE[])")
+                "sum_x DOUBLE[], sum_xxt DOUBLE[], control VARCHAR DEFAULT 'none')")
     con.execute(resources.sql_text("macros", "isotropy_stats.sql"))
     halves = [SufficientStats(dim, stats.n // 2, stats.sum_x / 2, stats.sum_xxt / 2)] * 2  # two runs' rows
     for i, half in enumerate(halves):
         n, d, sum_x, sum_xxt = half.to_flat()
-        con.execute("INSERT INTO residue_stats VALUES (?, 'bench', 0, ?, ?, ?, ?)", [f"r{i}", n, d, sum_x, sum_xxt])
+        con.execute("INSERT INTO residue_stats (run_id, model, layer, n, dim, sum_x, sum_xxt) "
+                    "VALUES (?, 'bench', 0, ?, ?, ?, ?)", [f"r{i}", n, d, sum_x, sum_xxt])
     sql_start = time.perf_counter()
     sql_value = con.execute("SELECT stats_isoscore(n, dim, sum_x, sum_xxt) FROM residue_stats_merged()").fetchone()[0]
     return {"marks": marks, "isoscore": stats.isoscore(), "sql_isoscore": sql_value,

@@ -206,7 +206,8 @@ def part_scan(path: str) -> dict:
         cursor = wh.con.cursor()
         rows = 0
         for batch in cursor.sql(wh.sql_text("isotropy_vectors"), params={
-                "model": MODEL, "layer": LAYER, "embedding_set": "raw", "pooling": POOLING}).to_arrow_reader(8192):
+                "model": MODEL, "layer": LAYER, "embedding_set": "raw", "pooling": POOLING,
+                "control": "none"}).to_arrow_reader(8192):
             rows += batch.num_rows
         cursor.close()
         return {"seconds": time.perf_counter() - start, "rows": rows, "peak_mib": peak_mib()}
@@ -370,7 +371,8 @@ def part_gpu(path: str, cpu_seconds: str) -> dict:
         total = None
         n = 0
         for batch in cursor.sql(wh.sql_text("isotropy_vectors"), params={
-                "model": MODEL, "layer": LAYER, "embedding_set": "raw", "pooling": POOLING}).to_arrow_reader(8192):
+                "model": MODEL, "layer": LAYER, "embedding_set": "raw", "pooling": POOLING,
+                "control": "none"}).to_arrow_reader(8192):
             points, _ = stack_vectors(batch.column("vector"), "gpu")
             x = torch.from_numpy(points).to("cuda", non_blocking=True).double()
             ext = torch.cat([x, torch.ones(len(x), 1, dtype=x.dtype, device="cuda"),

@@ -92,6 +92,7 @@ def build_warehouse(path: Path, residue_runs: int = 2, scale: float = 1.0) -> Wa
             }))
             for i, chunk in enumerate(np.array_split(g["residue_vectors"], residue_runs)):
                 count, dim, sum_x, sum_xxt = SufficientStats.from_points(chunk).to_flat()
-                tx.execute("INSERT INTO residue_stats VALUES (?, ?, ?, ?, ?, ?, ?)",
+                tx.execute("INSERT INTO residue_stats (run_id, model, layer, n, dim, sum_x, sum_xxt) "
+                           "VALUES (?, ?, ?, ?, ?, ?, ?)",
                            [f"embed-{i}", MODEL, layer, count, dim, sum_x, sum_xxt])
     return wh

@@ -96,7 +96,8 @@ def build(path: Path, model: str = "antiberty") -> dict:
                         "embedding": [list(map(float, v)) for v in points]}),
                         partition={"model": model, "layer": layer})
             n, dim, sum_x, sum_xxt = SufficientStats.from_points(residues).to_flat()
-            tx.execute("INSERT INTO residue_stats VALUES (?, ?, ?, ?, ?, ?, ?)",
+            tx.execute("INSERT INTO residue_stats (run_id, model, layer, n, dim, sum_x, sum_xxt) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?)",
                        [embed.id, model, 8, n, dim, sum_x, sum_xxt])
         compute_isotropy(wh, bootstrap=40)
         compute_isotropy(wh, by=("organism", "go_term", "length_bin"), embedding_set="raw", scopes=("global",),

@@ -216,6 +216,8 @@ def expected(con, number: dict[str, str]):
              number["data-group-by"], number["data-group"]]).fetchall()[0]
         se = math.sqrt(1 / len(draws) + z * z / (2 * (len(draws) - 1)))
         return z - 1.96 * se if metric == "size_z_low" else z + 1.96 * se
+    if metric.startswith("control_"):  # the headline's controls box (protiso/report/sections/controls.py)
+        return expected_control(con, number)
     if metric == "published_pearson":  # the study's ProtBERT matrix, as printed in the paper
         return PAPER_PEARSON[(number["data-x"], number["data-y"])]
     if metric.startswith("published_"):
@@ -304,6 +306,28 @@ def _matched_correlation(con, number: dict[str, str], what: str):
         return len({a for a, _ in everywhere} | {b for _, b in everywhere})
     kept = [r for r in mine if (r[1], r[2]) in everywhere]
     return float(np.corrcoef([r[3] for r in kept], [r[4] for r in kept])[0, 1])
+
+
+def expected_control(con, number: dict[str, str]):
+    """A number of the headline's controls box: isotropy_latest and correlations rows of one control."""
+    metric, control = number["data-metric"], number["data-control"]
+    model, layer = number["data-model"], int(number["data-layer"])
+    if metric in ("control_pearson", "control_n", "control_share"):
+        sql = ("SELECT {} FROM correlations WHERE model = ? AND layer = ? AND embedding_set = 'raw' AND control = ? "
+               "AND alignment_run = ? AND metric_x = 'cosine' AND metric_y = ?")
+        column = "n" if metric == "control_n" else "pearson"
+        value = con.execute(sql.format(column), [model, layer, control, number["data-run"],
+                                                 number["data-y"]]).fetchall()[0][0]
+        if metric != "control_share":
+            return value
+        real = con.execute(sql.format("pearson") + " ORDER BY n DESC LIMIT 1",
+                           [model, layer, "none", number["data-run"], number["data-y"]]).fetchall()[0][0]
+        return 100.0 * value / real
+    column = {"control_n_points": "n_points", "control_dim": "dim"}.get(metric, metric.removeprefix("control_"))
+    return con.execute(
+        f"SELECT {column} FROM isotropy_latest WHERE model = ? AND layer = ? AND embedding_set = ? AND scope = ? "
+        "AND group_by = 'all' AND control = ?",
+        [model, layer, number["data-set"], number["data-scope"], control]).fetchall()[0][0]
 
 
 def assert_same(shown: str, expect) -> None:
@@ -508,14 +532,15 @@ def test_pair_histogram_sql_matches_numpy():
     sq = 40 * (1 - cosine) + rng.normal(0, 0.1, n) ** 2
     con = duckdb.connect()
     con.execute("CREATE TABLE pair_metrics AS SELECT 'm' AS model, 3 AS layer, 'mean' AS pooling, "
-                "'raw' AS embedding_set, 'run-1' AS alignment_run, true AS complete, * "
+                "'raw' AS embedding_set, 'run-1' AS alignment_run, true AS complete, 'none' AS control, * "
                 "FROM (SELECT unnest($c) AS cosine, unnest($e) AS sq_euclidean, unnest($i) AS identity, "
                 "unnest($s) AS score)", {"c": cosine.tolist(), "e": sq.tolist(), "i": identity.tolist(),
                                          "s": score.tolist()})
-    # left out: incomplete pairs, other embedding sets, lower layers
-    con.execute("INSERT INTO pair_metrics SELECT 'm', 3, 'mean', 'raw', 'run-1', false, 5.0, NULL, 0.5, 1.0")
-    con.execute("INSERT INTO pair_metrics SELECT 'm', 3, 'mean', 'whitened', 'run-1', true, 5.0, 1.0, 0.5, 1.0")
-    con.execute("INSERT INTO pair_metrics SELECT 'm', 2, 'mean', 'raw', 'run-1', true, 5.0, 1.0, 0.5, 1.0")
+    # left out: incomplete pairs, other embedding sets, lower layers, controls
+    con.execute("INSERT INTO pair_metrics SELECT 'm', 3, 'mean', 'raw', 'run-1', false, 'none', 5.0, NULL, 0.5, 1.0")
+    con.execute("INSERT INTO pair_metrics SELECT 'm', 3, 'mean', 'whitened', 'run-1', true, 'none', 5.0, 1.0, 0.5, 1.0")
+    con.execute("INSERT INTO pair_metrics SELECT 'm', 2, 'mean', 'raw', 'run-1', true, 'none', 5.0, 1.0, 0.5, 1.0")
+    con.execute("INSERT INTO pair_metrics SELECT 'm', 3, 'mean', 'raw', 'run-1', true, 'shuffled', 5.0, 1.0, 0.5, 1.0")
     nx, ny = 40, 30
 
     def run(name, params):

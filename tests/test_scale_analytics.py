@@ -139,7 +139,7 @@ def test_scan_keeps_vectors_in_a_memory_map_beyond_half_the_budget(tmp_path):
     points = vectors()
     wh = warehouse_with(tmp_path / "w", points)
     sql = wh.sql_text("isotropy_vectors")
-    params = {"model": "m", "layer": 1, "embedding_set": "raw", "pooling": "mean"}
+    params = {"model": "m", "layer": 1, "embedding_set": "raw", "pooling": "mean", "control": "none"}
     small = scan_set(wh, sql, params, "test", N, budget=2**20, keep=True, desc="t")
     large = scan_set(wh, sql, params, "test", N, budget=2**30, keep=True, desc="t")
     try:

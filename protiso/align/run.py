@@ -90,8 +90,10 @@ class AlignSummary:
         for g in self.pair_metrics:
             excluded = g.get("excluded", {})
             why = ", ".join(f"{n:,} {reason}" for reason, n in excluded.items() if n)
-            lines.append(f"pair metrics: {g['model']} layer {g['layer']} {g['embedding_set']}: {g['pairs']:,} pairs, "
-                         f"{g['complete']:,} in correlations" + (f" (excluded: {why})" if why else ""))
+            control = "" if g.get("control", "none") == "none" else f" ({g['control']})"
+            lines.append(f"pair metrics: {g['model']} layer {g['layer']} {g['embedding_set']}{control}: "
+                         f"{g['pairs']:,} pairs, {g['complete']:,} in correlations"
+                         + (f" (excluded: {why})" if why else ""))
         return "\n".join(lines)
 
 

@@ -34,6 +34,10 @@ def isotropy(
     scope: Annotated[list[str] | None, typer.Option(
         "--scope", metavar="[global|local]",
         help="global (per-protein vectors) and/or local (residue vectors); default: both.")] = None,
+    control: Annotated[list[str] | None, typer.Option(
+        "--control", metavar="[none|shuffled|random-init]",
+        help="Only sets of these controls (none, shuffled, random-init); default: all. --by and "
+        "the local scope measure real sets (none) only.")] = None,
     min_points: Annotated[int, typer.Option(help="Smallest group reported with --by, in proteins.")] = 10,
     null_draws: Annotated[int, typer.Option(
         help="Random groups of each group's protein count drawn (seeded) for the size-corrected size_z "
@@ -73,7 +77,7 @@ def isotropy(
             wh, by=_isotropy_names(by) or [], bootstrap=bootstrap, zeta=zeta, models=model_names(models),
             embedding_set=_isotropy_names(embedding_set), scopes=_isotropy_names(scope) or ["global", "local"],
             seed=seed, min_points=min_points, memory_budget=budget, null_draws=null_draws, null=null,
-            progress=progress,
+            progress=progress, controls=_isotropy_names(control),
         )
     typer.echo(summary.render())
 

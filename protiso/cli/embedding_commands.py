@@ -110,7 +110,13 @@ def embed(
     sample: Annotated[Optional[int], typer.Option(
         help="Embed N proteins of the selection, drawn by --seed from the whole selection (the N with the smallest "
         "md5('SEED:' || accession)); those already embedded are skipped, so a rerun adds none.")] = None,
-    seed: Annotated[int, typer.Option(help="Seed of --sample and of the per-residue sample (--residues 0.01).")] = 0,
+    seed: Annotated[int, typer.Option(help="Seed of --sample, of the per-residue sample (--residues 0.01) and of "
+                                      "--control (the residue orders, or the random weights).")] = 0,
+    control: Annotated[str, typer.Option(
+        help="none (the trained model on the real sequences), shuffled (each protein's residues in an order drawn "
+        "by --seed and its accession; the orders go to table control_sequences) or random-init (the same "
+        "architecture and tokenizer with weights drawn by --seed, by the family's own initialisation). A control's "
+        "rows carry it in their `control` column.")] = "none",
     accessions: Annotated[Optional[Path], typer.Option(
         help="Only these proteins: a file with one accession a line ('#' comments; sp|P12345|NAME headers work).",
         exists=True, dir_okay=False, readable=True)] = None,
@@ -145,6 +151,6 @@ def embed(
     options = EmbedOptions(
         model, layers=layers, residues=residues, device=device, batch_tokens=batch_tokens,
         length_policy=length_policy, seed=seed, weights=str(weights) if weights else None, skip_invalid=skip_invalid,
-        sample=sample, accessions=str(accessions) if accessions else None, where=where)
+        sample=sample, accessions=str(accessions) if accessions else None, where=where, control=control)
     runner = embed_runner(engine, address=address, workers=workers, gpus_per_worker=gpus_per_worker)
     typer.echo(embed_warehouse(warehouse, options, runner=runner, progress=progress).render())

@@ -84,6 +84,9 @@ def export(
     force: Annotated[bool, typer.Option(
         "--force",
         help="Replace OUTPUT if it exists (a symlink is replaced itself, not its target); refused otherwise.")] = False,
+    control: Annotated[str, typer.Option(
+        "--control", metavar="[none|shuffled|random-init]",
+        help="none (the real vectors), shuffled or random-init (a control's vectors).")] = "none",
 ) -> None:
     """Write stored vectors to .h5, .npz or .parquet, readable by `protiso import-vectors` (exactly) and other tools.
 
@@ -96,4 +99,4 @@ def export(
 
     with Warehouse.open(warehouse, read_only=True) as wh:
         typer.echo(export_vectors(wh, output, model, layer=layer, embedding_set=embedding_set,
-                                  residues=residues, force=force).render())
+                                  residues=residues, force=force, control=control).render())

@@ -19,6 +19,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from protiso.embedding.controls import shuffled_pending, with_control
 from protiso.embedding.lengths import LONG_REJECT_SOURCE, LongProteins
 from protiso.embedding.options import EmbedOptions, Prepared, StageResult, prepare
 from protiso.embedding.runners import ChunkPlan, LocalRunner, Runner
@@ -45,13 +46,16 @@ class EmbedSummary:
     rejected: list[str] = field(default_factory=list)  # accessions skipped (skip_invalid)
     long: LongProteins | None = None  # what the length rule did (None: the model has no limit)
     selection: Selection | None = None  # the proteins the user chose (None: every pending one)
+    control: str = "none"  # none | shuffled | random-init (protiso.embedding.controls)
+    seed: int = 0  # the control's seed
 
     def render(self) -> str:
         """Plain-text summary: first line what was embedded, then the run, the selection, long
         proteins and any rejects."""
         layers = ",".join(map(str, self.layers))
+        control = "" if self.control == "none" else f" ({self.control} control, seed {self.seed})"
         lines = [
-            f"embedded {self.proteins:,} proteins ({self.residues:,} residues) with {self.model} "
+            f"embedded {self.proteins:,} proteins ({self.residues:,} residues) with {self.model}{control} "
             f"at layer {layers} on {self.device} in {self.seconds:,.1f} s ({self.residues_per_second:,.0f} residues/s)",
             f"run {self.run_id}; revision {self.revision}; pooling: {self.pooling}",
         ]
@@ -96,6 +100,10 @@ def embed_proteins(wh: Warehouse, options: EmbedOptions | Prepared, *, runner: R
         skipped = _too_long(pending, lengths, adapter.max_residues, prepared.options.length_policy)
         if skipped:
             pending = _without(pending, list(skipped))
+        control = prepared.options.control
+        shuffles = None
+        if control == "shuffled":
+            pending, shuffles = shuffled_pending(pending, prepared.options.seed)
         plan = ChunkPlan(pending)
         target = runner.chunk_residues(plan, prepared)
         params = {**prepared.options.params(), "layers": prepared.layers, "batch_tokens": prepared.batch_tokens,
@@ -108,6 +116,8 @@ def embed_proteins(wh: Warehouse, options: EmbedOptions | Prepared, *, runner: R
                     layer=",".join(map(str, prepared.layers)), pooling=adapter.pooling) as run:
             _record_rejects(run, f"embed:{adapter.name}", rejected, None if source is None else source[1])
             _record_rejects(run, LONG_REJECT_SOURCE.format(model=adapter.name), skipped, None)
+            if shuffles is not None and shuffles.num_rows:
+                _record_shuffles(run, shuffles)
             desc = f"embed {adapter.name}" + (f" ({runner.engine} x{params['workers']})" if "workers" in params else "")
             bar = tqdm(total=plan.residues, unit="res", unit_scale=True, desc=desc, file=sys.stderr,
                        disable=not progress, smoothing=0.1)
@@ -117,7 +127,7 @@ def embed_proteins(wh: Warehouse, options: EmbedOptions | Prepared, *, runner: R
             started = time.perf_counter()
             with bar:
                 for chunk, result in runner.run(prepared, plan, run.id, target, bar.update):
-                    commit_chunk(wh, run.id, adapter.name, result, cumulative, global_stats)
+                    commit_chunk(wh, run.id, adapter.name, result, cumulative, global_stats, control)
                     done_proteins += chunk.rows.num_rows
                     done_residues += result.residues_total
             seconds = time.perf_counter() - started
@@ -127,6 +137,7 @@ def embed_proteins(wh: Warehouse, options: EmbedOptions | Prepared, *, runner: R
                 residues=done_residues, seconds=seconds,
                 residues_per_second=done_residues / seconds if seconds > 0 else 0.0, rejected=sorted(rejected),
                 long=long if adapter.max_residues is not None else None, selection=selection,
+                control=control, seed=prepared.options.seed,
             )
             run.params["summary"] = asdict(summary)
     return summary
@@ -153,7 +164,8 @@ def _pending(wh: Warehouse, prepared: Prepared, rows: pa.Table | None) -> tuple[
     try:
         pending = wh.query(wh.sql_text("embed_pending"), {"model": prepared.adapter.name,
                                                           "pooling": prepared.adapter.pooling,
-                                                          "layers": prepared.layers})
+                                                          "layers": prepared.layers,
+                                                          "control": prepared.options.control})
     finally:
         if rows is not None:
             con.unregister("embed_source")
@@ -213,6 +225,17 @@ def check_sequences(adapter, pending: pa.Table, skip_invalid: bool) -> dict[str,
     return rejected
 
 
+def _record_shuffles(run, rows: pa.Table) -> None:
+    """Store the shuffled sequences of a ``--control shuffled`` run (``control_sequences``) before its vectors."""
+    wh = run.warehouse
+    wh.con.register("protiso_control_sequences", rows)
+    try:
+        with run.commit() as tx:
+            tx.execute(wh.sql_text("embed_insert_control_sequences"), {"run_id": run.id})
+    finally:
+        wh.con.unregister("protiso_control_sequences")
+
+
 def _record_rejects(run, source: str, rejected: dict[str, str], shard_rejects: pa.Table | None) -> None:
     """One ``rejects`` row per accession of ``rejected`` (with ``source``) and per shard reject."""
     shard_rows = [] if shard_rejects is None else shard_rejects.to_pylist()
@@ -227,25 +250,25 @@ def _record_rejects(run, source: str, rejected: dict[str, str], shard_rejects: p
 
 
 def commit_chunk(wh: Warehouse, run_id: str, model: str, result: StageResult, cumulative: dict,
-                 global_stats: EmbeddingStats | None = None) -> None:
+                 global_stats: EmbeddingStats | None = None, control: str = "none") -> None:
     """Write one chunk's parts and the run's cumulative statistics in one transaction: residue
     statistics and, with ``global_stats`` (the run's running ``EmbeddingStats``), those of the global
-    vectors (``embedding_stats``)."""
+    vectors (``embedding_stats``); every row carries ``control``."""
     merged = {layer: cumulative[layer].merge(stats) if layer in cumulative else stats
               for layer, stats in result.stats.items()}
-    embeddings = pa.Table.from_batches([result.embeddings])
-    residues = pa.Table.from_batches([result.residues])
+    embeddings = with_control(pa.Table.from_batches([result.embeddings]), control)
+    residues = with_control(pa.Table.from_batches([result.residues]), control)
     if global_stats is not None:
         global_stats.add(embeddings, f"embeddings of {model}")
     with staging(wh), wh.commit(run_id) as tx:
         for layer in sorted(set(embeddings.column("layer").to_pylist())):
-            partition = {"model": model, "layer": layer}
+            partition = {"model": model, "layer": layer, **({} if control == "none" else {"control": control})}
             tx.write_part("embeddings", embeddings.filter(pc.equal(embeddings.column("layer"), layer)), partition)
             if residues.num_rows:
                 tx.write_part("residues", residues.filter(pc.equal(residues.column("layer"), layer)), partition)
         for layer, stats in merged.items():
             tx.execute(wh.sql_text("embed_residue_stats_upsert"),
-                       [run_id, model, layer, *stats.to_flat()])
+                       [run_id, model, layer, *stats.to_flat(), control])
         if global_stats is not None:
             global_stats.stage(wh, tx, run_id)
     cumulative.update(merged)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
+from protiso.embedding.controls import check_control
 from protiso.embedding.lengths import DEFAULT_LENGTH_POLICY, LENGTH_POLICIES
 from protiso.errors import ProtisoError
 from protiso.metrics.stats import SufficientStats
@@ -53,6 +54,10 @@ class EmbedOptions:
     ``accessions`` (a file with one accession a line, or a list), ``where`` (one SQL boolean
     expression over proteins and their annotations), ``sample`` (N proteins of that selection,
     drawn by ``seed``; ``seed`` also seeds the per-residue sample).
+
+    ``control`` (``protiso.embedding.controls``): ``none``, ``shuffled`` (each protein's residues in
+    the order ``seed`` and its accession draw) or ``random-init`` (the architecture with weights drawn
+    by ``seed``).
     """
 
     model: str = "antiberty"
@@ -70,6 +75,7 @@ class EmbedOptions:
     sample: int | None = None
     accessions: str | Sequence[str] | None = None
     where: str | None = None
+    control: str = "none"
 
     @classmethod
     def from_mapping(cls, values: dict[str, Any], where: str) -> EmbedOptions:
@@ -102,6 +108,7 @@ class EmbedOptions:
         if not isinstance(self.commit_seconds, (int, float)) or self.commit_seconds <= 0:
             raise ProtisoError(f"commit_seconds must be a positive number; got {self.commit_seconds!r}")
         check_predicate(self.where)
+        check_control(self.control)
         if self.accessions is not None and not isinstance(self.accessions, (str, list, tuple)):
             raise ProtisoError(f"--accessions must be a file or a list of accessions; got {self.accessions!r}")
         return parse_residues(self.residues)
@@ -118,7 +125,8 @@ class EmbedOptions:
                 "length_policy": self.length_policy, "seed": self.seed, "weights": self.weights,
                 "max_residues": self.max_residues, "skip_invalid": self.skip_invalid, "sample": self.sample,
                 "accessions": self.accessions if isinstance(self.accessions, (str, type(None)))
-                else f"{len(self.accessions)} listed", "where": self.where}
+                else f"{len(self.accessions)} listed", "where": self.where, "control": self.control,
+                "control_seed": None if self.control == "none" else self.seed}
 
 
 @dataclass
@@ -131,6 +139,11 @@ class Prepared:
     batch_tokens: int
     fraction: float  # proteins whose residue vectors are stored
     accessions: list[str] | None = None  # the --accessions list, read and de-duplicated
+
+    @property
+    def init_seed(self) -> int | None:
+        """The seed of the random weights (``--control random-init``), else None (trained weights)."""
+        return self.options.seed if self.options.control == "random-init" else None
 
     def stage_options(self, run_id: str, layers: Sequence[int] | None = None) -> StageOptions:
         return StageOptions(layers=tuple(layers or self.layers), residues=self.fraction,
@@ -155,7 +168,8 @@ def prepare(options: EmbedOptions, runner: Runner | None = None, adapter: ModelA
         from protiso.models.registry import load_model
 
         adapter = load_model(options.model, device=runner.driver_device(options.device),
-                             weights=options.weights, max_residues=options.max_residues)
+                             weights=options.weights, max_residues=options.max_residues,
+                             init_seed=options.seed if options.control == "random-init" else None)
     layers = parse_layers(options.layers, adapter)
     if options.length_policy == "window" and adapter.max_residues is not None and adapter.residue_dim != adapter.dim:
         raise ProtisoError(f"--long window needs a model whose global vector is the mean of its residue vectors; "

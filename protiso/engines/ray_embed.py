@@ -39,7 +39,7 @@ class EmbedWorker:
     """A Ray Data actor: loads the model once, then embeds one chunk per row of each batch."""
 
     def __init__(self, model: str, device: str, weights: str | None, max_residues: int | None,
-                 options: dict, threads: int) -> None:
+                 options: dict, threads: int, init_seed: int | None = None) -> None:
         import torch
 
         from protiso.embedding.options import StageOptions
@@ -47,7 +47,8 @@ class EmbedWorker:
 
         if threads > 0:
             torch.set_num_threads(threads)
-        self.adapter = load_model(model, device=device, weights=weights, max_residues=max_residues)
+        self.adapter = load_model(model, device=device, weights=weights, max_residues=max_residues,
+                                  init_seed=init_seed)
         self.options = StageOptions(**options)
         self.worker = f"{os.uname().nodename}:{os.getpid()}"
 
@@ -139,7 +140,7 @@ class RayRunner(Runner):
             fn_constructor_kwargs={
                 "model": prepared.options.model, "device": self.worker_device(prepared.options.device, None),
                 "weights": prepared.options.weights, "max_residues": prepared.options.max_residues,
-                "options": options, "threads": int(self.cpus_per_worker),
+                "options": options, "threads": int(self.cpus_per_worker), "init_seed": prepared.init_seed,
             },
         )
         try:

@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from protiso.embedding.controls import check_control
 from protiso.errors import ProtisoError
 from protiso.interchange.arrays import NpzWriter, ParquetWriter
 from protiso.interchange.h5 import H5Writer
@@ -62,8 +63,10 @@ class ExportSummary:
 
 
 def export_vectors(wh: Warehouse, output: str | Path, model: str, layer: int | None = None,
-                   embedding_set: str = "raw", residues: bool = False, force: bool = False) -> ExportSummary:
-    """Write ``model``'s vectors at ``layer`` (default: its only layer) to ``output`` (see the module docstring)."""
+                   embedding_set: str = "raw", residues: bool = False, force: bool = False,
+                   control: str = "none") -> ExportSummary:
+    """Write ``model``'s vectors at ``layer`` (default: its only layer) to ``output`` (see the module docstring);
+    ``control``: none (real), shuffled or random-init vectors."""
     started = time.perf_counter()
     output = Path(output)
     writer_class = WRITERS.get(output.suffix.lower())
@@ -72,9 +75,10 @@ def export_vectors(wh: Warehouse, output: str | Path, model: str, layer: int | N
     if residues and embedding_set != "raw":
         raise ProtisoError(f"--residues exports the stored (raw) residue vectors; use it with --set raw, "
                            f"not {embedding_set}")
+    check_control(control)
     _check_output(output, force)
-    layer, pooling, rows, dim = _choose(wh, model, layer, embedding_set)
-    meta = {"model": model, "layer": layer, "embedding_set": embedding_set, "pooling": pooling,
+    layer, pooling, rows, dim = _choose(wh, model, layer, embedding_set, control)
+    meta = {"model": model, "layer": layer, "embedding_set": embedding_set, "pooling": pooling, "control": control,
             "protiso": versions().get("protiso", "")}
     _remove_stale_temps(output)
     stored_rows = _residue_count(wh, model, layer) if residues else 0
@@ -84,8 +88,9 @@ def export_vectors(wh: Warehouse, output: str | Path, model: str, layer: int | N
     try:
         writer = writer_class(tmp, meta, dim=dim, rows=rows, residues=residues)
         try:
-            params = {"model": model, "layer": layer, "embedding_set": embedding_set, "pooling": pooling}
-            residue_groups = _residue_groups(wh, model, layer) if residues else None
+            params = {"model": model, "layer": layer, "embedding_set": embedding_set, "pooling": pooling,
+                      "control": control}
+            residue_groups = _residue_groups(wh, model, layer, control) if residues else None
             for batch in _stream(wh, "export_embeddings", params):
                 accessions = batch.column("accession").to_pylist()
                 vectors = _matrix(batch.column("embedding"), dim)
@@ -177,13 +182,16 @@ def _residue_count(wh: Warehouse, model: str, layer: int) -> int:
     return wh.con.execute(wh.sql_text("export_residue_count"), {"model": model, "layer": layer}).fetchall()[0][0]
 
 
-def _choose(wh: Warehouse, model: str, layer: int | None, embedding_set: str) -> tuple[int, str, int, int]:
+def _choose(wh: Warehouse, model: str, layer: int | None, embedding_set: str,
+            control: str = "none") -> tuple[int, str, int, int]:
     """(layer, pooling, rows, dim) of the one set the options name, or an error saying what exists."""
-    sets = wh.query(wh.sql_text("export_sets"), {"model": model, "embedding_set": embedding_set}).to_pylist()
+    sets = wh.query(wh.sql_text("export_sets"), {"model": model, "embedding_set": embedding_set,
+                                                  "control": control}).to_pylist()
     if not sets:
         known = wh.con.execute(wh.sql_text("export_models")).fetchall()
-        listing = ", ".join(f"{m} ({s})" for m, s in known) or "none"
-        raise ProtisoError(f"{wh.path}: no {embedding_set} vectors of model {model}; stored: {listing}")
+        listing = ", ".join(f"{m} ({s}{'' if c == 'none' else ', control ' + c})" for m, s, c in known) or "none"
+        what = embedding_set if control == "none" else f"{embedding_set} {control}-control"
+        raise ProtisoError(f"{wh.path}: no {what} vectors of model {model}; stored: {listing}")
     layers = sorted({row["layer"] for row in sets})
     if layer is None:
         if len(layers) > 1:
@@ -202,7 +210,8 @@ def _choose(wh: Warehouse, model: str, layer: int | None, embedding_set: str) ->
     if row["n"] != row["proteins"]:
         dup = wh.con.execute(wh.sql_text("export_duplicate"), {"model": model, "layer": layer,
                                                                "embedding_set": embedding_set,
-                                                               "pooling": row["pooling"]}).fetchall()
+                                                               "pooling": row["pooling"],
+                                                               "control": control}).fetchall()
         raise ProtisoError(f"{model} layer {layer}: {dup[0][0]} has {dup[0][1]} vectors; an export holds one "
                            "per protein")
     return layer, row["pooling"], row["n"], row["max_dim"]
@@ -266,5 +275,6 @@ class _ResidueGroups:
         return np.concatenate(parts).astype(np.float32, copy=False)
 
 
-def _residue_groups(wh: Warehouse, model: str, layer: int) -> _ResidueGroups:
-    return _ResidueGroups(_stream(wh, "export_residues", {"model": model, "layer": layer}), model, layer)
+def _residue_groups(wh: Warehouse, model: str, layer: int, control: str = "none") -> _ResidueGroups:
+    return _ResidueGroups(_stream(wh, "export_residues", {"model": model, "layer": layer, "control": control}),
+                          model, layer)

@@ -165,7 +165,7 @@ def import_vectors(wh: Warehouse, options: ImportOptions, progress: bool = True)
                     bar.update(len(chunk))
                 for layer, stats in builder.statistics().items():
                     tx.execute(wh.sql_text("embed_residue_stats_upsert"),
-                               [run.id, options.model, layer, *stats.to_flat()])
+                               [run.id, options.model, layer, *stats.to_flat(), "none"])
                 global_stats.stage(wh, tx, run.id)
                 if rejected:
                     sources, labels, reasons = (list(column) for column in zip(*rejected))

@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from protiso import progress
+from protiso.embedding.controls import check_control
 from protiso.errors import ProtisoError
 from protiso.jobs.budget import (
     DEFAULT_MEMORY_BUDGET,
@@ -59,7 +60,8 @@ class IsotropySummary:
         for row in self.overall:
             iso = "NULL" if row["isoscore"] is None else f"{row['isoscore']:.4f}"
             dims = "NULL" if row["effective_dims"] is None else f"{row['effective_dims']:.1f}"
-            lines.append(f"  {row['model']} layer {row['layer']} {row['embedding_set']} {row['scope']}: "
+            control = "" if row.get("control", "none") == "none" else f" control={row['control']}"
+            lines.append(f"  {row['model']} layer {row['layer']} {row['embedding_set']}{control} {row['scope']}: "
                          f"n={row['n_points']:,} IsoScore={iso} effective dims={dims}")
         for row in self.matched:
             iso = "NULL" if row["isoscore"] is None else f"{row['isoscore']:.4f}"
@@ -158,11 +160,13 @@ def _unit_lengths(wh: Warehouse, scan: Scan) -> dict[str, int | None]:
 
 
 def _global_rows(wh: Warehouse, by: Sequence[str], models: list[str] | None, sets: list[str] | None,
-                 opts: _Options, skipped: list[str], spectra: list[dict], scanned: EmbeddingStats) -> list[dict]:
-    found = wh.query(wh.sql_text("isotropy_sets"), {"models": models, "embedding_sets": sets}).to_pylist()
+                 opts: _Options, skipped: list[str], spectra: list[dict], scanned: EmbeddingStats,
+                 controls: list[str] | None = None) -> list[dict]:
+    found = wh.query(wh.sql_text("isotropy_sets"), {"models": models, "embedding_sets": sets,
+                                                     "controls": controls}).to_pylist()
     seen: dict[tuple, str] = {}
     for item in found:
-        key = (item["model"], item["layer"], item["embedding_set"])
+        key = (item["model"], item["layer"], item["embedding_set"], item["control"])
         if key in seen:
             raise ProtisoError(
                 f"embeddings of {key[0]} layer {key[1]} ({key[2]}) have poolings {seen[key]!r} and "
@@ -175,16 +179,20 @@ def _global_rows(wh: Warehouse, by: Sequence[str], models: list[str] | None, set
     whole_rows: dict[tuple, dict] = {}
     for item in found:
         params = {"model": item["model"], "layer": item["layer"], "embedding_set": item["embedding_set"],
-                  "pooling": item["pooling"]}
+                  "pooling": item["pooling"], "control": item["control"]}
         key = {"model": item["model"], "layer": item["layer"], "embedding_set": item["embedding_set"],
-               "scope": "global"}
-        what = f"embeddings of {item['model']} layer {item['layer']} ({item['embedding_set']})"
-        label = f"{item['model']} layer {item['layer']} {item['embedding_set']}"
+               "control": item["control"], "scope": "global"}
+        control = "" if item["control"] == "none" else f", control {item['control']}"
+        what = f"embeddings of {item['model']} layer {item['layer']} ({item['embedding_set']}{control})"
+        label = f"{item['model']} layer {item['layer']} {item['embedding_set']}{control}"
+        # Groups (--by) are measured on real sets only: a control is compared on its whole-set figures.
+        set_by = by if item["control"] == "none" else []
         scan = scan_embeddings(wh, params, what, opts.budget,
-                               keep=bool(by) or opts.bootstrap > 0, desc=f"isotropy {label}")
+                               keep=bool(set_by) or opts.bootstrap > 0, desc=f"isotropy {label}")
         try:
             if scan.stats is not None:
-                scanned.set((item["model"], item["layer"], item["pooling"], item["embedding_set"]), scan.stats,
+                scanned.set((item["model"], item["layer"], item["pooling"], item["embedding_set"], item["control"]),
+                            scan.stats,
                             item["n"])
             if scan.stats is None or scan.stats.n < 2:
                 continue
@@ -195,8 +203,8 @@ def _global_rows(wh: Warehouse, by: Sequence[str], models: list[str] | None, set
             spectrum = spectrum_row(item["model"], item["layer"], whole, utcnow(),
                                     embedding_set=item["embedding_set"])
             if spectrum is not None:
-                spectra.append(spectrum)
-            rows += _grouped(wh, scan, key, by, opts, label)
+                spectra.append({**spectrum, "control": item["control"]})
+            rows += _grouped(wh, scan, key, set_by, opts, label)
         finally:
             scan.close()
 
@@ -217,8 +225,8 @@ def _local_rows(wh: Warehouse, by: Sequence[str], models: list[str] | None, sets
         skipped.append("local: no residue_stats (embed with residue statistics first)")
     for item in merged:
         stats = SufficientStats.from_flat(item["n"], item["dim"], item["sum_x"], item["sum_xxt"])
-        key = {"model": item["model"], "layer": item["layer"], "embedding_set": "raw", "scope": "local",
-               "group_by": "all", "group_value": "all"}
+        key = {"model": item["model"], "layer": item["layer"], "embedding_set": "raw", "control": "none",
+               "scope": "local", "group_by": "all", "group_value": "all"}
         if stats.n >= 2:
             rows.append(_row(key, stats, None, None, opts))
         spectrum = spectrum_row(item["model"], item["layer"], stats, utcnow())
@@ -231,7 +239,8 @@ def _local_rows(wh: Warehouse, by: Sequence[str], models: list[str] | None, sets
         skipped.append("local grouped: no stored residue vectors (they are stored when embedding with --residues, "
                        f"e.g. protiso embed -w {wh.path} --model M --residues 0.01)")
     for item in layers:
-        key = {"model": item["model"], "layer": item["layer"], "embedding_set": "raw", "scope": "local"}
+        key = {"model": item["model"], "layer": item["layer"], "embedding_set": "raw", "control": "none",
+               "scope": "local"}
         label = f"{item['model']} layer {item['layer']} residues"
         scan = scan_set(wh, wh.sql_text("isotropy_residues"), {"model": item["model"], "layer": item["layer"]},
                         f"residues of {item['model']} layer {item['layer']}", item["n"], opts.budget, keep=True,
@@ -267,7 +276,7 @@ def compute_isotropy(wh: Warehouse, by: Sequence[str] = (), bootstrap: int = 0, 
                      scopes: Sequence[str] = SCOPES, seed: int = 0, level: float = 0.95,
                      min_points: int = 10, memory_budget: int = DEFAULT_MEMORY_BUDGET,
                      null_draws: int = 30, null: str = "size", strata: int = 10,
-                     progress: bool = True) -> IsotropySummary:
+                     progress: bool = True, controls: Sequence[str] | None = None) -> IsotropySummary:
     """Measure isotropy and append rows to the ``isotropy`` table; returns what was written.
 
     ``by``: extra groupings (organism | go_term | length_bin) besides the row over all points.
@@ -280,18 +289,21 @@ def compute_isotropy(wh: Warehouse, by: Sequence[str] = (), bootstrap: int = 0, 
     0 = none; a local draw takes whole proteins with all their residues); ``min_points`` counts a group's
     proteins. ``null``: size (random groups of the group's protein count) or length (the same count from
     each of ``strata`` length bins, ``protiso.metrics.length_null``); groups get p- and q-values against
-    it (``protiso.jobs.isotropy_size``). The local scope also writes ``local_isotropy``
-    (pooled and per-protein definitions, ``protiso.jobs.isotropy_local``). ``progress``: bars on stderr
-    (scans, groups, null draws, bootstrap) when it is a terminal.
+    it (``protiso.jobs.isotropy_size``). ``controls``: measure only sets of these controls (none | shuffled |
+    random-init; None = all); grouped rows (``by``) and the local scope cover real sets (control none) only.
+    The local scope also writes ``local_isotropy`` (pooled and per-protein definitions,
+    ``protiso.jobs.isotropy_local``). ``progress``: bars on stderr (scans, groups, null draws, bootstrap)
+    when it is a terminal.
     """
     with shown(progress):
         return _compute(wh, by, bootstrap, zeta, models, embedding_set, scopes, seed, level, min_points,
-                        memory_budget, null_draws, null, strata)
+                        memory_budget, null_draws, null, strata, controls)
 
 
 def _compute(wh: Warehouse, by: Sequence[str], bootstrap: int, zeta: float, models: Sequence[str] | None,
              embedding_set: Sequence[str] | str | None, scopes: Sequence[str], seed: int, level: float,
-             min_points: int, memory_budget: int, null_draws: int, null: str, strata: int) -> IsotropySummary:
+             min_points: int, memory_budget: int, null_draws: int, null: str, strata: int,
+             controls: Sequence[str] | None) -> IsotropySummary:
     by = list(dict.fromkeys(by))
     for grouping in by:
         if grouping not in GROUPINGS:
@@ -314,10 +326,12 @@ def _compute(wh: Warehouse, by: Sequence[str], bootstrap: int, zeta: float, mode
         raise ProtisoError(f"--memory-budget must be at least {format_bytes(MINIMUM_MEMORY_BUDGET)}")
     sets = [embedding_set] if isinstance(embedding_set, str) else (list(embedding_set) if embedding_set else None)
     model_list = list(models) if models else None
+    control_list = [check_control(c) for c in controls] if controls else None
     _check_models(wh, model_list)
     params = {"by": by, "bootstrap": bootstrap, "zeta": zeta, "models": model_list, "embedding_sets": sets,
               "scopes": list(scopes), "seed": seed, "level": level, "min_points": min_points,
               "memory_budget": memory_budget, "null_draws": null_draws, "null": null, "strata": strata,
+              "controls": control_list,
               "p_value": "two-sided empirical (1 + #{|draw - null_mean| >= |IsoScore - null_mean|}) / (1 + draws)",
               "q_value": "Benjamini-Hochberg within model, layer, set, scope, grouping and GO namespace; roots untested",
               "isoscore_star": "scale-free: (1 - zeta) C + zeta (tr C / dim) I; groups: + zeta C of the whole set",
@@ -335,10 +349,11 @@ def _compute(wh: Warehouse, by: Sequence[str], bootstrap: int, zeta: float, mode
         global_spectra: list[dict] = []
         scanned = EmbeddingStats()
         if "global" in scopes:
-            rows += _global_rows(wh, by, model_list, sets, opts, skipped, global_spectra, scanned)
-        if "local" in scopes:
+            rows += _global_rows(wh, by, model_list, sets, opts, skipped, global_spectra, scanned, control_list)
+        if "local" in scopes and (control_list is None or "none" in control_list):
             rows += _local_rows(wh, by, model_list, sets, opts, skipped, spectra)
-        wants_local = "local" in scopes and (sets is None or "raw" in sets)
+        wants_local = "local" in scopes and (sets is None or "raw" in sets) and (control_list is None
+                                                                                or "none" in control_list)
         local = local_definition_rows(wh, model_list, utcnow(), LOCAL_REPLICATES, seed, level) if wants_local else []
         if local:
             wh.con.register("protiso_local_isotropy_rows", pa.Table.from_pylist(local))

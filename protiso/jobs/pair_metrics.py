@@ -48,8 +48,9 @@ class PairMetricsSummary:
         lines = []
         for g in self.groups:
             why = ", ".join(f"{n:,} {reason}" for reason, n in g.get("excluded", {}).items() if n)
+            control = "" if g.get("control", "none") == "none" else f" ({g['control']})"
             lines.append(f"pair metrics for {g['alignment_run']}: {g['model']} layer {g['layer']} "
-                         f"{g['embedding_set']}: {g['pairs']:,} pairs ({g['complete']:,} complete)"
+                         f"{g['embedding_set']}{control}: {g['pairs']:,} pairs ({g['complete']:,} complete)"
                          + (f"; excluded from correlations: {why}" if why else ""))
         return "\n".join(lines)
 
@@ -87,7 +88,8 @@ def _group_tables(wh: Warehouse, run_id: str, group: dict, budget: int) -> tuple
     ia = pairs.column("ia").to_numpy()
     ib = pairs.column("ib").to_numpy()
     block = block_rows_for(budget, vectors.shape[1], len(vectors))
-    label = f"pair metrics {group['model']} layer {group['layer']} {group['embedding_set']}"
+    control = "" if group["control"] == "none" else f" ({group['control']})"
+    label = f"pair metrics {group['model']} layer {group['layer']} {group['embedding_set']}{control}"
     with tqdm(total=len(ia), desc=label, unit="pair", unit_scale=True, disable=None) as bar:
         cosine, sq = blocked_pair_distances(vectors, ia, ib, block, progress=bar.update)
     values = {"cosine": cosine, "sq_euclidean": sq}
@@ -116,7 +118,7 @@ def _group_tables(wh: Warehouse, run_id: str, group: dict, budget: int) -> tuple
     columns["stratum"] = pairs.column("stratum")
     columns["weight"] = pairs.column("weight")
     n = pairs.num_rows
-    for key in ("model", "layer", "pooling", "embedding_set", "alignment_run"):
+    for key in ("model", "layer", "pooling", "embedding_set", "control", "alignment_run"):
         columns[key] = pa.repeat(pa.scalar(columns[key]), n)
     aligned = {s: int(c) for s, c in wh.con.execute(wh.sql_text("pair_metrics_aligned"), {"run_id": run_id}).fetchall()}
     terms = raw_terms(lengths[ia], lengths[ib], comp[ia], comp[ib])
@@ -263,11 +265,12 @@ def _ranks(values: dict, complete: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def _existing(wh: Warehouse) -> dict[tuple, tuple[str, str]]:
-    """(alignment run, model, layer, pooling, set) -> (pair-metrics run id, source key), newest wins."""
+    """(alignment run, model, layer, pooling, set, control) -> (pair-metrics run id, source key), newest wins."""
     out = {}
     for run_id, params in wh.con.execute(wh.sql_text("pair_metrics_existing")).fetchall():
         p = json.loads(params)
-        key = (p.get("alignment_run"), p.get("model"), p.get("layer"), p.get("pooling"), p.get("embedding_set"))
+        key = (p.get("alignment_run"), p.get("model"), p.get("layer"), p.get("pooling"), p.get("embedding_set"),
+               p.get("control", "none"))
         out[key] = (run_id, p.get("source_key"))
     return out
 
@@ -287,9 +290,10 @@ def compute_pair_metrics(wh: Warehouse, alignment_run: str | None = None,
     existing = _existing(wh)
     groups = wh.con.execute(wh.sql_text("pair_metrics_groups")).fetchall()
     for run_id in runs:
-        for model, layer, pooling, embedding_set, source_key in groups:
-            group = {"model": model, "layer": layer, "pooling": pooling, "embedding_set": embedding_set}
-            old = existing.get((run_id, model, layer, pooling, embedding_set))
+        for model, layer, pooling, embedding_set, control, source_key in groups:
+            group = {"model": model, "layer": layer, "pooling": pooling, "embedding_set": embedding_set,
+                     "control": control}
+            old = existing.get((run_id, model, layer, pooling, embedding_set, control))
             if old is not None and old[1] == source_key:
                 continue
             tables = _group_tables(wh, run_id, group, memory_budget)

@@ -2,7 +2,8 @@
 
 ``postprocess_embeddings(wh, method)`` fits a transform (``protiso.metrics.postprocess``: ``center``,
 ``whiten`` or ``abtt``) on each model, layer and pooling of a source set (``raw`` by default) and writes
-the transformed vectors as new ``embeddings`` parts with ``embedding_set`` = ``centered`` |
+the transformed vectors (of each control alike: a control's derived set keeps its ``control``) as new
+``embeddings`` parts with ``embedding_set`` = ``centered`` |
 ``whitened`` | ``abtt-<k>``, so they can be queried side by side with the raw ones
 (``protiso isotropy`` measures every set). Fitting streams the vectors into float64 sufficient
 statistics; a second pass transforms them batch by batch, so memory does not grow with the number of
@@ -117,18 +118,22 @@ def postprocess_embeddings(wh: Warehouse, method: str, k: int | None = None, eps
     with wh.run("postprocess", params) as run:
         summary = PostprocessSummary(run.id)
         for item in tqdm(found, desc=f"postprocess ({method})", unit="set", disable=None):
-            where = {"model": item["model"], "layer": item["layer"], "pooling": item["pooling"], "source": source}
-            what = f"embeddings of {item['model']} layer {item['layer']} ({source})"
+            where = {"model": item["model"], "layer": item["layer"], "pooling": item["pooling"], "source": source,
+                     "control": item["control"]}
+            control = "" if item["control"] == "none" else f", control {item['control']}"
+            what = f"embeddings of {item['model']} layer {item['layer']} ({source}{control})"
             transform = _fit(wh, where, method, k, eps, what)
             target = {"model": item["model"], "layer": item["layer"], "pooling": item["pooling"],
-                      "embedding_set": transform.embedding_set}
+                      "embedding_set": transform.embedding_set, "control": item["control"]}
             old = _replaced_parts(wh, target)
             derived = EmbeddingStats()
             with staging(wh), run.commit() as tx:
                 for batch in _batches(wh, where, BATCH_ROWS):
                     table = _transformed(batch, transform, run.id, what)
-                    tx.write_part("embeddings", table, partition={"model": item["model"], "layer": item["layer"],
-                                                                  "set": transform.embedding_set})
+                    partition = {"model": item["model"], "layer": item["layer"], "set": transform.embedding_set}
+                    if item["control"] != "none":
+                        partition["control"] = item["control"]
+                    tx.write_part("embeddings", table, partition=partition)
                     derived.add(table, what)
                     summary.rows += table.num_rows
                 derived.stage(wh, tx, run.id, replace=True)

@@ -250,8 +250,9 @@ def run_job(job: Job, progress: bool = True) -> JobSummary:
             summary.lines.extend(result.render().splitlines())
         for step in prepared:
             result = embed_proteins(wh, step, progress=progress)
+            control = "" if step.options.control == "none" else f" ({step.options.control} control)"
             summary.lines.append(
-                f"embedded {result.proteins} proteins with {result.model} "
+                f"embedded {result.proteins} proteins with {result.model}{control} "
                 f"({result.residues_per_second:,.0f} residues/s on {result.device})"
             )
         if job.isotropy is not None:

@@ -53,11 +53,11 @@ class AntiBERTy(BertAdapter):
 
     x_map = ""
 
-    def __init__(self, device: str = "auto", max_residues: int | None = None) -> None:
+    def __init__(self, device: str = "auto", max_residues: int | None = None, init_seed: int | None = None) -> None:
         checkpoint = antiberty_dir() / "AntiBERTy_md_smooth"
         if not (checkpoint / "config.json").is_file():
             raise ProtisoError(f"antiberty: weights missing at {checkpoint}; reinstall antiberty==0.1.3")
-        super().__init__(checkpoint, name="antiberty", device=device, max_residues=max_residues)
+        super().__init__(checkpoint, name="antiberty", device=device, max_residues=max_residues, init_seed=init_seed)
 
     def vocab_file(self, path: Path) -> Path:
         return path.parent / "vocab.txt"  # trained_models/vocab.txt, beside the checkpoint folder

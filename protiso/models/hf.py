@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from protiso.errors import ProtisoError
+from protiso.models import random_init
 from protiso.models.base import ModelAdapter, SequenceOutput
 
 CANDIDATE_RESIDUES = "ABCDEFGHIKLMNOPQRSTUVWXYZ"
@@ -175,18 +176,23 @@ class HFEncoderAdapter(ModelAdapter):
         device: str = "auto",
         revision: str | None = None,
         max_residues: int | None = None,
+        init_seed: int | None = None,
     ) -> None:
         path = Path(path)
         with quiet_transformers():
             tokenizer = self.load_tokenizer(path, name)
-            model = transformers_class(self.model_class).from_pretrained(
-                str(path), dtype=torch.float32, **self.model_kwargs
-            )
+            if init_seed is None:
+                model = transformers_class(self.model_class).from_pretrained(
+                    str(path), dtype=torch.float32, **self.model_kwargs
+                )
+            else:
+                model = self.random_model(path, init_seed)
+        source = revision or weights_revision(path)
         self.attach(
             model,
             tokenizer,
             name=name,
-            revision=revision or weights_revision(path),
+            revision=source if init_seed is None else random_init.revision(init_seed, source),
             device=resolve_device(device),
             max_residues=max_residues,
         )
@@ -238,6 +244,16 @@ class HFEncoderAdapter(ModelAdapter):
             from protiso.models.cpu_kernels import accelerate
 
             self.cpu_kernels = accelerate(self.model, self._probe_hidden)
+
+    def random_model(self, path: Path, seed: int) -> torch.nn.Module:
+        """The checkpoint's architecture with weights drawn by its class's own initialisation under ``seed``
+        (the random-init control; ``protiso.models.random_init``)."""
+        config = transformers_class("AutoConfig").from_pretrained(str(path))
+        cls = transformers_class(self.model_class)
+        make = cls.from_config if hasattr(cls, "from_config") else cls._from_config
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            return make(config, dtype=torch.float32, **self.model_kwargs)
 
     # -- hooks a family overrides ---------------------------------------------------
 

@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from protiso.errors import ProtisoError
+from protiso.models import random_init
 from protiso.models.base import ModelAdapter, SequenceOutput
 from protiso.models.hf import resolve_device
 from protiso.models.unirep import file_digest
@@ -61,6 +62,13 @@ def load_dump(path: Path) -> tuple[int, list[np.ndarray]]:
     if (len(weights) - 7) % BLOCK_ARRAYS or len(weights) < 7 + BLOCK_ARRAYS:
         raise ProtisoError(f"{path}: {len(weights)} arrays is not a ProteinBERT weight list")
     return int(n_annotations), weights
+
+
+def weight_names(count: int) -> list[str]:
+    """Names of the ``count`` arrays of a dump, in order (the output layers' as ``out*_w`` / ``out*_b``)."""
+    blocks = (count - 7) // BLOCK_ARRAYS
+    return ["global_w", "global_b", "embedding", *NAMES_PER_BLOCK * blocks, "out_seq_w", "out_seq_b",
+            "out_global_w", "out_global_b"]
 
 
 def block_seq_len(length: int, start_seq_len: int = 512) -> int:
@@ -173,16 +181,20 @@ class ProteinBERT(ModelAdapter):
         device: str | torch.device = "auto",
         start_seq_len: int = 512,
         wide_conv_dilation_rate: int = 5,
+        init_seed: int | None = None,
     ) -> None:
         path = Path(weights)
         _, arrays = load_dump(path)
+        if init_seed is not None:  # the random-init control: same shapes, drawn weights (Keras defaults)
+            check_shapes(arrays)
+            arrays = random_init.proteinbert_arrays(arrays, weight_names(len(arrays)), init_seed)
         self.device = resolve_device(str(device))
         self.net = _Net(arrays, wide_conv_dilation_rate, self.device)
         if self.net.vocab != PAD + 1:
             raise ProtisoError(f"{path}: embedding has {self.net.vocab} tokens, ProteinBERT uses {PAD + 1}")
         self.start_seq_len = start_seq_len
         self.name = "proteinbert"
-        self.revision = file_digest(path)
+        self.revision = file_digest(path) if init_seed is None else random_init.revision(init_seed, file_digest(path))
         self.dim = self.net.d_global
         self.residue_dim = self.net.d_seq
         self.num_layers = len(self.net.blocks)

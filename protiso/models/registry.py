@@ -37,11 +37,14 @@ def load_model(
     *,
     weights: str | None = None,
     max_residues: int | None = None,
+    init_seed: int | None = None,
 ) -> ModelAdapter:
     """Load the model named ``name_or_path`` on ``device`` (``auto`` = CUDA when available).
 
     ``weights`` is a weight-file path for UniRep (overrides the packaged one) and ProteinBERT
-    (required). ``max_residues`` overrides the longest sequence a forward accepts.
+    (required). ``max_residues`` overrides the longest sequence a forward accepts. ``init_seed``: the
+    same architecture and tokenizer with random weights drawn by that seed, by the family's own
+    initialisation (the random-init control, ``protiso.models.random_init``).
     """
     name = name_or_path.strip()
     if not name:
@@ -50,25 +53,26 @@ def load_model(
     if key == "antiberty":
         from protiso.models.bert import AntiBERTy
 
-        return AntiBERTy(device=device, max_residues=max_residues)
+        return AntiBERTy(device=device, max_residues=max_residues, init_seed=init_seed)
     if key in UNIREP_SIZES:
         from protiso.models.unirep import UniRep
 
-        return UniRep(size=UNIREP_SIZES[key], weights=_existing(weights, name) if weights else None, device=device)
+        return UniRep(size=UNIREP_SIZES[key], weights=_existing(weights, name) if weights else None, device=device,
+                      init_seed=init_seed)
     if key == "proteinbert":
         if not weights:
             raise ProtisoError("proteinbert needs the path of its pretrained pickle (weights=...)")
         from protiso.models.proteinbert import ProteinBERT
 
-        return ProteinBERT(weights=_existing(weights, name), device=device)
+        return ProteinBERT(weights=_existing(weights, name), device=device, init_seed=init_seed)
     path = Path(name).expanduser()
     if path.exists():
-        return _load_path(path, name, device, max_residues)
+        return _load_path(path, name, device, max_residues, init_seed)
     if _looks_like_path(name):
         raise ProtisoError(f"{name}: no such file or directory")
     if _looks_like_hub_id(name):
         directory = _hub_snapshot(name)
-        return _load_directory(directory, name, device, max_residues)
+        return _load_directory(directory, name, device, max_residues, init_seed)
     raise ProtisoError(
         f"unknown model {name!r}{did_you_mean(name, SHORT_NAMES)}: use one of {', '.join(SHORT_NAMES)}, "
         "a Hugging Face id or a local directory"
@@ -104,21 +108,23 @@ def _hub_snapshot(repo_id: str) -> Path:
         ) from error
 
 
-def _load_path(path: Path, name: str, device: str, max_residues: int | None) -> ModelAdapter:
+def _load_path(path: Path, name: str, device: str, max_residues: int | None,
+               init_seed: int | None = None) -> ModelAdapter:
     if path.is_dir():
-        return _load_directory(path, name, device, max_residues)
+        return _load_directory(path, name, device, max_residues, init_seed)
     if path.suffix == ".npz":
         from protiso.models.unirep import UniRep
 
-        return UniRep(weights=path, device=device)
+        return UniRep(weights=path, device=device, init_seed=init_seed)
     if path.suffix in {".pkl", ".pickle"}:
         from protiso.models.proteinbert import ProteinBERT
 
-        return ProteinBERT(weights=path, device=device)
+        return ProteinBERT(weights=path, device=device, init_seed=init_seed)
     raise ProtisoError(f"{path}: not a model directory, UniRep .npz or ProteinBERT .pkl")
 
 
-def _load_directory(directory: Path, name: str, device: str, max_residues: int | None) -> ModelAdapter:
+def _load_directory(directory: Path, name: str, device: str, max_residues: int | None,
+                    init_seed: int | None = None) -> ModelAdapter:
     config_file = directory / "config.json"
     if not config_file.is_file():
         raise ProtisoError(f"{directory}: no config.json; not a Hugging Face model directory")
@@ -132,7 +138,9 @@ def _load_directory(directory: Path, name: str, device: str, max_residues: int |
     adapter_class = getattr(importlib.import_module(module), cls)
     label = name if _looks_like_hub_id(name) and not Path(name).exists() else directory.resolve().name
     try:
-        return adapter_class(directory, name=label, device=device, max_residues=max_residues)
+        if init_seed is None:
+            return adapter_class(directory, name=label, device=device, max_residues=max_residues)
+        return adapter_class(directory, name=label, device=device, max_residues=max_residues, init_seed=init_seed)
     except ProtisoError:
         raise
     except pickle.UnpicklingError:  # torch.load(weights_only=True) refused a pickled .bin: no code in it runs

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from protiso.errors import ProtisoError
+from protiso.models import random_init
 from protiso.models.base import ModelAdapter, SequenceOutput
 from protiso.models.hf import resolve_device
 
@@ -122,6 +123,7 @@ class UniRep(ModelAdapter):
         size: int = 1900,
         weights: str | Path | None = None,
         device: str | torch.device = "auto",
+        init_seed: int | None = None,
     ) -> None:
         path = Path(weights) if weights is not None else packaged_weights(size)
         if not path.is_file():
@@ -136,6 +138,8 @@ class UniRep(ModelAdapter):
         missing = [key for key in needed if key not in arrays]
         if not cell_ids or missing or cell_ids != list(range(len(cell_ids))):
             raise ProtisoError(f"{path}: not a UniRep weight file (missing {missing or 'mlstm.*'})")
+        if init_seed is not None:  # the random-init control: same shapes, drawn weights
+            arrays = random_init.unirep_arrays({k: arrays[k] for k in needed}, init_seed)
 
         self.device = resolve_device(str(device))
         self.embedding = torch.from_numpy(arrays["embedding"].astype(np.float32)).to(self.device)
@@ -145,7 +149,7 @@ class UniRep(ModelAdapter):
         ]
         self.dim = self.cells[-1].dim
         self.name = f"unirep-{self.dim}"
-        self.revision = file_digest(path)
+        self.revision = file_digest(path) if init_seed is None else random_init.revision(init_seed, file_digest(path))
         self.num_layers = len(self.cells)
         self.first_layer = 1  # no layer 0: see the module docstring
         self.max_residues = None

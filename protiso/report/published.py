@@ -102,3 +102,27 @@ def for_model(name: str, scope: str) -> PublishedFigure | None:
         if scope == "global" and figure.scope == "global" and figure.key == key and figure.dim is not None:
             return figure
     return None
+
+
+# What each known model was trained on (its paper's pre-training data), shown beside its headline row:
+# a model trained on antibodies alone is not a general protein model. Matched on ``model_key`` by prefix,
+# longest first (ProtBERT-BFD before ProtBERT).
+TRAINING_DOMAINS: dict[str, str] = {
+    "antiberty": "antibody sequences only (OAS)",
+    "unirep": "UniRef50",
+    "protbertbfd": "BFD",
+    "protbert": "UniRef100",
+    "protxlnet": "UniRef100",
+    "proteinbert": "UniRef90 + GO annotations",
+    "esm2": "UniRef50 (sampled through UniRef90)",
+    "facebookesm2": "UniRef50 (sampled through UniRef90)",
+}
+
+
+def training_domain(name: str) -> str | None:
+    """The pre-training data of a model known by name, or None."""
+    key = model_key(name)
+    for prefix in sorted(TRAINING_DOMAINS, key=len, reverse=True):
+        if key.startswith(prefix):
+            return TRAINING_DOMAINS[prefix]
+    return None

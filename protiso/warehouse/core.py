@@ -31,6 +31,9 @@ from protiso.warehouse.matrix import Vectors
 
 DB_FILE = "protiso.duckdb"
 READERS_WAIT_S = 30.0  # a reader that finds the warehouse out of date waits this long for other readers to go
+# Columns added to a Parquet-backed table's contract after parts were written without them: the value
+# such a part's rows read as (SQL literal).
+COLUMN_DEFAULTS = {"control": "'none'"}
 
 
 class Warehouse:
@@ -311,14 +314,16 @@ class Warehouse:
         if not paths:
             return f'CREATE OR REPLACE VIEW "{table}" AS {shape}'
         files = ", ".join("'" + p.replace("'", "''") + "'" for p in paths)
+        names = [f.name for f in self.con.sql(shape).to_arrow_table().schema]
         columns = ", ".join(
-            f'"{f.name}"' for f in self.con.sql(shape).to_arrow_table().schema
+            f'coalesce("{n}", {COLUMN_DEFAULTS[n]}) AS "{n}"' if n in COLUMN_DEFAULTS else f'"{n}"' for n in names
         )
+        source = f"read_parquet([{files}], union_by_name = true)"
+        if any(n in COLUMN_DEFAULTS for n in names):
+            # Parts older than a defaulted column lack it: the empty contract, unioned by name, declares it.
+            source = f"(FROM {source} UNION ALL BY NAME ({shape}))"
         # Select the contract's columns explicitly so that the view keeps its shape.
-        return (
-            f'CREATE OR REPLACE VIEW "{table}" AS SELECT {columns} '
-            f"FROM read_parquet([{files}], union_by_name = true)"
-        )
+        return f'CREATE OR REPLACE VIEW "{table}" AS SELECT {columns} FROM {source}'
 
     # -- writing -----------------------------------------------------------------
 

@@ -1,7 +1,7 @@
 """The ``embedding_stats`` rows (migration 0006): float64 statistics of the global vectors of each set,
 written in the same commit as the vectors they describe.
 
-``EmbeddingStats`` accumulates, per (model, layer, pooling, embedding set), the ``StreamStats`` of the
+``EmbeddingStats`` accumulates, per (model, layer, pooling, embedding set, control), the ``StreamStats`` of the
 rows of ``embeddings`` tables a writer is about to commit (one dsyrk pass per chunk; zero vectors are
 allowed and counted apart, NULL vectors counted in ``rows`` only). ``stage(wh, tx, run_id, replace)``
 adds to a commit the statements that store them: the writer's own earlier row of each set is
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from protiso.warehouse.core import Warehouse
 
 STAGED = "protiso_staged_embedding_stats"
-KEYS = ("model", "layer", "pooling", "embedding_set")
+KEYS = ("model", "layer", "pooling", "embedding_set", "control")
 
 
 def _doubles(values: list[np.ndarray]) -> pa.ListArray:
@@ -56,6 +56,8 @@ class EmbeddingStats:
             table = pa.Table.from_batches([table])
         if table.num_rows == 0:
             return self
+        if "control" not in table.column_names:  # rows written without a control are real ones
+            table = table.append_column("control", pa.array(["none"] * table.num_rows, pa.string()))
         keys = table.select(list(KEYS)).group_by(list(KEYS), use_threads=False).aggregate([]).to_pylist()
         for item in keys:
             key = tuple(item[k] for k in KEYS)
@@ -87,6 +89,7 @@ class EmbeddingStats:
             "layer": pa.array([k[1] for k, _ in items], pa.int32()),
             "pooling": pa.array([k[2] for k, _ in items], pa.string()),
             "embedding_set": pa.array([k[3] for k, _ in items], pa.string()),
+            "control": pa.array([k[4] or "none" for k, _ in items], pa.string()),
             "rows": pa.array([self.rows[k] for k, _ in items], pa.int64()),
             "n": pa.array([c["n"] for c in columns], pa.int64()),
             "dim": pa.array([c["dim"] for c in columns], pa.int32()),

@@ -106,16 +106,16 @@ CREATE OR REPLACE MACRO stats_isoscore_star_fixed(n, dim, sum_x, sum_xxt, zeta) 
         )
     END;
 
--- residue_stats summed over runs: one row per (model, layer) with the merged statistics.
+-- residue_stats summed over runs: one row per (model, layer, control) with the merged statistics.
 CREATE OR REPLACE MACRO residue_stats_merged() AS TABLE
-    SELECT model, layer, sum(n)::BIGINT AS n,
+    SELECT model, layer, control, sum(n)::BIGINT AS n,
            CASE WHEN count(DISTINCT dim) = 1 THEN any_value(dim)
                 ELSE error('residue_stats: runs of one model and layer disagree on dim') END AS dim,
            stats_sum_lists(list(sum_x)) AS sum_x,
            stats_sum_lists(list(sum_xxt)) AS sum_xxt,
            count(*) AS runs
     FROM residue_stats
-    GROUP BY model, layer;
+    GROUP BY model, layer, control;
 
 -- Exact mean cosine similarity over the n (n - 1) ordered pairs i != j, from the sum of unit vectors:
 -- (||sum u||^2 - sum ||u||^2) / (n (n - 1)), as protiso.metrics.cosine. NULL for n < 2 or when some
@@ -125,13 +125,13 @@ CREATE OR REPLACE MACRO stats_mean_cosine(n, n_unit, sum_unit, sum_unit_sq) AS
         THEN (list_sum(list_transform(sum_unit, lambda u: u * u)) - sum_unit_sq) / (n * (n - 1.0))
     END;
 
--- embedding_stats summed over runs: one row per stored (model, layer, pooling, embedding set), with
+-- embedding_stats summed over runs: one row per stored (model, layer, pooling, embedding set, control), with
 -- `stored` (its rows in `embeddings`) and `complete` (the statistics cover exactly those rows). A set
 -- with no statistics (a warehouse made before migration 0006) has NULL sums and complete = false:
 -- `protiso isotropy` fills them in.
 CREATE OR REPLACE MACRO embedding_stats_merged() AS TABLE
     WITH merged AS (
-        SELECT model, layer, pooling, embedding_set, sum(rows)::BIGINT AS rows, sum(n)::BIGINT AS n,
+        SELECT model, layer, pooling, embedding_set, control, sum(rows)::BIGINT AS rows, sum(n)::BIGINT AS n,
                CASE WHEN count(DISTINCT dim) = 1 THEN any_value(dim)
                     ELSE error('embedding_stats: runs of one set disagree on dim') END AS dim,
                stats_sum_lists(list(sum_x)) AS sum_x,
@@ -141,21 +141,21 @@ CREATE OR REPLACE MACRO embedding_stats_merged() AS TABLE
                sum(sum_unit_sq) AS sum_unit_sq,
                count(*) AS runs
         FROM embedding_stats
-        GROUP BY model, layer, pooling, embedding_set
+        GROUP BY model, layer, pooling, embedding_set, control
     ), stored AS (
-        SELECT model, layer, pooling, embedding_set, count(*) AS stored
+        SELECT model, layer, pooling, embedding_set, control, count(*) AS stored
         FROM embeddings
-        GROUP BY model, layer, pooling, embedding_set
+        GROUP BY model, layer, pooling, embedding_set, control
     )
     SELECT coalesce(s.model, m.model) AS model, coalesce(s.layer, m.layer) AS layer,
            CASE WHEN s.model IS NULL THEN m.pooling ELSE s.pooling END AS pooling,
-           coalesce(s.embedding_set, m.embedding_set) AS embedding_set,
+           coalesce(s.embedding_set, m.embedding_set) AS embedding_set, coalesce(s.control, m.control) AS control,
            coalesce(s.stored, 0) AS stored, m.rows, m.n, m.dim, m.sum_x, m.sum_xxt, m.n_unit, m.sum_unit,
            m.sum_unit_sq, coalesce(m.runs, 0) AS runs,
            coalesce(m.rows = s.stored, false) AS complete
     FROM stored AS s
     FULL JOIN merged AS m
-      ON m.model = s.model AND m.layer = s.layer AND m.embedding_set = s.embedding_set
+      ON m.model = s.model AND m.layer = s.layer AND m.embedding_set = s.embedding_set AND m.control = s.control
      AND m.pooling IS NOT DISTINCT FROM s.pooling;
 
 -- IsoScore, IsoScore* (scale-free, shrinkage zeta towards (tr C / dim) I, 0.2 as `protiso isotropy`;
@@ -164,7 +164,7 @@ CREATE OR REPLACE MACRO embedding_stats_merged() AS TABLE
 -- `protiso isotropy` stores for group_by = 'all' (to float64 rounding). NULL where the statistics do
 -- not cover the set (complete = false; run `protiso isotropy`) or as the rules above say.
 CREATE OR REPLACE MACRO embedding_stats_isotropy(zeta := 0.2) AS TABLE
-    SELECT model, layer, pooling, embedding_set, stored, n, dim, complete,
+    SELECT model, layer, pooling, embedding_set, control, stored, n, dim, complete,
            CASE WHEN complete THEN stats_isoscore(n, dim, sum_x, sum_xxt) END AS isoscore,
            CASE WHEN complete THEN stats_isoscore_star(n, dim, sum_x, sum_xxt, zeta) END AS isoscore_star,
            CASE WHEN complete THEN stats_isoscore_star_fixed(n, dim, sum_x, sum_xxt, zeta) END AS isoscore_star_fixed,
@@ -172,4 +172,4 @@ CREATE OR REPLACE MACRO embedding_stats_isotropy(zeta := 0.2) AS TABLE
            CASE WHEN complete THEN stats_effective_dims_rounded(n, dim, sum_x, sum_xxt) END AS effective_dims_rounded,
            CASE WHEN complete THEN stats_mean_cosine(n, n_unit, sum_unit, sum_unit_sq) END AS mean_cosine
     FROM embedding_stats_merged()
-    ORDER BY model, layer, embedding_set, pooling;
+    ORDER BY model, layer, embedding_set, control, pooling;

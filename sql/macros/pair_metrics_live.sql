@@ -8,14 +8,14 @@
 --   SELECT * FROM pair_metrics_live() WHERE accession_a = 'P12345';
 CREATE OR REPLACE MACRO pair_metrics_live(alignment_run := NULL) AS TABLE
 WITH vectors AS (
-    SELECT accession, model, layer, pooling, embedding_set, embedding::DOUBLE[] AS v
+    SELECT accession, model, layer, pooling, embedding_set, control, embedding::DOUBLE[] AS v
     FROM embeddings
     WHERE embedding IS NOT NULL
-    QUALIFY row_number() OVER (PARTITION BY accession, model, layer, pooling, embedding_set
+    QUALIFY row_number() OVER (PARTITION BY accession, model, layer, pooling, embedding_set, control
                                ORDER BY run_id DESC NULLS LAST) = 1
 )
 SELECT
-    ea.model, ea.layer, ea.pooling, ea.embedding_set,
+    ea.model, ea.layer, ea.pooling, ea.embedding_set, ea.control,
     a.run_id AS alignment_run, a.accession_a, a.accession_b,
     list_cosine_similarity(ea.v, eb.v) AS cosine,
     list_distance(ea.v, eb.v) ^ 2 AS sq_euclidean,
@@ -25,6 +25,7 @@ JOIN vectors AS ea ON ea.accession = a.accession_a
 JOIN vectors AS eb ON eb.accession = a.accession_b
     AND eb.model = ea.model AND eb.layer = ea.layer
     AND eb.pooling IS NOT DISTINCT FROM ea.pooling AND eb.embedding_set = ea.embedding_set
+    AND eb.control = ea.control
 WHERE alignment_run IS NULL OR a.run_id = alignment_run;
 
 -- correlations_live(): the correlations view recomputed with corr() over the rows of pair_metrics
@@ -32,7 +33,7 @@ WHERE alignment_run IS NULL OR a.run_id = alignment_run;
 CREATE OR REPLACE MACRO correlations_live() AS TABLE
 WITH wide AS (
     SELECT
-        model, layer, pooling, embedding_set, alignment_run, count(*) AS n,
+        model, layer, pooling, embedding_set, control, alignment_run, count(*) AS n,
         corr(cosine, sq_euclidean) AS p01, corr(cosine_rank, sq_euclidean_rank) AS s01,
         corr(cosine, score) AS p02, corr(cosine_rank, score_rank) AS s02,
         corr(cosine, identity) AS p03, corr(cosine_rank, identity_rank) AS s03,
@@ -59,9 +60,9 @@ WITH wide AS (
         corr(normalized_score_rank, length_normalized_score_rank) AS s56
     FROM pair_metrics
     WHERE complete
-    GROUP BY model, layer, pooling, embedding_set, alignment_run
+    GROUP BY model, layer, pooling, embedding_set, control, alignment_run
 )
-SELECT model, layer, pooling, embedding_set, alignment_run, c.metric_x, c.metric_y, c.pearson, c.spearman, n
+SELECT model, layer, pooling, embedding_set, control, alignment_run, c.metric_x, c.metric_y, c.pearson, c.spearman, n
 FROM (
     SELECT *, unnest([
         {'metric_x': 'cosine', 'metric_y': 'sq_euclidean', 'pearson': p01, 'spearman': s01},

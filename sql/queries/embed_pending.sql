@@ -6,14 +6,14 @@
 -- (rejects, source 'embed:<model>') are left out. Longest first, then by seq_hash: identical
 -- sequences are neighbours, and each committed chunk holds proteins of similar length, so its
 -- batches pack tightly even when the chunk is small.
--- $model VARCHAR, $pooling VARCHAR, $layers INTEGER[]
+-- $model VARCHAR, $pooling VARCHAR, $layers INTEGER[], $control VARCHAR (none | shuffled | random-init)
 WITH wanted AS (
     SELECT unnest($layers::INTEGER[]) AS layer
 ),
 done AS (
     SELECT DISTINCT accession, layer
     FROM embeddings
-    WHERE model = $model AND pooling = $pooling AND embedding_set = 'raw'
+    WHERE model = $model AND pooling = $pooling AND embedding_set = 'raw' AND control = $control
 ),
 rejected AS (
     SELECT DISTINCT accession FROM rejects WHERE source = 'embed:' || $model AND accession IS NOT NULL

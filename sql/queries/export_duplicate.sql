@@ -2,6 +2,7 @@
 SELECT accession, count(*) AS n
 FROM embeddings
 WHERE model = $model AND layer = $layer AND embedding_set = $embedding_set AND pooling = $pooling
+  AND control = $control
 GROUP BY accession
 HAVING count(*) > 1
 ORDER BY accession

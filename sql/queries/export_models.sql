@@ -1,2 +1,2 @@
--- Models and embedding sets an export can name.
-SELECT DISTINCT model, embedding_set FROM embeddings ORDER BY model, embedding_set
+-- Models, embedding sets and controls an export can name.
+SELECT DISTINCT model, embedding_set, control FROM embeddings ORDER BY model, embedding_set, control

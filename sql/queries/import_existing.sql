@@ -3,5 +3,5 @@
 CREATE OR REPLACE TEMP TABLE import_existing AS
 SELECT accession, list(DISTINCT layer ORDER BY layer) AS layers
 FROM embeddings
-WHERE model = $model AND embedding_set = 'raw'
+WHERE model = $model AND embedding_set = 'raw' AND control = 'none'
 GROUP BY accession

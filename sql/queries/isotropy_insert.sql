@@ -1,7 +1,7 @@
 -- The rows of one isotropy run, inserted at once: protiso registers them as the Arrow table
 -- protiso_isotropy_rows (the columns below except run_id).
 INSERT INTO isotropy (
-    run_id, model, layer, embedding_set, scope, group_by, group_value, n_points, dim,
+    run_id, model, layer, embedding_set, control, scope, group_by, group_value, n_points, dim,
     isoscore, isoscore_star, zeta, effective_dims, effective_dims_rounded, mean_cosine,
     isoscore_ci_low, isoscore_ci_high, bootstrap, computed_at,
     n_proteins, null_mean, null_sd, null_low, null_high, null_draws, size_z,
@@ -9,7 +9,7 @@ INSERT INTO isotropy (
     matched_sets
 )
 SELECT
-    $run_id, model, layer, embedding_set, scope, group_by, group_value, n_points, dim,
+    $run_id, model, layer, embedding_set, control, scope, group_by, group_value, n_points, dim,
     isoscore, isoscore_star, zeta, effective_dims, effective_dims_rounded, mean_cosine,
     isoscore_ci_low, isoscore_ci_high, bootstrap, computed_at,
     n_proteins, null_mean, null_sd, null_low, null_high, null_draws, size_z,

@@ -6,10 +6,10 @@
 WITH per_protein AS (
     SELECT model, layer, local_isoscore AS iso, local_n
     FROM embeddings
-    WHERE embedding_set = 'raw' AND local_isoscore IS NOT NULL
+    WHERE embedding_set = 'raw' AND control = 'none' AND local_isoscore IS NOT NULL
       AND ($models::VARCHAR[] IS NULL OR list_contains($models::VARCHAR[], model))
 ), widths AS (
-    SELECT model, layer, dim FROM residue_stats_merged()
+    SELECT model, layer, dim FROM residue_stats_merged() WHERE control = 'none'
 ), summary AS (
     SELECT model, layer, count(*) AS n_proteins, sum(local_n)::BIGINT AS n_points,
            avg(iso) AS isoscore, stddev_samp(iso) AS isoscore_sd,
@@ -20,7 +20,7 @@ WITH per_protein AS (
 )
 SELECT s.model, s.layer, s.n_proteins, s.n_points,
        coalesce(w.dim, (SELECT len(e.embedding) FROM embeddings e
-                        WHERE e.model = s.model AND e.layer = s.layer AND e.embedding_set = 'raw'
+                        WHERE e.model = s.model AND e.layer = s.layer AND e.embedding_set = 'raw' AND e.control = 'none'
                           AND e.embedding IS NOT NULL LIMIT 1))::INTEGER AS dim,
        s.isoscore, s.isoscore_sd, s.isoscore_q1, s.isoscore_median, s.isoscore_q3
 FROM summary s

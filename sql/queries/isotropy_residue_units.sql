@@ -2,5 +2,5 @@
 -- protein's residues arrive contiguously (local mean cosine, protiso.metrics.local_cosine).
 SELECT accession, vector
 FROM residues
-WHERE model = $model AND layer = $layer
+WHERE model = $model AND layer = $layer AND control = 'none'
 ORDER BY accession, position

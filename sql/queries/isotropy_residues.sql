@@ -2,4 +2,4 @@
 -- protein's accession (grouped local isotropy), in storage order.
 SELECT accession, vector
 FROM residues
-WHERE model = $model AND layer = $layer
+WHERE model = $model AND layer = $layer AND control = 'none'

@@ -2,5 +2,5 @@
 -- (for `protiso isotropy --by`, sql/macros/protein_groups.sql), in storage order.
 SELECT accession, embedding AS vector
 FROM embeddings
-WHERE model = $model AND layer = $layer AND embedding_set = $embedding_set
+WHERE model = $model AND layer = $layer AND embedding_set = $embedding_set AND control = $control
   AND pooling IS NOT DISTINCT FROM $pooling

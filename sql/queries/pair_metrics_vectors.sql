@@ -4,7 +4,7 @@
 SELECT e.accession, e.embedding
 FROM embeddings AS e
 WHERE e.model = $model AND e.layer = $layer AND e.pooling IS NOT DISTINCT FROM $pooling
-  AND e.embedding_set = $embedding_set AND e.embedding IS NOT NULL
+  AND e.embedding_set = $embedding_set AND e.control = $control AND e.embedding IS NOT NULL
   AND e.accession IN (SELECT unnest($accessions::VARCHAR[]))
 QUALIFY row_number() OVER (PARTITION BY e.accession ORDER BY e.run_id DESC NULLS LAST) = 1
 ORDER BY e.accession

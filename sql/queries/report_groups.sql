@@ -17,7 +17,7 @@ WITH terms AS (
            CASE WHEN i.group_by = 'go_term' THEN t.namespace END AS namespace, t.name AS group_name
     FROM isotropy i
     LEFT JOIN terms t ON i.group_by = 'go_term' AND t.go_id = i.group_value
-    WHERE i.group_by NOT IN ('all', 'matched') AND i.isoscore IS NOT NULL
+    WHERE i.group_by NOT IN ('all', 'matched') AND i.isoscore IS NOT NULL AND i.control = 'none'
       AND ($models::VARCHAR[] IS NULL OR list_contains($models::VARCHAR[], i.model))
     QUALIFY row_number() OVER (
         PARTITION BY i.model, i.layer, i.embedding_set, i.scope, i.group_by, i.group_value

@@ -6,7 +6,7 @@ SELECT
     mean_cosine, isoscore_ci_low, isoscore_ci_high, bootstrap,
     strftime(computed_at, '%Y-%m-%d %H:%M:%S') AS computed_at
 FROM isotropy
-WHERE group_by = 'all'
+WHERE group_by = 'all' AND control = 'none'
   AND ($models::VARCHAR[] IS NULL OR list_contains($models::VARCHAR[], model))
 QUALIFY row_number() OVER (
     PARTITION BY model, layer, embedding_set, scope ORDER BY computed_at DESC, run_id DESC

@@ -9,7 +9,7 @@ SELECT model, layer, embedding_set, 'global' AS scope, 'all' AS group_by, 'all' 
        mean_cosine, NULL::DOUBLE AS isoscore_ci_low, NULL::DOUBLE AS isoscore_ci_high, NULL::INTEGER AS bootstrap,
        NULL::VARCHAR AS computed_at, 'embedding_stats' AS origin
 FROM embedding_stats_isotropy(zeta := $zeta::DOUBLE)
-WHERE complete AND isoscore IS NOT NULL
+WHERE complete AND isoscore IS NOT NULL AND control = 'none'
   AND ($models::VARCHAR[] IS NULL OR list_contains($models::VARCHAR[], model))
 UNION ALL
 SELECT model, layer, 'raw', 'local', 'all', 'all', n, dim,
@@ -17,5 +17,5 @@ SELECT model, layer, 'raw', 'local', 'all', 'all', n, dim,
        $zeta::DOUBLE, stats_effective_dims(n, dim, sum_x, sum_xxt), stats_effective_dims_rounded(n, dim, sum_x, sum_xxt),
        NULL::DOUBLE, NULL::DOUBLE, NULL::DOUBLE, NULL::INTEGER, NULL::VARCHAR, 'residue_stats'
 FROM residue_stats_merged()
-WHERE n >= 2 AND ($models::VARCHAR[] IS NULL OR list_contains($models::VARCHAR[], model))
+WHERE n >= 2 AND control = 'none' AND ($models::VARCHAR[] IS NULL OR list_contains($models::VARCHAR[], model))
 ORDER BY model, embedding_set = 'raw' DESC, embedding_set, scope, layer

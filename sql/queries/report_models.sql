@@ -10,6 +10,6 @@ SELECT
     count(*)                                            AS vectors,
     count(DISTINCT accession)                           AS proteins
 FROM embeddings
-WHERE $models::VARCHAR[] IS NULL OR list_contains($models::VARCHAR[], model)
+WHERE control = 'none' AND ($models::VARCHAR[] IS NULL OR list_contains($models::VARCHAR[], model))
 GROUP BY model, layer, embedding_set
 ORDER BY model, layer, embedding_set = 'raw' DESC, embedding_set

@@ -4,7 +4,7 @@
 WITH chosen AS (
     SELECT model, max(layer) AS layer
     FROM pair_metrics
-    WHERE embedding_set = 'raw'
+    WHERE embedding_set = 'raw' AND control = 'none'
       AND ($models::VARCHAR[] IS NULL OR list_contains($models::VARCHAR[], model))
     GROUP BY model
 )
@@ -16,6 +16,6 @@ SELECT
     min(p.sq_euclidean) AS sq_euclidean_min, max(p.sq_euclidean) AS sq_euclidean_max
 FROM pair_metrics p
 JOIN chosen c ON c.model = p.model AND c.layer = p.layer
-WHERE p.embedding_set = 'raw' AND p.complete
+WHERE p.embedding_set = 'raw' AND p.control = 'none' AND p.complete
 GROUP BY ALL
 ORDER BY p.model, p.layer, p.pooling, p.alignment_run

@@ -16,7 +16,7 @@ WITH binned AS (
         coalesce(least(floor((sq_euclidean - $sq_euclidean_min) / nullif($sq_euclidean_max - $sq_euclidean_min, 0)
                              * $ny), $ny - 1), 0)::INTEGER AS be
     FROM pair_metrics
-    WHERE model = $model AND layer = $layer AND pooling IS NOT DISTINCT FROM $pooling
+    WHERE model = $model AND layer = $layer AND pooling IS NOT DISTINCT FROM $pooling AND control = 'none'
       AND alignment_run = $run AND embedding_set = 'raw' AND complete
 ), counted AS (
     SELECT

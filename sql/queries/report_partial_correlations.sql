@@ -15,7 +15,7 @@ WITH pairs AS (
     SELECT model, layer, pooling, embedding_set, alignment_run, accession_a, accession_b,
            cosine, sq_euclidean, score, identity, cosine_rank, sq_euclidean_rank, score_rank, identity_rank
     FROM pair_metrics
-    WHERE complete AND ($models::VARCHAR[] IS NULL OR list_contains($models::VARCHAR[], model))
+    WHERE complete AND control = 'none' AND ($models::VARCHAR[] IS NULL OR list_contains($models::VARCHAR[], model))
 ), wanted AS (
     SELECT accession_a AS accession FROM pairs UNION SELECT accession_b FROM pairs
 ), composition AS (

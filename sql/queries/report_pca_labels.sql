@@ -9,7 +9,7 @@
 -- Proteins without a value (no organism, no annotation) come back with label NULL.
 WITH members AS (
     SELECT DISTINCT accession FROM embeddings
-    WHERE model = $model AND layer = $layer AND pooling IS NOT DISTINCT FROM $pooling
+    WHERE model = $model AND layer = $layer AND pooling IS NOT DISTINCT FROM $pooling AND control = 'none'
       AND embedding_set = 'raw' AND embedding IS NOT NULL
 ), plain AS (
     SELECT m.accession, any_value(g.group_value) AS label

@@ -2,7 +2,7 @@
 -- highest stored layer (one row per pooling), with its vector count and width. $models: VARCHAR[] or NULL.
 SELECT model, layer, pooling, count(embedding) AS vectors, max(len(embedding)) AS dim
 FROM embeddings
-WHERE embedding_set = 'raw'
+WHERE embedding_set = 'raw' AND control = 'none'
   AND ($models::VARCHAR[] IS NULL OR list_contains($models::VARCHAR[], model))
 GROUP BY model, layer, pooling
 QUALIFY layer = max(layer) OVER (PARTITION BY model)

@@ -4,7 +4,7 @@
 WITH chosen AS (
     SELECT accession
     FROM embeddings
-    WHERE model = $model AND layer = $layer AND pooling IS NOT DISTINCT FROM $pooling
+    WHERE model = $model AND layer = $layer AND pooling IS NOT DISTINCT FROM $pooling AND control = 'none'
       AND embedding_set = 'raw' AND embedding IS NOT NULL
     ORDER BY hash(accession), accession
     LIMIT $limit
@@ -12,6 +12,6 @@ WITH chosen AS (
 SELECT e.accession, e.embedding
 FROM embeddings e
 JOIN chosen c USING (accession)
-WHERE e.model = $model AND e.layer = $layer AND e.pooling IS NOT DISTINCT FROM $pooling
+WHERE e.model = $model AND e.layer = $layer AND e.pooling IS NOT DISTINCT FROM $pooling AND e.control = 'none'
   AND e.embedding_set = 'raw' AND e.embedding IS NOT NULL
 ORDER BY hash(e.accession), e.accession

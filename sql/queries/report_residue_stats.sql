@@ -3,4 +3,4 @@
 -- embedding first. $models: VARCHAR[] or NULL.
 SELECT count(*) AS rows
 FROM residue_stats
-WHERE $models::VARCHAR[] IS NULL OR list_contains($models::VARCHAR[], model)
+WHERE control = 'none' AND ($models::VARCHAR[] IS NULL OR list_contains($models::VARCHAR[], model))

@@ -8,14 +8,14 @@
 WITH chosen AS (
     SELECT model, max(layer) AS layer
     FROM embeddings
-    WHERE embedding_set = 'raw'
+    WHERE embedding_set = 'raw' AND control = 'none'
       AND ($models::VARCHAR[] IS NULL OR list_contains($models::VARCHAR[], model))
     GROUP BY model
 ), spectra AS (
     SELECT 'global' AS scope, s.model, s.layer, s.eigenvalues AS ev
     FROM global_spectra s
     JOIN chosen c ON c.model = s.model AND c.layer = s.layer
-    WHERE s.embedding_set = 'raw'
+    WHERE s.embedding_set = 'raw' AND s.control = 'none'
     QUALIFY row_number() OVER (PARTITION BY s.model ORDER BY s.computed_at DESC, s.run_id DESC) = 1
     UNION ALL
     SELECT 'local' AS scope, model, layer, eigenvalues AS ev

@@ -1,3 +1,5 @@
+-- control: none (trained model, real sequences) | shuffled | random-init (sql/migrations/0008_controls.sql);
+-- parts written before 0.3 lack the column and read as 'none'.
 -- One global vector per (accession, model, layer, pooling, embedding_set).
 -- embedding is a FLOAT list; cast with embedding::FLOAT[512] (etc.) for fixed-size array functions.
 -- length_policy says how a sequence longer than the model's limit was handled (none | truncate | chunk_mean).
@@ -9,6 +11,7 @@ SELECT
     NULL::INTEGER AS layer,
     NULL::VARCHAR AS pooling,
     NULL::VARCHAR AS embedding_set,
+    NULL::VARCHAR AS control,
     NULL::VARCHAR AS length_policy,
     NULL::FLOAT[] AS embedding,
     NULL::DOUBLE  AS local_isoscore,

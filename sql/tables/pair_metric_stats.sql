@@ -1,8 +1,10 @@
--- Sufficient statistics of pair_metrics, one row per embedding set (model, layer, pooling, embedding_set),
--- alignment run, stratum and weighting, written by protiso (float64 numpy) in the same commit as that group's
--- pair_metrics part. stratum 'all' / weighting 'unweighted' covers every pair (the only row of a random
+-- Sufficient statistics of pair_metrics, one row per embedding set (model, layer, pooling, embedding_set,
+-- control), alignment run, stratum and weighting, written by protiso (float64 numpy) in the same commit as that
+-- group's pair_metrics part. stratum 'all' / weighting 'unweighted' covers every pair (the only row of a random
 -- sample); a homolog-enriched sample adds 'all' / 'weighted' (each pair weighted by its sampling weight: the
 -- population estimate) and one 'unweighted' row per stratum ('homolog', 'non-homolog').
+-- control: none (trained model, real sequences) | shuffled | random-init (sql/migrations/0008_controls.sql);
+-- parts written before 0.3 lack the column and read as 'none'.
 -- Over the complete pairs (all metrics non-NULL): n; the metric names in order; their (weighted) means; and
 -- two centred (weighted) scatter matrices, row-major k x k: value_scatter[i, j] = sum w (x_i - mean_i)(x_j -
 -- mean_j), rank_scatter the same over ranks (average ranks over all pairs for 'all' / 'unweighted', as the
@@ -19,6 +21,7 @@ SELECT
     NULL::INTEGER   AS layer,
     NULL::VARCHAR   AS pooling,
     NULL::VARCHAR   AS embedding_set,
+    NULL::VARCHAR   AS control,
     NULL::VARCHAR   AS alignment_run,
     NULL::VARCHAR   AS stratum,
     NULL::VARCHAR   AS weighting,

@@ -1,3 +1,5 @@
+-- control: none (trained model, real sequences) | shuffled | random-init (sql/migrations/0008_controls.sql);
+-- parts written before 0.3 lack the column and read as 'none'.
 -- One row per aligned pair (alignments, accession_a < accession_b) and embedding set
 -- (model, layer, pooling, embedding_set): embedding metrics computed by protiso in float64 with
 -- numpy from the stored vectors (`protiso pair-metrics`, run at the end of `protiso align`),
@@ -13,6 +15,7 @@ SELECT
     NULL::INTEGER AS layer,
     NULL::VARCHAR AS pooling,
     NULL::VARCHAR AS embedding_set,
+    NULL::VARCHAR AS control,
     NULL::VARCHAR AS alignment_run,
     NULL::VARCHAR AS accession_a,
     NULL::VARCHAR AS accession_b,

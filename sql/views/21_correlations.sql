@@ -1,7 +1,8 @@
--- correlations: the study's matrix. For every embedding set (model, layer, pooling, embedding_set), alignment
--- run (with its mode: global | local), stratum and weighting, Pearson (of the values) and Spearman (of the
--- ranks) for each pair of metrics among cosine, sq_euclidean, score, identity, similarity, normalized_score
--- and length_normalized_score, over the n pairs whose metrics are all non-NULL.
+-- correlations: the study's matrix. For every embedding set (model, layer, pooling, embedding_set, control),
+-- alignment run (with its mode: global | local), stratum and weighting, Pearson (of the values) and Spearman
+-- (of the ranks) for each pair of metrics among cosine, sq_euclidean, score, identity, similarity,
+-- normalized_score and length_normalized_score, over the n pairs whose metrics are all non-NULL.
+--   control: none | shuffled | random-init (sql/migrations/0008_controls.sql);
 --   stratum 'all' / weighting 'unweighted': every pair (a random sample's only rows, as before);
 --   homolog-enriched samples add 'all' / 'weighted' (weighted Pearson with the pairs' sampling weights: the
 --   population estimate) and each stratum ('homolog', 'non-homolog') unweighted.
@@ -19,7 +20,7 @@ WITH cells AS (
     FROM pair_metric_stats
 )
 SELECT
-    c.model, c.layer, c.pooling, c.embedding_set, c.alignment_run,
+    c.model, c.layer, c.pooling, c.embedding_set, c.control, c.alignment_run,
     r.mode,
     coalesce(c.stratum, 'all') AS stratum,
     coalesce(c.weighting, 'unweighted') AS weighting,

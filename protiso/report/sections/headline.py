@@ -1,4 +1,6 @@
-"""Report headline box, first on the page: per model, the study's figures beside the paper's.
+"""Report headline box, first on the page: per model, its controls first (``sections.controls``: real
+beside shuffled-sequence and random-weights figures, the model's training data, sentences saying how much
+of each effect survives), then the study's figures beside the paper's.
 
 Per model (raw embeddings, the model's highest layer that has each figure): global IsoScore, effective
 dimensions of d and mean pairwise cosine (``Source.isotropy_rows``, global scope); local isotropy as the
@@ -16,12 +18,14 @@ from typing import Any
 
 from protiso.report import published
 from protiso.report.common import Missing, Source, has_relation
+from protiso.report.sections.controls import ControlModel, control_models
 from protiso.report.sections.isotropy import local_definitions
 
 
 @dataclass
 class HeadlineSection:
     models: list[dict[str, Any]]        # {"model", "global", "pooled", "per_protein", "published", "published_local"}
+    controls: list[ControlModel] = field(default_factory=list)
     citation: str = published.CITATION
     missing: list[Missing] = field(default_factory=list)
 
@@ -57,7 +61,8 @@ def headline_section(source: Source) -> HeadlineSection:
             "published": published.for_model(name, "global"),
             "published_local": local["published"] if local else None,
         })
-    section = HeadlineSection(models)
+    layers = {m["model"]: m["global"]["layer"] for m in models if m["global"]}
+    section = HeadlineSection(models, control_models(source, layers))
     if not any(m["global"] for m in models):
         section.missing.append(Missing.of("global isotropy of the raw embeddings", "embeddings", "isotropy"))
     return section
