@@ -199,7 +199,7 @@ def _global_rows(wh: Warehouse, by: Sequence[str], models: list[str] | None, set
             whole = scan.stats.sufficient()
             rows.append(_row({**key, "group_by": "all", "group_value": "all"}, whole, scan.stats.cosine(),
                              scan.points, opts))
-            whole_rows[(item["model"], item["layer"], item["embedding_set"], item["pooling"])] = rows[-1]
+            whole_rows[(item["model"], item["layer"], item["embedding_set"], item["pooling"], item["control"])] = rows[-1]
             spectrum = spectrum_row(item["model"], item["layer"], whole, utcnow(),
                                     embedding_set=item["embedding_set"])
             if spectrum is not None:

@@ -7,6 +7,10 @@ Two families of compared sets (migration 0010):
   ``embed --layers all --sample 300`` beside a full last-layer embed, the matched rows of every layer
   cover the same 300 proteins.
 * ``models``: every model, layer and pooling of one embedding set (the tables across models).
+* ``controls``: the real set and its controls (shuffled, random-init) of one model, layer, pooling and
+  embedding set (the headline's controls table).
+
+``layers`` and ``models`` families are formed within one control.
 
 A family of one set has no matched rows. When a set already holds exactly the matched proteins its row
 over all points is copied (no second scan); otherwise the set is scanned again, restricted to them
@@ -21,7 +25,7 @@ from collections.abc import Callable
 from protiso.jobs.isotropy_groups import scan_set
 from protiso.warehouse import Warehouse
 
-FAMILIES = ("layers", "models")
+FAMILIES = ("layers", "models", "controls")
 
 
 def families(found: list[dict]) -> list[tuple[str, dict, list[dict]]]:
@@ -29,22 +33,31 @@ def families(found: list[dict]) -> list[tuple[str, dict, list[dict]]]:
     (``isotropy_sets.sql`` rows)."""
     out = []
     by_layers: dict[tuple, list[dict]] = {}
-    by_models: dict[str, list[dict]] = {}
+    by_models: dict[tuple, list[dict]] = {}
+    by_controls: dict[tuple, list[dict]] = {}
     for item in found:
-        by_layers.setdefault((item["model"], item["embedding_set"], item["pooling"]), []).append(item)
-        by_models.setdefault(item["embedding_set"], []).append(item)
-    for (model, embedding_set, pooling), members in by_layers.items():
+        control = item.get("control", "none")
+        by_layers.setdefault((item["model"], item["embedding_set"], item["pooling"], control), []).append(item)
+        by_models.setdefault((item["embedding_set"], control), []).append(item)
+        by_controls.setdefault((item["model"], item["layer"], item["embedding_set"], item["pooling"]), []).append(item)
+    for (model, embedding_set, pooling, control), members in by_layers.items():
         if len(members) >= 2:
-            out.append(("layers", {"model": model, "embedding_set": embedding_set, "pooling": pooling}, members))
-    for embedding_set, members in by_models.items():
+            out.append(("layers", {"model": model, "layer": None, "embedding_set": embedding_set, "pooling": pooling,
+                                   "control": control}, members))
+    for (embedding_set, control), members in by_models.items():
         if len({m["model"] for m in members}) >= 2:
-            out.append(("models", {"model": None, "embedding_set": embedding_set, "pooling": None}, members))
+            out.append(("models", {"model": None, "layer": None, "embedding_set": embedding_set, "pooling": None,
+                                   "control": control}, members))
+    for (model, layer, embedding_set, pooling), members in by_controls.items():
+        if len(members) >= 2:
+            out.append(("controls", {"model": model, "layer": layer, "embedding_set": embedding_set,
+                                     "pooling": pooling, "control": None}, members))
     return out
 
 
 def matched_rows(wh: Warehouse, found: list[dict], whole_rows: dict[tuple, dict], models: list[str] | None,
                  measure: Callable, budget: int, keep: bool) -> list[dict]:
-    """Rows of every family: ``whole_rows[(model, layer, embedding_set, pooling)]`` is each set's row over
+    """Rows of every family: ``whole_rows[(model, layer, embedding_set, pooling, control)]`` is each set's row over
     all points; ``measure(key, scan)`` makes a row from a scan of the matched proteins."""
     rows = []
     for kind, params, members in families(found):
@@ -53,14 +66,15 @@ def matched_rows(wh: Warehouse, found: list[dict], whole_rows: dict[tuple, dict]
         if len(names) < 2:
             continue
         for item in members:
+            control = item.get("control", "none")
             key = {"model": item["model"], "layer": item["layer"], "embedding_set": item["embedding_set"],
-                   "scope": "global", "group_by": "matched", "group_value": kind}
-            whole = whole_rows.get((item["model"], item["layer"], item["embedding_set"], item["pooling"]))
+                   "control": control, "scope": "global", "group_by": "matched", "group_value": kind}
+            whole = whole_rows.get((item["model"], item["layer"], item["embedding_set"], item["pooling"], control))
             if whole is not None and whole["n_points"] == len(names):
                 rows.append({**whole, **key, "matched_sets": len(members)})
                 continue
             label = f"{item['model']} layer {item['layer']} {item['embedding_set']} matched {kind}"
-            where = {k: item[k] for k in ("model", "layer", "embedding_set", "pooling")}
+            where = {**{k: item[k] for k in ("model", "layer", "embedding_set", "pooling")}, "control": control}
             scan = scan_set(wh, wh.sql_text("isotropy_vectors_matched"), {**where, "accessions": names},
                             f"matched vectors of {label}", len(names), budget, keep, f"isotropy {label}")
             try:

@@ -4,5 +4,5 @@
 SELECT model, layer, pooling, embedding_set, alignment_run, metric_x, metric_y, pearson, spearman, n, n_proteins,
        n_unmatched, layers
 FROM correlations_matched
-WHERE $models::VARCHAR[] IS NULL OR list_contains($models::VARCHAR[], model)
+WHERE control = 'none' AND ($models::VARCHAR[] IS NULL OR list_contains($models::VARCHAR[], model))
 ORDER BY model, embedding_set = 'raw' DESC, embedding_set, pooling, alignment_run, metric_x, metric_y, layer

@@ -3,18 +3,18 @@
 -- and the set's own N over all its proteins (n_own, its newest 'all' row). $models: VARCHAR[] or NULL.
 WITH matched AS (
     SELECT * FROM isotropy
-    WHERE group_by = 'matched' AND ($models::VARCHAR[] IS NULL OR list_contains($models::VARCHAR[], model))
-    QUALIFY row_number() OVER (PARTITION BY model, layer, embedding_set, scope, group_value
+    WHERE group_by = 'matched' AND (control = 'none' OR group_value = 'controls') AND ($models::VARCHAR[] IS NULL OR list_contains($models::VARCHAR[], model))
+    QUALIFY row_number() OVER (PARTITION BY model, layer, embedding_set, control, scope, group_value
                                ORDER BY computed_at DESC, run_id DESC) = 1
 ), own AS (
-    SELECT model, layer, embedding_set, scope, n_points, isoscore
+    SELECT model, layer, embedding_set, control, scope, n_points, isoscore
     FROM isotropy
     WHERE group_by = 'all'
-    QUALIFY row_number() OVER (PARTITION BY model, layer, embedding_set, scope ORDER BY computed_at DESC, run_id DESC) = 1
+    QUALIFY row_number() OVER (PARTITION BY model, layer, embedding_set, control, scope ORDER BY computed_at DESC, run_id DESC) = 1
 )
-SELECT m.model, m.layer, m.embedding_set, m.scope, m.group_by, m.group_value, m.n_points, m.dim, m.isoscore,
+SELECT m.model, m.layer, m.embedding_set, m.control, m.scope, m.group_by, m.group_value, m.n_points, m.dim, m.isoscore,
        m.isoscore_star, m.effective_dims, m.mean_cosine, m.isoscore_ci_low, m.isoscore_ci_high, m.matched_sets,
        o.n_points AS n_own, o.isoscore AS isoscore_own
 FROM matched m
-LEFT JOIN own o USING (model, layer, embedding_set, scope)
+LEFT JOIN own o USING (model, layer, embedding_set, control, scope)
 ORDER BY m.group_value, m.model, m.embedding_set = 'raw' DESC, m.embedding_set, m.scope, m.layer

@@ -17,6 +17,7 @@ SELECT
     NULL::INTEGER AS layer,
     NULL::VARCHAR AS pooling,
     NULL::VARCHAR AS embedding_set,
+    NULL::VARCHAR AS control,
     NULL::VARCHAR AS alignment_run,
     NULL::VARCHAR AS stratum,
     NULL::VARCHAR AS weighting,
