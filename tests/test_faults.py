@@ -180,22 +180,121 @@ def chain(tmp_path_factory) -> tuple[Path, dict[str, Path]]:
 @pytest.mark.parametrize("phase", ["commit", "committed"])
 @pytest.mark.parametrize("job", list(JOBS))
 def test_a_killed_job_resumes_to_the_uninterrupted_result(job: str, phase: str, chain, tmp_path: Path) -> None:
-    inputs, states = chain
+    _kill_resume_compare(job, phase, JOBS[job][1], chain, tmp_path)
+
+
+@pytest.mark.parametrize("job,parts", [("import", 1), ("ingest", 3)])
+def test_a_job_killed_after_a_seeded_part_resumes_to_the_uninterrupted_result(job: str, parts: int, chain,
+                                                                              tmp_path: Path) -> None:
+    """``part:N``: killed right after its N-th Parquet part is on disk, before any commit lists it."""
+    _kill_resume_compare(job, "part", parts, chain, tmp_path)
+
+
+def _before(job: str, chain, warehouse: Path) -> None:
+    """``warehouse``: the reference state before ``job`` (nothing for the first job)."""
+    _, states = chain
     names = list(JOBS)
-    fault = f"{phase}:{random.Random(f'{SEED}:{job}:{phase}').randint(1, JOBS[job][1])}"   # the seeded point
+    if names.index(job):
+        shutil.copytree(states[names[names.index(job) - 1]], warehouse)
+
+
+def _kill_resume_compare(job: str, phase: str, points: int, chain, tmp_path: Path) -> None:
+    inputs, states = chain
+    fault = f"{phase}:{random.Random(f'{SEED}:{job}:{phase}').randint(1, points)}"   # the seeded point
     warehouse = tmp_path / "w"
-    before = names.index(job)
-    if before:
-        shutil.copytree(states[names[before - 1]], warehouse)
+    _before(job, chain, warehouse)
     killed = _run(job, warehouse, inputs, fault)
     assert killed.returncode == -signal.SIGKILL, f"{job} at {fault} was not killed: {killed.stderr[-1500:]}"
     _no_survivors(f"PROTISO_FAULT_TEST={warehouse}\0")
     resumed = _run(job, warehouse, inputs)
     assert resumed.returncode == 0, f"{job} after the kill at {fault}: {resumed.stderr[-2000:]}"
+    _assert_equal(warehouse, states[job], f"{job} killed at {fault}")
+
+
+def _assert_equal(warehouse: Path, reference: Path, what: str) -> None:
     _check_files(warehouse)
-    reference = states[job]
     for table in TABLES:
         ours, theirs = _rows(warehouse, table), _rows(reference, table)
-        assert len(ours) == len(theirs), f"{job} killed at {fault}: {table} has {len(ours)} rows, not {len(theirs)}"
+        assert len(ours) == len(theirs), f"{what}: {table} has {len(ours)} rows, not {len(theirs)}"
         for mine, ref in zip(ours, theirs):
-            assert _same(list(mine), list(ref)), f"{job} killed at {fault}: {table} differs: {mine[:4]} vs {ref[:4]}"
+            assert _same(list(mine), list(ref)), f"{what}: {table} differs: {mine[:4]} vs {ref[:4]}"
+
+
+# -- import-vectors on a full disk and into an unwritable folder; export killed (issue 24) ------------------------
+
+
+def _mount(folder: Path, options: str) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a small file system here: {done.stderr.decode().strip()}")
+
+
+def _import_error(warehouse: Path, inputs: Path) -> str:
+    failed = _run("import", warehouse, inputs)
+    lines = [line for line in failed.stderr.splitlines() if line.strip()]
+    assert failed.returncode == 1 and lines[-1].startswith("protiso.errors.ProtisoError: "), failed.stderr[-2000:]
+    return lines[-1]
+
+
+def test_import_on_a_full_disk_changes_nothing_then_completes(chain, tmp_path: Path) -> None:
+    inputs, states = chain
+    big = tmp_path / "inputs"
+    shutil.copytree(inputs, big)
+    rng = np.random.default_rng(SEED)
+    np.save(big / "v.npy", rng.normal(size=(PROTEINS, 4096)).astype(np.float32))  # ~1 MB: more than is free
+    disk = tmp_path / "disk"
+    size = sum(p.stat().st_size for p in states["embed"].rglob("*") if p.is_file())
+    _mount(disk, f"size={size + 512 * 1024}")
+    try:
+        warehouse = disk / "w"
+        _before("import", chain, warehouse)
+        assert "No space left on device" in _import_error(warehouse, big)
+        _assert_equal(warehouse, states["embed"], "import on a full disk")
+        moved = tmp_path / "w"
+        shutil.copytree(warehouse, moved)
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
+    assert _run("import", moved, inputs).returncode == 0
+    _assert_equal(moved, states["import"], "import after a full disk")
+
+
+def test_import_into_an_unwritable_folder_changes_nothing_then_completes(chain, tmp_path: Path) -> None:
+    inputs, states = chain
+    warehouse = tmp_path / "w"
+    _before("import", chain, warehouse)
+    folder = warehouse / "parquet" / "embeddings" / "model-imported"
+    _mount(folder, "size=1m,ro")
+    try:
+        error = _import_error(warehouse, inputs)
+        assert "cannot write a part of embeddings" in error and "Read-only file system" in error
+        _assert_equal(warehouse, states["embed"], "import into an unwritable folder")
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
+    assert _run("import", warehouse, inputs).returncode == 0
+    _assert_equal(warehouse, states["import"], "import after an unwritable folder")
+
+
+def test_a_killed_export_leaves_the_warehouse_and_the_next_export_as_uninterrupted(chain, tmp_path: Path) -> None:
+    _, states = chain
+    warehouse = states["import"]
+    before = {p: p.stat().st_mtime_ns for p in warehouse.rglob("*") if p.is_file()}
+    env = dict(os.environ, HF_HUB_OFFLINE="1", PYTHONPATH=str(REPO))
+    export = [sys.executable, "-m", "protiso", "export", "-w", str(warehouse), "-m", "imported"]
+    for suffix in (".h5", ".npz", ".parquet"):
+        out = tmp_path / f"out{suffix}"
+        killed = subprocess.run([*export, "-o", str(out)], capture_output=True, text=True, timeout=300,
+                                env={**env, "PROTISO_FAULT_AT": "export-batch:1"})
+        assert killed.returncode == -signal.SIGKILL and not out.exists(), killed.stderr[-1500:]
+        assert subprocess.run([*export, "-o", str(out)], env=env, capture_output=True).returncode == 0
+        clean = tmp_path / f"clean{suffix}"
+        assert subprocess.run([*export, "-o", str(clean)], env=env, capture_output=True).returncode == 0
+        if suffix == ".h5":
+            import h5py
+
+            with h5py.File(out) as a, h5py.File(clean) as b:
+                assert sorted(a) == sorted(b) and all(a[k][()].tobytes() == b[k][()].tobytes() for k in a)
+        else:
+            assert out.read_bytes() == clean.read_bytes()
+        assert [p.name for p in tmp_path.iterdir() if ".tmp-" in p.name] == []
+    assert {p: p.stat().st_mtime_ns for p in warehouse.rglob("*") if p.is_file()} == before

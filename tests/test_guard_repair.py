@@ -155,3 +155,27 @@ def test_readers_of_a_fresh_copy_wait_for_each_other(tmp_path):
     for reader in readers:
         code, out, err = finished(reader)
         assert code == 0 and out.split() == ['"n"', "8"], err
+
+
+def test_repair_leaves_out_rows_written_again_after_a_delete_from_parts(tmp_path):
+    """Issue 24 item 1: `DELETE FROM parts` (with --allow-internal), then the same proteins written again, then
+    `repair`: the old part's rows that the warehouse holds again are not catalogued twice."""
+    import shutil
+
+    from test_warehouse_hardening import FASTA
+
+    w = make_warehouse(tmp_path / "w")
+    assert invoke("sql", "--allow-internal", "-w", w, "DELETE FROM parts WHERE table_name = 'proteins'").exit_code == 0
+    records = FASTA.read_text().split(">")[1:]
+    partial = tmp_path / "three.fasta"
+    partial.write_text("".join(">" + r for r in records[:3]))
+    assert invoke("ingest", partial, "-w", w).exit_code == 0
+    assert count(w) == 3
+    repaired = invoke("repair", "-w", w)
+    assert repaired.exit_code == 0, repaired.output
+    assert "left out 3 rows" in repaired.stdout, repaired.stdout
+    assert count(w) == 8 and count(w, "SELECT count(DISTINCT accession) FROM proteins") == 8
+    assert len(list((w / "quarantine" / "parquet" / "proteins").glob("part-*.parquet"))) == 1
+    assert invoke("tables", "-w", w).exit_code == 0
+    shutil.rmtree(w / "quarantine")
+    assert invoke("repair", "-w", w).stdout.strip() == "nothing to repair"

@@ -363,7 +363,7 @@ def _bad_mixed(tmp: Path) -> tuple[Path, str]:
     path = tmp / "mixed.h5"
     with h5py.File(path, "w") as handle:
         for row, (accession, _) in enumerate(PROTEINS[:6]):
-            handle.create_dataset(accession, data=np.ones(DIM + (row == 4), np.float32) * row)
+            handle.create_dataset(accession, data=np.ones(DIM + (row == 4), np.float32) * (row + 1))
     return path, "mixed dimensions"
 
 
@@ -440,7 +440,7 @@ def test_layer_option_picks_an_esm_layer_and_checks_stored_dimensions(wh_path, t
     folder = tmp_path / "two_layers"
     folder.mkdir()
     for accession, _ in PROTEINS[:5]:
-        torch.save({"label": accession, "mean_representations": {3: torch.ones(4), 6: torch.zeros(8)}},
+        torch.save({"label": accession, "mean_representations": {3: torch.ones(4), 6: torch.full((8,), 0.5)}},
                    folder / f"{accession}.pt")
     with Warehouse.open(wh_path) as wh:
         assert import_vectors(wh, ImportOptions(str(folder), model="e", layer=-1), progress=False).layers == [6]

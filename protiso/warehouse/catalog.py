@@ -17,6 +17,7 @@ import json
 import os
 import re
 import shutil
+import uuid
 from datetime import datetime, timezone
 from functools import cache
 from pathlib import Path
@@ -193,10 +194,18 @@ def repair(path: Path, con: duckdb.DuckDBPyConnection, functions: frozenset[str]
     done += _quarantine_damaged(path, con)
     recovery.collect_files(path, con)  # before looking for uncatalogued parts: settle replaced ones first
     now = datetime.now(timezone.utc).replace(tzinfo=None)
+    duplicated: list[Path] = []
     with transaction(con):
         for table, files in sorted(_uncatalogued_parts(path, con).items()):
-            rows = 0
+            rows = dropped = 0
             for part_id, file in files:
+                twice = _duplicate_rows(con, path, table, file)
+                if twice:
+                    duplicated.append(file)
+                    dropped += twice
+                    part_id, file = _without_duplicates(con, path, table, file)
+                    if file is None:
+                        continue
                 meta = pq.ParquetFile(file)
                 run_ids = set()
                 if "run_id" in meta.schema_arrow.names:
@@ -205,8 +214,71 @@ def repair(path: Path, con: duckdb.DuckDBPyConnection, functions: frozenset[str]
                             [part_id, table, str(file.relative_to(path)), meta.metadata.num_rows,
                              run_ids.pop() if len(run_ids) == 1 else None, now])
                 rows += meta.metadata.num_rows
-            done.append(f"catalogued again {len(files)} part(s) of {table} ({rows:,} rows) found on disk")
+            twice = (f"; left out {dropped:,} rows the warehouse holds again since (their part moved to "
+                     f"{QUARANTINE_DIR}/)") if dropped else ""
+            done.append(f"catalogued again {len(files)} part(s) of {table} ({rows:,} rows) found on disk{twice}")
+    for file in duplicated:
+        _quarantine(path, str(file.relative_to(path)))
     return done
+
+
+# The columns that name one row of each Parquet-backed table: a part found on disk whose rows the warehouse
+# holds again (written anew after the part was uncatalogued) is catalogued without them.
+KEYS = {
+    "proteins": ("accession",),
+    "embeddings": ("accession", "model", "layer", "embedding_set", "pooling"),
+    "residues": ("accession", "model", "layer", "position"),
+    "protein_go": ("accession", "go_id", "source"),
+    "protein_keywords": ("accession", "keyword", "source"),
+    "go_terms": ("go_id",),
+    "go_graph": ("child", "parent", "relation"),
+    "alignments": ("accession_a", "accession_b", "run_id"),
+    "pair_metrics": ("model", "layer", "pooling", "embedding_set", "alignment_run", "accession_a", "accession_b"),
+    "pair_metric_stats": ("model", "layer", "pooling", "embedding_set", "alignment_run"),
+}
+
+
+def _join(table: str) -> str:
+    return " AND ".join(f'p."{key}" IS NOT DISTINCT FROM o."{key}"' for key in KEYS[table])
+
+
+def _catalogued_files(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> list[str]:
+    return [str(path / row[0]) for row in
+            con.execute("SELECT path FROM parts WHERE table_name = ? ORDER BY path", [table]).fetchall()]
+
+
+def _duplicate_rows(con: duckdb.DuckDBPyConnection, path: Path, table: str, file: Path) -> int:
+    """Rows of ``file`` whose key a catalogued part of ``table`` holds too."""
+    others = _catalogued_files(con, path, table)
+    if table not in KEYS or not others:
+        return 0
+    return con.execute(f"SELECT count(*) FROM read_parquet(?) AS p SEMI JOIN "
+                       f"read_parquet(?, union_by_name = true) AS o ON {_join(table)}", [str(file), others]
+                       ).fetchall()[0][0]
+
+
+def _without_duplicates(con: duckdb.DuckDBPyConnection, path: Path, table: str, file: Path
+                        ) -> tuple[str, Path | None]:
+    """A new part beside ``file`` with the rows no catalogued part holds (None when there are none)."""
+    others = _catalogued_files(con, path, table)
+    query = (f"SELECT p.* FROM read_parquet('{_literal(file)}') AS p ANTI JOIN read_parquet([{', '.join(map(_quoted, others))}], "
+             f"union_by_name = true) AS o ON {_join(table)}")
+    if con.execute(f"SELECT count(*) FROM ({query})").fetchall()[0][0] == 0:
+        return "", None
+    part_id = uuid.uuid4().hex
+    target = file.with_name(recovery.part_name(part_id))
+    tmp = file.with_name(recovery.temp_name(part_id))
+    con.execute(f"COPY ({query}) TO '{_literal(tmp)}' (FORMAT parquet, COMPRESSION zstd)")
+    os.replace(tmp, target)
+    return part_id, target
+
+
+def _literal(value: object) -> str:
+    return str(value).replace("'", "''")
+
+
+def _quoted(value: str) -> str:
+    return f"'{_literal(value)}'"
 
 
 def _uncatalogued_parts(path: Path, con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple[str, Path]]]:

@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from protiso.errors import ProtisoError
+from protiso.warehouse import faults
 from protiso.warehouse.layout import folder_name
 from protiso.warehouse.recovery import PARQUET_DIR, host, marker_name, part_name, temp_name
 
@@ -99,6 +100,7 @@ class Commit:
             with open(tmp, "rb") as handle:
                 os.fsync(handle.fileno())
             os.replace(tmp, part.path)
+            faults.point("part")
         except OSError as error:
             tmp.unlink(missing_ok=True)
             raise ProtisoError(f"cannot write a part of {table} in {folder}: {error.strerror or error}") from None

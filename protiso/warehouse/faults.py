@@ -2,7 +2,9 @@
 
 ``PROTISO_FAULT_AT="commit:3"`` sends SIGKILL to the process when its third ``Warehouse.commit`` has
 written its parts but not yet catalogued them; ``"committed:3"`` when the third commit's transaction
-is done but its pending markers are not yet removed. tests/test_faults.py uses it to kill every long
+is done but its pending markers are not yet removed; ``"part:2"`` right after the second Parquet part of
+this process is written (catalogued by no commit yet); ``"export-batch:1"`` after ``protiso export`` has
+handed its first batch to the writer. tests/test_faults.py uses it to kill every long
 job at seeded points and check that resuming gives the warehouse an uninterrupted run gives. Unset
 (always, outside those tests) it costs one dictionary look-up per commit.
 """
