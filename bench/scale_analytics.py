@@ -21,16 +21,26 @@ Swiss-Prot as human is): organism groups have realistic sizes, not real members.
 3. Pair metrics of the 6.4 M pairs (`protiso pair-metrics`) against a per-pair numpy loop on a
    100,000-pair subset, extrapolated. Target: < 30 s.
 
+4. ``--vs-npy N`` (instead of 1-3, no Swiss-Prot ingest): a warehouse of N x 1024 synthetic vectors (parts of
+   50,000 as the embedding job commits them) and the same matrix as a ``.npy``. Side by side, each a cold
+   process timed from its start (Python start-up and imports included): ``protiso isotropy -w W --scope
+   global`` against ``np.load`` + the IsoScore package (target: the job at least as fast), with both
+   IsoScores; and the scan of the embedding column alone, DuckDB -> Arrow -> lists (what the job did
+   before, ``isotropy_vectors.sql`` + ``stack_vectors``) against the direct reader the job uses now
+   (``protiso.warehouse.matrix``), in MB/s of float32 (target >= 3x).
+
 On a machine with CUDA, the same whole-set statistics (float64 X^T X of [x 1 1/|x|]) with torch on the
 device, from the same Arrow batches, and the ratio to the CPU job; without one the line says so.
 
     python bench/scale_analytics.py [--dir /tmp/protiso_scale] [--clean] [--quick]
+    python bench/scale_analytics.py --vs-npy 200000 [--dir /tmp/protiso_npy] [--clean]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -390,7 +400,112 @@ def part_gpu(path: str, cpu_seconds: str) -> dict:
             "ratio": float(cpu_seconds) / seconds, "peak_mib": peak_mib()}
 
 
-PARTS = {"scan": part_scan, "blas": lambda r, d: part_blas(int(r), int(d)), "whole": part_whole,
+# -- 4. the job against np.load + the IsoScore package (--vs-npy) --------------------------------------
+
+
+def build_npy_pair(root: Path, n: int, dim: int = DIM) -> tuple[Path, Path]:
+    """A warehouse of n synthetic vectors in 50,000-row parts, and the same matrix as vectors.npy."""
+    import pyarrow as pa
+
+    from protiso.warehouse import Warehouse
+
+    path, npy, marker = root / f"npy{n}", root / f"vectors{n}.npy", root / f"built-npy-{n}.json"
+    if marker.exists():
+        return path, npy
+    shutil.rmtree(path, ignore_errors=True)
+    root.mkdir(parents=True, exist_ok=True)
+    rng, mix, offset = _mix(dim)
+    matrix = np.lib.format.open_memmap(npy, mode="w+", dtype=np.float32, shape=(n, dim))
+    with Warehouse.create(path) as wh, wh.run("embed", {"bench": "vs npy"}, model=MODEL, layer=LAYER) as run:
+        for start in range(0, n, 50_000):
+            rows = min(50_000, n - start)
+            block = rng.standard_normal((rows, dim), dtype=np.float32) @ mix + offset
+            matrix[start:start + rows] = block
+            with run.commit() as tx:
+                tx.write_part("embeddings", pa.table({
+                    "accession": [f"S{i:08d}" for i in range(start, start + rows)], "model": [MODEL] * rows,
+                    "layer": [LAYER] * rows, "pooling": [POOLING] * rows, "embedding_set": ["raw"] * rows,
+                    "embedding": pa.ListArray.from_arrays(pa.array(np.arange(rows + 1, dtype=np.int32) * dim),
+                                                          pa.array(block.reshape(-1)))}), partition={"model": MODEL})
+    matrix.flush()
+    marker.write_text(json.dumps({"rows": n}))
+    return path, npy
+
+
+def _cold(command: list[str]) -> tuple[float, str]:
+    """Wall time of a fresh process running ``command`` (start-up included) and its stdout."""
+    started = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, cwd=REPO)
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{done.stderr[-3000:]}")
+    return seconds, done.stdout
+
+
+def part_scan_direct(path: str) -> dict:
+    """The job's scan now: the catalogued parts read straight into one float32 matrix."""
+    from protiso.warehouse import matrix
+
+    with _open(path) as wh:
+        start = time.perf_counter()
+        plan = matrix.plan(wh, "embeddings", "embedding", {"model": MODEL, "layer": LAYER, "embedding_set": "raw",
+                                                           "pooling": POOLING}, "bench")
+        points = matrix.read(plan)
+        return {"seconds": time.perf_counter() - start, "rows": len(points), "bytes": points.nbytes}
+
+
+def part_scan_lists(path: str) -> dict:
+    """The job's scan before: DuckDB's Arrow batches of the embedding column flattened by stack_vectors."""
+    from protiso.warehouse.vectors import stack_vectors
+
+    with _open(path) as wh:
+        start = time.perf_counter()
+        cursor = wh.con.cursor()
+        rows = size = 0
+        for batch in cursor.sql(wh.sql_text("isotropy_vectors"), params={
+                "model": MODEL, "layer": LAYER, "embedding_set": "raw", "pooling": POOLING}).to_arrow_reader(8192):
+            points, _ = stack_vectors(batch.column("vector"), "bench")
+            rows, size = rows + len(points), size + points.nbytes
+        cursor.close()
+        return {"seconds": time.perf_counter() - start, "rows": rows, "bytes": size}
+
+
+def vs_npy(root: Path, n: int, repeat: int, say) -> None:
+    path, npy = build_npy_pair(root, n)
+    for file in [npy, *path.rglob("part-*.parquet")]:
+        with open(file, "rb") as handle:                 # both contenders read from the page cache
+            while handle.read(1 << 24):
+                pass
+    job_cmd = [sys.executable, "-m", "protiso", "isotropy", "-w", str(path), "--scope", "global", "--no-progress"]
+    package_cmd = [sys.executable, "-c", "import sys, numpy as np; from IsoScore.IsoScore import IsoScore; "
+                   f"print(repr(float(IsoScore(np.load({str(npy)!r})))))"]
+    jobs, packages = [], []
+    for _ in range(repeat):
+        jobs.append(_cold(job_cmd))
+        packages.append(_cold(package_cmd))
+    job, package = min(jobs), min(packages)
+    job_iso = float(re.search(r"IsoScore=(\S+)", job[1]).group(1))
+    with _open(str(path)) as wh:
+        stored = wh.con.execute("SELECT isoscore FROM isotropy WHERE group_by = 'all' AND scope = 'global' "
+                                "ORDER BY computed_at DESC LIMIT 1").fetchall()[0][0]
+    row = "{:<62} {:>8}  {}"
+    say(f"4. whole-set isotropy of {n:,} x {DIM} float32, cold processes, page cache warm, best of {repeat}")
+    say(row.format("protiso isotropy -w W --scope global (process)", f"{job[0]:.1f}",
+                   f"IsoScore {stored:.10f} (printed {job_iso})"))
+    say(row.format("np.load(.npy) + IsoScore package (process)", f"{package[0]:.1f}",
+                   f"IsoScore {float(package[1].strip()):.10f} (the package rounds in float32)"))
+    rounds = ", ".join(f"{j[0] / p[0]:.2f}" for j, p in zip(jobs, packages))
+    say(f"   job / (np.load + package) = {job[0] / package[0]:.2f} (target <= 1; each round: {rounds})")
+    lists = min((run_part("scan_lists", str(path)) for _ in range(repeat)), key=lambda r: r["seconds"])
+    direct = min((run_part("scan_direct", str(path)) for _ in range(repeat)), key=lambda r: r["seconds"])
+    say(row.format("scan before: DuckDB -> Arrow batches -> stack_vectors", f"{lists['seconds']:.1f}",
+                   f"{lists['bytes'] / 1e6 / lists['seconds']:,.0f} MB/s"))
+    say(row.format("scan now: parts read straight into one matrix", f"{direct['seconds']:.1f}",
+                   f"{direct['bytes'] / 1e6 / direct['seconds']:,.0f} MB/s = "
+                   f"{lists['seconds'] / direct['seconds']:.1f}x (target >= 3x)"))
+
+
+PARTS = {"scan": part_scan, "scan_direct": part_scan_direct, "scan_lists": part_scan_lists, "blas": lambda r, d: part_blas(int(r), int(d)), "whole": part_whole,
          "package": lambda p, n: part_package(p, int(n)), "groups": part_groups,
          "pandas": lambda p, r, s: part_pandas(p, r, int(s)), "pairs": part_pairs,
          "pair_loop": lambda p, n: part_pair_loop(p, int(n)), "gpu": part_gpu}
@@ -423,6 +538,9 @@ def main() -> None:
     parser.add_argument("--memory-budget", default="4GiB", help="the jobs' --memory-budget")
     parser.add_argument("--out", type=Path, help="also write the table here (default bench/out/scale_analytics"
                                                   "[_quick].txt)")
+    parser.add_argument("--vs-npy", type=int, metavar="N", help="instead: the job against np.load + the IsoScore "
+                        "package on N vectors, and the scan before / now")
+    parser.add_argument("--repeat", type=int, default=2, help="--vs-npy: rounds (the best of each counts)")
     parser.add_argument("--part", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.part:
@@ -430,7 +548,8 @@ def main() -> None:
         print(json.dumps(PARTS[name](*rest)))
         return
     dim, limit = (128, 20_000) if args.quick else (DIM, None)
-    out_path = args.out or REPO / "bench" / "out" / f"scale_analytics{'_quick' if args.quick else ''}.txt"
+    out_path = args.out or REPO / "bench" / "out" / ("scale_analytics_vs_npy.txt" if args.vs_npy else
+                                                     f"scale_analytics{'_quick' if args.quick else ''}.txt")
     out_path.parent.mkdir(parents=True, exist_ok=True)
     lines: list[str] = []
 
@@ -440,6 +559,11 @@ def main() -> None:
         out_path.write_text("\n".join(lines) + "\n")
 
     say(f"machine: {machine()}")
+    if args.vs_npy:
+        vs_npy(args.dir, args.vs_npy, args.repeat, say)
+        if args.clean:
+            shutil.rmtree(args.dir)
+        return
     started = time.perf_counter()
     path = build(args.dir, dim, limit)
     sample_rows = min(200_000, limit or 200_000)

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from protiso.warehouse import Warehouse
 
 BATCH_BYTES = 8 * 2**20          # decoded vector bytes per batch a thread holds at a time
+BUFFER_BYTES = 4 * 2**20         # compressed bytes read from a file at a time
 _ANY = object()                  # a key that is not filtered
 
 
@@ -259,7 +260,7 @@ def _block(array: pa.Array, take: np.ndarray | None, dim: int, what: str, name: 
 def _fill(task: _Task, plan: Plan, out: np.ndarray, check: bool) -> None:
     """Decode one row group's vectors into ``out[task.start:task.start + task.count]``."""
     dim = plan.dim
-    meta = pq.ParquetFile(task.path)
+    meta = pq.ParquetFile(task.path, pre_buffer=False, buffer_size=BUFFER_BYTES)   # pages streamed, not the chunk
     first, filled = 0, task.start      # row of the row group the batch starts at; output row it fills
     for batch in meta.iter_batches(batch_size=max(256, BATCH_BYTES // (4 * dim)), row_groups=[task.group],
                                    columns=[plan.column], use_threads=False):
