@@ -2,7 +2,9 @@
 in float64, in bounded memory, with no eigen-decomposition.
 
 Every number protiso stores for a group follows from its member count n and five sums: tr S and
-``||S||_F^2`` of the centred scatter S (IsoScore, IsoScore* with identity shrinkage, effective dims),
+``||S||_F^2`` of the centred scatter S (IsoScore, effective dims, IsoScore*; with ``target`` also
+``<S, C_W>_F`` for IsoScore*'s shrinkage towards the whole set's covariance C_W: in the moment form from
+A's upper triangle, in the Gram form from each row's ``z^T C_W z``, computed once per row when first needed),
 the raw second moment ``sum ||x||^2`` (the degenerate rule of ``protiso.metrics.stats``), and the sum
 of unit vectors with the sum of their squared norms (mean pairwise cosine, ``protiso.metrics.cosine``).
 ``group_moments`` computes them in one of two forms:
