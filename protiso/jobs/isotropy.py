@@ -335,6 +335,8 @@ def _compute(wh: Warehouse, by: Sequence[str], bootstrap: int, zeta: float, mode
               "p_value": "two-sided empirical (1 + #{|draw - null_mean| >= |IsoScore - null_mean|}) / (1 + draws)",
               "q_value": "Benjamini-Hochberg within model, layer, set, scope, grouping and GO namespace; roots untested",
               "isoscore_star": "scale-free: (1 - zeta) C + zeta (tr C / dim) I; groups: + zeta C of the whole set",
+              "matched": "global sets also measured on the proteins every layer of the model ('layers') and every "
+                         "model of the set ('models') has: group_by 'matched', matched_sets, n_points = N",
               "size_control": "size_z against random groups of the same protein count from the same set",
               "min_points_counts": "proteins", "go_term_rule": "true-path (is_a, part_of; within a namespace)",
               "bootstrap_method": "percentile re-centred on the estimate; global: points (= proteins) if N <= 1000 "

@@ -72,9 +72,13 @@ def control_for_size(scan: Scan, groups: Groups, rows: list[dict], min_proteins:
             if opts.method == "length":
                 names = np.unique(labels)
                 lengths = np.array([(unit_lengths or {}).get(str(n)) or 0 for n in names], dtype=np.float64)
+                kept = {row["group_value"]: k for k, (row, _) in enumerate(counted)}
+                position = {name: kept.get(name) for name in groups.names}
+                relations = [(position[groups.names[a]], position[groups.names[b]]) for a, b in groups.relations
+                             if position[groups.names[a]] is not None and position[groups.names[b]] is not None]
                 null = LengthNull(scan.points, units, length_strata(lengths, opts.strata),
                                   [mine for _, mine in counted], opts.draws, opts.seed, opts.level, whole=whole,
-                                  progress=bar.update)
+                                  progress=bar.update, relations=relations)
                 nulls = [null.of_group(g) for g in range(len(counted))]
             else:
                 null = SizeNull(scan.points, units, [len(mine) for _, mine in counted], opts.draws, opts.seed,

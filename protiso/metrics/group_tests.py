@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from statistics import NormalDist
 
 import numpy as np
+from scipy.stats import norm
 
 
 def empirical_p(value: float | None, draws: Sequence[float], mean: float | None) -> float | None:
@@ -53,5 +53,5 @@ def z_mc_se(z: float | None, draws: int) -> float | None:
 
 def draws_for_z(z: float, half_width: float = 0.1, level: float = 0.95) -> int:
     """Draws B that put the 95 % Monte-Carlo range of z at +- ``half_width``."""
-    crit = NormalDist().inv_cdf(0.5 + level / 2)
+    crit = float(norm.ppf(0.5 + level / 2))
     return int(math.ceil((crit / half_width) ** 2 * (1.0 + z * z / 2.0))) + 1

@@ -2,11 +2,11 @@
 in float64, in bounded memory, with no eigen-decomposition.
 
 Every stored number of a group follows from n and five sums (tr S, ``||S||_F^2``, ``sum ||x||^2``, the sum
-of unit vectors and of their squared norms). ``group_moments`` gets them by the Gram form (n < dim) or the
+of unit vectors and of their squared norms); with ``target`` also ``<S, C_W>_F`` for IsoScore*'s shrinkage
+towards the whole set's covariance C_W. ``group_moments`` gets them by the Gram form (n < dim) or the
 moment form, building one group's moment matrix from another's by symmetric rank-k updates along a
-minimum spanning tree (``plan_groups``); at most ``log2(groups) + 2`` matrices are alive. Rules as
-``protiso.metrics.stats`` and ``protiso.metrics.cosine``. docs/architecture.md (module notes) has the
-forms, the plan, the memory bound and the precision argument.
+minimum spanning tree (``plan_groups``); at most ``log2(groups) + 2`` matrices are alive. docs/architecture.md
+(module notes) has the forms, the plan, the memory bound and the precision argument.
 """
 
 from __future__ import annotations

@@ -10,11 +10,12 @@ proteins, uniformly without replacement, from each bin.
 How the draws are made: draw j orders each bin's proteins at random,
 ``numpy.random.default_rng([seed, j, b]).permutation(proteins of bin b)`` (bins numbered from the
 shortest, proteins in the set's row order), and a group's random group is the first c_b proteins of
-every bin b. Groups are visited by size (then name), and one float64 moment matrix
+every bin b. One float64 moment matrix
 (``protiso.metrics.grouped.MomentEngine``) moves from one group's random group to the next by adding
-or subtracting the rows where their bin prefixes differ, so a draw costs the sum of those differences
-(about the largest group when groups of similar size have similar length mixes), not the sum of the
-group sizes. Each group has its own null (``NullStats``), drawn the same way whatever other groups
+or subtracting the rows where their bin prefixes differ, so a draw costs the sum of those differences,
+not the sum of the group sizes. Groups are visited depth-first along the spanning tree of
+``protiso.metrics.grouped.plan_groups`` over the related groups (for GO terms parent and child, whose
+random groups are nested the same way), ``walk_order``. Each group has its own null (``NullStats``), drawn the same way whatever other groups
 exist.
 """
 
@@ -23,9 +24,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
-from protiso.metrics.blas import numpy_blas_single
-from protiso.metrics.grouped import MomentEngine
+from protiso.metrics.grouped import EMPTY, MomentEngine, plan_groups
 from protiso.metrics.isotropy import CHUNK_ROWS
 from protiso.metrics.size_null import NullStats, summarise
 from protiso.metrics.stats import SufficientStats
@@ -42,17 +43,32 @@ def length_strata(lengths: np.ndarray, strata: int = DEFAULT_STRATA) -> np.ndarr
     return np.searchsorted(edges, lengths, side="right")
 
 
+def walk_order(groups: Sequence[np.ndarray], count: int, relations: Sequence[tuple[int, int]]) -> list[int]:
+    """The order the draws visit the groups: depth-first along the spanning tree ``plan_groups`` builds over
+    the groups and their ``relations`` (a child right after its parent: their random groups differ by about
+    what the groups differ by, since every bin's prefix of the child is one of the parent's)."""
+    plan = plan_groups([len(g) for g in groups], lambda g: np.asarray(groups[g]), count, 1, relations)
+    order, stack = [], [EMPTY]
+    while stack:
+        v = stack.pop()
+        if v >= 2:
+            order.append(v - 2)
+        stack.extend(reversed(plan.children.get(v, [])))
+    return order
+
+
 class LengthNull:
     """Length-matched null of IsoScore for each group (``groups``: unit indices of each group)."""
 
     def __init__(self, points: np.ndarray, units: list[np.ndarray], strata: np.ndarray,
                  groups: Sequence[np.ndarray], draws: int, seed: int, level: float = 0.95,
-                 whole: SufficientStats | None = None, progress: Callable[[int], None] | None = None) -> None:
+                 whole: SufficientStats | None = None, progress: Callable[[int], None] | None = None,
+                 relations: Sequence[tuple[int, int]] = ()) -> None:
         self.level = level
         strata = np.asarray(strata)
         n_bins = int(strata.max()) + 1 if len(strata) else 0
         composition = [np.bincount(strata[np.asarray(g, dtype=np.int64)], minlength=n_bins) for g in groups]
-        order = sorted(range(len(groups)), key=lambda g: (len(groups[g]), g))
+        order = walk_order(groups, len(units), relations)
         values: list[list[float]] = [[] for _ in groups]
         if draws > 0 and len(groups) and n_bins:
             if whole is None:
@@ -60,7 +76,7 @@ class LengthNull:
             engine = MomentEngine(points, whole, CHUNK_ROWS)
             bins = [np.flatnonzero(strata == b) for b in range(n_bins)]
             lengths = np.array([len(u) for u in units])
-            with numpy_blas_single():
+            with threadpool_limits(1):    # updates of a few rows each: threads only add their wake-ups
                 for j in range(draws):
                     rows, ends = [], []
                     for b, members in enumerate(bins):
