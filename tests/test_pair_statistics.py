@@ -248,7 +248,7 @@ def test_local_mode_beside_global_and_biopython_exact(enriched):
                                "AND a.stratum = 'homolog' ORDER BY 1, 2 LIMIT 25", [local]).fetchall()
         same = wh.con.execute("SELECT count(*) FROM alignments a JOIN alignments b USING (accession_a, accession_b) "
                               "WHERE a.run_id = ? AND b.run_id = ?", [run, local]).fetchall()[0][0]
-    assert modes == {run: "global", local: "local"} and same == PAIR_COUNT  # the same pairs, both modes
+    assert (modes[run], modes[local]) == ("global", "local") and same == PAIR_COUNT  # the same pairs, both modes
     aligner = PairwiseAligner(mode="local", substitution_matrix=substitution_matrices.load("BLOSUM62"),
                               open_gap_score=-11, extend_gap_score=-1)
     for _, _, score, normalised, a, b in pairs:
@@ -283,3 +283,31 @@ def test_mmseqs_candidates_are_real_hits(enriched):
     assert len(hom) == summary.design["population_pairs"]["homolog"] > 0  # fewer than 750: all taken
     # MMseqs2 hits at E <= 1e-3 have clearly higher Smith-Waterman scores than random pairs
     assert hom["score"].median() > 3 * non["score"].median()
+
+
+def test_cli_pairs_option(enriched):
+    from conftest import run_protiso
+
+    path, _, _, _ = enriched
+    done = run_protiso("align", "-w", str(path), "--pairs", "homolog-enriched", "--pair-count", "60",
+                       "--homolog-share", "0.5", "--homolog-source", "xrefs", "--seed", "4", "--workers", "1",
+                       "--no-progress")
+    assert done.returncode == 0, done.stderr
+    assert "homolog-enriched sample of" in done.stdout and "homolog 30 of" in done.stdout
+    assert "proteins sampled from: embedded by any model" in done.stdout
+    bad = run_protiso("align", "-w", str(path), "--pairs", "homologs", "--no-progress")
+    assert bad.returncode != 0 and len(bad.stderr.strip().splitlines()) == 1
+    assert "--pairs must be a number of pairs, random or homolog-enriched" in bad.stderr
+
+
+def test_job_spec_takes_homolog_enriched_pairs(tmp_path):
+    from protiso.jobs.spec import load_job
+
+    spec = tmp_path / "job.toml"
+    spec.write_text('[job]\nwarehouse = "w"\n[align]\npairs = "homolog-enriched"\npair_count = 500\n'
+                    'homolog_share = 0.4\nmode = "local"\nmatrix = "BLOSUM62"\nopen = -11\n')
+    step = load_job(spec).align
+    assert (step.pairs, step.pair_count, step.homolog_share, step.mode) == ("homolog-enriched", 500, 0.4, "local")
+    spec.write_text('[job]\nwarehouse = "w"\n[align]\npairs = "homologs"\n')
+    with pytest.raises(ProtisoError, match=r"\[align\] --pairs must be a number of random pairs or one of"):
+        load_job(spec)

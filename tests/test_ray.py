@@ -176,7 +176,7 @@ def test_isotropy_and_correlations_equal(pair):
                 assert b[key] == value, key
     sql = "SELECT model, layer, metric_x, metric_y, pearson, spearman, n FROM correlations ORDER BY ALL"
     corr_local, corr_ray = table(local, sql), table(remote, sql)
-    assert len(corr_ray) == 15 and corr_ray[0]["n"] == 40 * 39 // 2
+    assert len(corr_ray) == 21 and corr_ray[0]["n"] == 40 * 39 // 2  # 7 metrics
     for a, b in zip(corr_local, corr_ray, strict=True):
         assert (a["metric_x"], a["metric_y"], a["n"]) == (b["metric_x"], b["metric_y"], b["n"])
         assert b["pearson"] == pytest.approx(a["pearson"], abs=1e-6)

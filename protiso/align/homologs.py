@@ -2,8 +2,10 @@
 
 Two stated sources, each giving a set of index pairs (i < j) of the sample's proteins:
 
-* ``mmseqs``: ``mmseqs easy-search`` of the proteins against themselves (MMseqs2's default
-  sensitivity, ``-s 5.7``; substitution matrix BLOSUM62; ``--max-seqs 300`` hits per query); a pair is a
+* ``mmseqs``: ``mmseqs easy-search`` of the proteins against themselves (sensitivity ``-s 7``, above
+  MMseqs2's default 5.7: on 1,000 Swiss-Prot proteins it recalls 0.93 of the pairs an exact Smith-Waterman
+  search finds at E < 1e-5, against 0.88 at 5.7, bench/controls.py; substitution matrix BLOSUM62;
+  ``--max-seqs 300`` hits per query); a pair is a
   candidate when either direction reports an E-value at most ``evalue`` (default 1e-3). E-values are
   MMseqs2's own (its composition-corrected bit score against a database of the sample's size).
 * ``xrefs``: two proteins that share a Pfam or InterPro entry in the ``protein_xrefs`` table (UniProt
@@ -33,6 +35,8 @@ if TYPE_CHECKING:
 
 SOURCES = ("auto", "mmseqs", "xrefs", "both")
 DEFAULT_EVALUE = 1e-3
+SENSITIVITY = 7.0
+MAX_SEQS = 300
 MMSEQS_INSTALL = "apt-get install mmseqs2, or conda install -c bioconda mmseqs2"
 
 
@@ -60,7 +64,7 @@ def mmseqs_path() -> str | None:
 
 
 def mmseqs_pairs(texts: list[str], evalue: float = DEFAULT_EVALUE, threads: int = 1,
-                 sensitivity: float = 5.7, max_seqs: int = 300) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                 sensitivity: float = SENSITIVITY, max_seqs: int = MAX_SEQS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(i, j, evalue) of every hit between two different sequences of ``texts`` (as MMseqs2 reports them,
     both directions), from one ``mmseqs easy-search`` of ``texts`` against themselves."""
     exe = mmseqs_path()

@@ -103,7 +103,7 @@ def _sequences(wh: Warehouse, accessions: pa.Array) -> list[str]:
 def _homolog_sample(wh: Warehouse, spec: SampleSpec, scoring: Scoring, candidates: pa.Array,
                     design: dict, notes: list[str], threads: int) -> Sample:
     """A homolog-enriched sample: proteins, homolog search, stratified pairs, reindexed to the used proteins."""
-    from protiso.align.homologs import find_homologs
+    from protiso.align.homologs import MAX_SEQS, SENSITIVITY, find_homologs
 
     n = len(candidates)
     if spec.fraction is not None or spec.proteins is not None:
@@ -130,6 +130,7 @@ def _homolog_sample(wh: Warehouse, spec: SampleSpec, scoring: Scoring, candidate
     design.update({"selected_proteins": k, "population_pairs": strata.population, "sampled_pairs": strata.sampled,
                    "homolog_sources": homologs.sources, "homolog_candidates": homologs.counts,
                    "homolog_evalue": spec.homolog_evalue,
+                   "mmseqs": {"sensitivity": SENSITIVITY, "max_seqs": MAX_SEQS, "matrix": "BLOSUM62 (MMseqs2 default)"},
                    "weight": "N_h / n_h: population pairs of the stratum over sampled pairs"})
     design["residues_mapped_to_X_selected"] = mapped  # over every selected protein (the homolog search's input)
     return Sample(accessions, SequenceSet.from_codes(texts, codes), plan, n, digest.hexdigest(),

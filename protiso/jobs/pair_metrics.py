@@ -190,12 +190,14 @@ def _stats(group: dict, run_id: str, data: _PairData, stratum: str, weighting: s
     low = {name: np.full(k * k, np.nan) for name in ("pearson_low", "pearson_high", "spearman_low", "spearman_high")}
     proteins = 0
     if n >= 3:
-        a, b = data.ia[keep], data.ib[keep]
-        for method, block in (("pearson", x), ("spearman", r)):
-            mom = moments(block.T, a, b, data.n_proteins, None if weights is None else w)
-            _, lo, hi = correlation_intervals(mom)
-            low[f"{method}_low"], low[f"{method}_high"] = lo.ravel(), hi.ravel()
-            proteins = int((mom.protein_weight > 0).sum())
+        mom = moments(np.vstack([x, r]).T, data.ia[keep], data.ib[keep], data.n_proteins,
+                      None if weights is None else w)  # values and ranks in one pass; pairs within each half
+        _, lo, hi = correlation_intervals(mom, [(i, j) for half in (0, k) for i in range(half, half + k)
+                                                for j in range(i + 1, half + k)])
+        for method, half in (("pearson", 0), ("spearman", k)):
+            low[f"{method}_low"] = lo[half:half + k, half:half + k].ravel()
+            low[f"{method}_high"] = hi[half:half + k, half:half + k].ravel()
+        proteins = int((mom.protein_weight > 0).sum())
     in_mask = mask
     null_by_metric = [int(np.count_nonzero(~np.isfinite(data.values[m][in_mask]))) for m in METRICS]
     with_vectors = int(np.count_nonzero(in_mask))

@@ -142,12 +142,15 @@ def partial_estimates(mom: Moments, targets: list[tuple[int, int, tuple[int, ...
     return [jackknife(float(_partial(cov, x, y, k)), _partial(loo, x, y, k), proteins) for x, y, k in targets]
 
 
-def correlation_intervals(mom: Moments) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(value, low, high) k x k matrices of every pair of columns' correlation."""
+def correlation_intervals(mom: Moments, pairs: list[tuple[int, int]] | None = None
+                          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(value, low, high) m x m matrices of the correlation of each pair of columns in ``pairs`` (i < j;
+    default: every pair), NaN elsewhere."""
     m = len(mom.s1)
     value, low, high = (np.full((m, m), np.nan) for _ in range(3))
     np.fill_diagonal(value, 1.0)
-    targets = [(i, j, ()) for i in range(m) for j in range(i + 1, m)]
+    pairs = [(i, j) for i in range(m) for j in range(i + 1, m)] if pairs is None else pairs
+    targets = [(i, j, ()) for i, j in pairs]
     for (i, j, _), est in zip(targets, partial_estimates(mom, targets)):
         value[i, j] = value[j, i] = est.value
         low[i, j] = low[j, i] = est.low
