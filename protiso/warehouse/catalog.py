@@ -56,6 +56,11 @@ def _tables(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[tuple[str, str], 
     return {table: tuple(columns) for table, columns in out.items()}
 
 
+# Columns added to a Parquet-backed table's contract after parts were written without them, with the value
+# (an SQL literal) such a part's rows read as in the table's view.
+COLUMN_DEFAULTS = {"control": "'none'"}
+
+
 def parquet_tables() -> list[str]:
     return sorted(name[:-4] for name in resources.sql_files("tables"))
 
@@ -156,7 +161,7 @@ def _uncatalogued_parts(path: Path, con: duckdb.DuckDBPyConnection) -> dict[str,
             match = _PART.fullmatch(file.name)
             if match is None or str(file.relative_to(path)) in known_paths or match.group(1) in known_ids:
                 continue
-            if contract <= set(pq.read_schema(file).names):
+            if contract - set(COLUMN_DEFAULTS) <= set(pq.read_schema(file).names):
                 out.setdefault(table, []).append((match.group(1), file))
     return out
 

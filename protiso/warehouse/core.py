@@ -38,9 +38,7 @@ from protiso.warehouse.commit import PARQUET_DIR, Commit, Run, _PendingPart, new
 from protiso.warehouse.connection import check_writable, connect, refuse_file_in_path, transaction
 
 DB_FILE = "protiso.duckdb"
-# Columns added to a Parquet-backed table's contract after parts were written without them: the value
-# such a part's rows read as (SQL literal).
-COLUMN_DEFAULTS = {"control": "'none'"}
+COLUMN_DEFAULTS = catalog.COLUMN_DEFAULTS
 
 
 class Warehouse:
