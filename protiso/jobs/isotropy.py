@@ -147,8 +147,9 @@ def _global_rows(wh: Warehouse, by: Sequence[str], models: list[str] | None, set
         control = "" if item["control"] == "none" else f", control {item['control']}"
         what = f"embeddings of {item['model']} layer {item['layer']} ({item['embedding_set']}{control})"
         label = f"{item['model']} layer {item['layer']} {item['embedding_set']}{control}"
-        # Groups (--by) are measured on real sets only: a control is compared on its whole-set figures.
-        set_by = by if item["control"] == "none" else []
+        # Groups (--by) of a control's set only when --control names it: by default a control is compared
+        # on its whole-set figures, and the size nulls of every GO term are not spent on it.
+        set_by = by if item["control"] == "none" or item["control"] in (controls or ()) else []
         scan = scan_set(wh, wh.sql_text("isotropy_vectors"), params, what, item["n"], opts.budget,
                         keep=bool(set_by) or opts.bootstrap > 0, desc=f"isotropy {label}")
         try:
@@ -242,8 +243,8 @@ def compute_isotropy(wh: Warehouse, by: Sequence[str] = (), bootstrap: int = 0, 
     group's protein count drawn for the size-corrected ``size_z`` of every group (``protiso.metrics.size_null``;
     0 = none; a local draw takes whole proteins with all their residues); ``min_points`` counts a group's
     proteins. ``controls``: measure only sets of these controls (none | shuffled | random-init; None =
-    all); grouped rows (``by``) and the local scope cover real sets (control none) only. The local scope
-    also writes ``local_isotropy``
+    all); grouped rows (``by``) cover real sets and the controls ``controls`` names, the local scope real
+    sets (control none) only. The local scope also writes ``local_isotropy``
     (pooled and per-protein definitions, ``protiso.jobs.isotropy_local``).
     """
     by = list(dict.fromkeys(by))
