@@ -6,8 +6,9 @@ as the real embedding (same lengths, same architecture), so the target is that e
 most the real embedding's own time (ratio <= 1, within the noise of a shared machine). Each round
 builds a fresh warehouse from the bundled sample, then embeds the same proteins (``--accessions``) once
 per control, the order rotated from round to round so that no control always runs first, after an
-untimed warm-up round of 3 proteins (imports, CPU kernels); the model load is inside the timing (random-init builds its weights from the config). Printed: seconds per
-control per round, the median, residues/s and the median ratio to the real embedding.
+untimed warm-up round of 3 proteins (imports, CPU kernels); the model load is inside the timing
+(random-init builds its weights from the config). Printed: seconds per control per round, the median,
+residues/s and the median ratio to the real embedding.
 
     python bench/controls_demo.py                  # 150 of the demo's proteins, 3 rounds (a few minutes)
     python bench/controls_demo.py --proteins 1000  # the demo's whole embed step (long on 2 cores)

@@ -36,8 +36,8 @@ def isotropy(
         help="global (per-protein vectors) and/or local (residue vectors); default: both.")] = None,
     control: Annotated[list[str] | None, typer.Option(
         "--control", metavar="[none|shuffled|random-init]",
-        help="Only sets of these controls (none, shuffled, random-init); default: all. --by and "
-        "the local scope measure real sets (none) only.")] = None,
+        help="Only sets of these controls (none, shuffled, random-init); default: all. --by groups "
+        "the real sets and the controls named here; the local scope measures real sets (none) only.")] = None,
     min_points: Annotated[int, typer.Option(help="Smallest group reported with --by, in proteins.")] = 10,
     null_draws: Annotated[int, typer.Option(
         help="Random groups of each group's protein count drawn (seeded) for the size-corrected size_z "

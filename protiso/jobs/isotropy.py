@@ -185,8 +185,9 @@ def _global_rows(wh: Warehouse, by: Sequence[str], models: list[str] | None, set
         control = "" if item["control"] == "none" else f", control {item['control']}"
         what = f"embeddings of {item['model']} layer {item['layer']} ({item['embedding_set']}{control})"
         label = f"{item['model']} layer {item['layer']} {item['embedding_set']}{control}"
-        # Groups (--by) are measured on real sets only: a control is compared on its whole-set figures.
-        set_by = by if item["control"] == "none" else []
+        # Groups (--by) of a control's set only when --control names it: by default a control is compared
+        # on its whole-set figures, and the size nulls of every GO term are not spent on it.
+        set_by = by if item["control"] == "none" or item["control"] in (controls or ()) else []
         scan = scan_embeddings(wh, params, what, opts.budget,
                                keep=bool(set_by) or opts.bootstrap > 0, desc=f"isotropy {label}")
         try:
@@ -290,10 +291,10 @@ def compute_isotropy(wh: Warehouse, by: Sequence[str] = (), bootstrap: int = 0, 
     proteins. ``null``: size (random groups of the group's protein count) or length (the same count from
     each of ``strata`` length bins, ``protiso.metrics.length_null``); groups get p- and q-values against
     it (``protiso.jobs.isotropy_size``). ``controls``: measure only sets of these controls (none | shuffled |
-    random-init; None = all); grouped rows (``by``) and the local scope cover real sets (control none) only.
-    The local scope also writes ``local_isotropy`` (pooled and per-protein definitions,
-    ``protiso.jobs.isotropy_local``). ``progress``: bars on stderr (scans, groups, null draws, bootstrap)
-    when it is a terminal.
+    random-init; None = all); grouped rows (``by``) cover real sets and the controls ``controls`` names, the
+    local scope real sets (control none) only. The local scope also writes ``local_isotropy`` (pooled and
+    per-protein definitions, ``protiso.jobs.isotropy_local``). ``progress``: bars on stderr (scans, groups,
+    null draws, bootstrap) when it is a terminal.
     """
     with shown(progress):
         return _compute(wh, by, bootstrap, zeta, models, embedding_set, scopes, seed, level, min_points,

@@ -66,6 +66,11 @@ def _tables(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[tuple[str, str], 
     return {table: tuple(columns) for table, columns in out.items()}
 
 
+# Columns added to a Parquet-backed table's contract after parts were written without them, with the value
+# (an SQL literal) such a part's rows read as in the table's view.
+COLUMN_DEFAULTS = {"control": "'none'"}
+
+
 def parquet_tables() -> list[str]:
     return sorted(name[:-4] for name in resources.sql_files("tables"))
 
@@ -296,7 +301,7 @@ def _uncatalogued_parts(path: Path, con: duckdb.DuckDBPyConnection) -> dict[str,
                 names = set(pq.read_schema(file).names)
             except (OSError, ValueError):  # pyarrow.ArrowInvalid: a broken file is left where it is
                 continue
-            if contract <= names:
+            if contract - set(COLUMN_DEFAULTS) <= names:
                 out.setdefault(table, []).append((match.group(1), file))
     return out
 

@@ -31,9 +31,7 @@ from protiso.warehouse.matrix import Vectors
 
 DB_FILE = "protiso.duckdb"
 READERS_WAIT_S = 30.0  # a reader that finds the warehouse out of date waits this long for other readers to go
-# Columns added to a Parquet-backed table's contract after parts were written without them: the value
-# such a part's rows read as (SQL literal).
-COLUMN_DEFAULTS = {"control": "'none'"}
+COLUMN_DEFAULTS = catalog.COLUMN_DEFAULTS
 
 
 class Warehouse:

@@ -43,7 +43,7 @@ class Section:
 
 
 REGISTRY: tuple[Section, ...] = (
-    Section("headline", "Headline: isotropy of each model beside the paper", headline_section, "_headline.html"),
+    Section("headline", "Headline: each model beside its controls and the paper", headline_section, "_headline.html"),
     Section("summary", "Warehouse summary", summary_section, "_summary.html"),
     Section("isotropy", "Isotropy of each model and layer", isotropy_section, "_isotropy.html"),
     Section("spectra", "Covariance spectra", spectra_section, "_spectra.html"),
