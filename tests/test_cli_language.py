@@ -172,3 +172,9 @@ def test_isotropy_residue_hint_names_embed(embedded: Path) -> None:
     hint = [line for line in result.stdout.splitlines() if "no stored residue vectors" in line]
     assert hint and f"protiso embed -w {embedded} --model M --residues" in hint[0], result.stdout
     assert "ingest" not in hint[0]
+
+
+def test_report_model_typo_gets_did_you_mean(embedded: Path, tmp_path: Path) -> None:
+    one_line_error(invoke("report", "-w", embedded, "-o", tmp_path / "r.html", "-m", "antibert"),
+                   "model(s) antibert not in the warehouse", "(did you mean antiberty?)")
+    assert not (tmp_path / "r.html").exists()

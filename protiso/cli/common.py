@@ -53,11 +53,13 @@ class ProtisoCommand(TyperCommand):
                 param.metavar = _metavar(param)
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        def current(arg: str) -> str:
+        """Rename old option spellings (``--models x``, ``--models=x``) up to a ``--``."""
+        end = args.index("--") if "--" in args else len(args)
+        renamed = []
+        for position, arg in enumerate(args):
             name, sep, value = arg.partition("=")
-            return ALIASES.get(name, name) + sep + value if name in ALIASES else arg
-
-        return super().parse_args(ctx, [current(arg) for arg in args])
+            renamed.append(ALIASES[name] + sep + value if position < end and name in ALIASES else arg)
+        return super().parse_args(ctx, renamed)
 
     def collect_usage_pieces(self, ctx: click.Context) -> list[str]:
         pieces = [self.options_metavar] if self.options_metavar else []

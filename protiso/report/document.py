@@ -24,7 +24,7 @@ from typing import Any
 import jinja2
 
 from protiso import progress
-from protiso.errors import ProtisoError
+from protiso.errors import ProtisoError, did_you_mean
 from protiso.progress import shown
 from protiso.report.common import (
     MIN_BIN_COUNT,
@@ -130,7 +130,8 @@ def _check_models(wh: Warehouse, models: list[str]) -> list[str]:
     unknown = [m for m in models if m not in known]
     if unknown:
         have = ", ".join(sorted(known)) or "none"
-        raise ProtisoError(f"model(s) {', '.join(unknown)} not in the warehouse {wh.path} (it has: {have})")
+        raise ProtisoError(f"model(s) {', '.join(unknown)} not in the warehouse {wh.path}"
+                           f"{did_you_mean(unknown[0], known)} (it has: {have})")
     return list(dict.fromkeys(models))
 
 
