@@ -15,10 +15,9 @@ import h5py
 import numpy as np
 import pytest
 from conftest import REPO
-from test_interchange import (PROTEINS, reference_vectors, template, wh_path, write_npz)  # noqa: F401 (fixtures)
+from test_interchange import reference_vectors, template, wh_path, write_npz  # noqa: F401 (fixtures)
 from test_warehouse_hardening import invoke, one_line_error
 
-from protiso.jobs import export_vectors as export_module
 from protiso.jobs.export_vectors import export_vectors
 from protiso.jobs.import_vectors import ImportOptions, import_vectors
 from protiso.sequences.ingest import ingest_files

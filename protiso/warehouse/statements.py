@@ -13,6 +13,7 @@ from __future__ import annotations
 import duckdb
 
 from protiso.errors import ProtisoError
+from protiso.warehouse import resources
 
 T = duckdb.StatementType
 WRITES = {T.INSERT, T.UPDATE, T.CREATE, T.DELETE, T.ALTER, T.DROP, T.MERGE_INTO, T.CREATE_FUNC, T.VACUUM,
@@ -192,8 +193,7 @@ def run_guarded(con: duckdb.DuckDBPyConnection, sql: str, names: frozenset[str],
 
 
 def _state(con: duckdb.DuckDBPyConnection, database: str, names: list[str], tables: list[str]) -> dict:
-    from protiso.warehouse import resources
-
+    """Definitions of protiso's objects and the rows (count and hash) of its internal tables."""
     state = {}
     for kind, schema, name, definition in con.execute(
             resources.sql_text("queries", "guard_objects.sql"), {"db": database, "names": names}).fetchall():
