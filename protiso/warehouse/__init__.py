@@ -7,7 +7,8 @@
 Modules: ``core`` (``Warehouse``: open, migrate, views, query, ``commit``, ``run``), ``commit``
 (``Commit`` and ``Run``: what a writer makes visible together), ``migrations`` (numbered
 ``sql/migrations``), ``udfs`` (every Python SQL function, registered on each connection),
-``vectors`` (zero-copy reads of vector columns), ``output`` (query results as table, CSV, JSON or
+``vectors`` (zero-copy reads of vector columns), ``matrix`` (``Warehouse.vectors`` / ``residues``: the
+Parquet parts read straight into one float32 matrix), ``output`` (query results as table, CSV, JSON or
 Parquet), ``resources`` (the packaged ``sql/`` and ``reports/`` files), ``connection`` (read-only or
 writable connections, lock and permission errors), ``recovery`` (what a killed writer leaves:
 files, ``interrupted`` runs), ``catalog`` (protiso's own objects: checks on open, ``repair``) and

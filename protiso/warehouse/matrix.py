@@ -162,15 +162,14 @@ def plan(wh: Warehouse, table: str, column: str, filters: dict[str, Any], what: 
             meta = pq.ParquetFile(path)
         except (OSError, pa.ArrowException) as error:
             raise ProtisoError(f"cannot read {path}: {str(error).splitlines()[0]}") from None
-        names = meta.schema_arrow.names
-        index = {name: names.index(name) for name in keys if name in names}
+        leaves = {meta.metadata.schema.column(i).path: i for i in range(meta.metadata.num_columns)}
+        cols = [name for name in keys if name in meta.schema_arrow.names]
         out = []
         for group in range(meta.num_row_groups):
             row_group = meta.metadata.row_group(group)
-            if any(not _matches(row_group.column(index[name]).statistics, value)
-                   for name, value in filters.items() if name in index and value is not None):
+            if any(not _matches(row_group.column(leaves[name]).statistics, value)   # control: NULL reads 'none'
+                   for name, value in filters.items() if name in leaves and name != "control"):
                 continue
-            cols = [name for name in keys if name in index]
             data = meta.read_row_group(group, columns=cols, use_threads=False)
             mask = _key_mask(data, filters, accessions)
             if mask is None:
