@@ -11,7 +11,8 @@ Scopes:
   however many there are; mean cosine is NULL there (the statistics do not hold unit vectors).
   Grouped local rows use the stored ``residues`` vectors (all or a seeded sample, as ingested).
 
-Each set is scanned once: its vectors stream from DuckDB in Arrow record batches into float64
+Each set is scanned once: its vectors are read straight from the catalogued Parquet parts into float32
+blocks (``protiso.jobs.isotropy_read``, the reader of ``Warehouse.vectors``) and folded into float64
 whole-set statistics (``protiso.metrics.stream``), never materialised as ``list(embedding)``. With
 ``--by`` or a bootstrap the scan also keeps the vectors (float32 as stored; in RAM up to half the
 memory budget, else memory-mapped) and every group of every grouping is measured in one plan

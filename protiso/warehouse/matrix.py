@@ -306,23 +306,37 @@ def read(plan: Plan, out: np.ndarray | None = None, check: bool = True,
 
 
 def windows(plan: Plan, max_rows: int, check: bool = True) -> Iterator[tuple[int, np.ndarray]]:
-    """The plan's vectors as consecutive blocks of whole row groups (at most ``max_rows`` rows where a
-    row group allows), each block read in parallel into one reused buffer: (first row, block)."""
-    buffer: np.ndarray | None = None
+    """The plan's vectors as consecutive blocks of whole row groups, at most ``max_rows`` rows where a row
+    group allows: (first row, block). Two buffers: the next block is read while the caller uses this one."""
+    spans: list[tuple[int, int]] = []
     i = 0
     while i < len(plan.tasks):
         j, rows = i, 0
         while j < len(plan.tasks) and (j == i or rows + plan.tasks[j].count <= max_rows):
             rows += plan.tasks[j].count
             j += 1
-        if buffer is None or buffer.shape[0] < rows:
-            buffer = np.empty((rows, plan.dim), dtype=np.float32)
-        base = plan.tasks[i].start
-        part = Plan([_Task(t.path, t.group, t.rows, t.start - base, t.count) for t in plan.tasks[i:j]],
-                    plan.ids[base:base + rows], {}, plan.dim, plan.column, plan.what)
-        read(part, buffer[:rows], check)
-        yield base, buffer[:rows]
+        spans.append((i, j))
         i = j
+    if not spans:
+        return
+    size = max(sum(t.count for t in plan.tasks[a:b]) for a, b in spans)
+    buffers = [np.empty((size, plan.dim), dtype=np.float32) for _ in range(min(2, len(spans)))]
+
+    def load(k: int) -> tuple[int, np.ndarray]:
+        a, b = spans[k]
+        base = plan.tasks[a].start
+        rows = sum(t.count for t in plan.tasks[a:b])
+        part = Plan([_Task(t.path, t.group, t.rows, t.start - base, t.count) for t in plan.tasks[a:b]],
+                    plan.ids[base:base + rows], {}, plan.dim, plan.column, plan.what)
+        return base, read(part, buffers[k % 2][:rows], check)
+
+    with ThreadPoolExecutor(1) as ahead:
+        future = ahead.submit(load, 0)
+        for k in range(len(spans)):
+            base, block = future.result()
+            if k + 1 < len(spans):
+                future = ahead.submit(load, k + 1)
+            yield base, block
 
 
 def _one(plan: Plan, name: str, what: str) -> None:
