@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -115,7 +116,6 @@ class Plan:
     dim: int | None
     column: str
     what: str
-    keys: dict[str, set] = field(default_factory=dict)
 
     @property
     def rows(self) -> int:
@@ -339,8 +339,9 @@ def windows(plan: Plan, max_rows: int, check: bool = True) -> Iterator[tuple[int
             yield base, block
 
 
-def _one(plan: Plan, name: str, what: str) -> None:
-    values = plan.keys.get(name, set())
+def _one(found: Plan, name: str, what: str) -> None:
+    """A one-line error when the selection holds several values of ``name`` (model, layer, pooling)."""
+    values = {*pc.unique(found.extra[name]).to_pylist()} if found.rows else set()
     if len(values) > 1:
         shown = ", ".join(sorted(map(str, values)))
         raise ProtisoError(f"{what} holds several {name}s ({shown}); pass {name}=")
@@ -381,15 +382,13 @@ def vectors(wh: Warehouse, model: str | None = None, layer: int | None = None, s
         sql = wh.sql_text("vectors_where").replace("/*WHERE*/ TRUE", predicate)
         try:
             matched = wh.con.sql(sql).to_arrow_table().column("accession").combine_chunks()
-        except Exception as error:  # duckdb.Error: a wrong column or type in the user's predicate
+        except duckdb.Error as error:  # a wrong column or type in the user's predicate
             raise ProtisoError(f"where={predicate!r}: {str(error).splitlines()[0]}") from None
         chosen = matched if chosen is None else pc.filter(matched, pc.is_in(matched, value_set=chosen))
     what = _describe("embeddings", model, layer, f"set {set}, control {control}"
                      + (f", pooling {pooling}" if pooling is not None else ""))
     found = plan(wh, "embeddings", "embedding", filters, what, chosen, extra=("model", "layer", "pooling"))
     for name in ("model", "layer", "pooling"):
-        values = pc.unique(found.extra[name]).to_pylist() if found.rows else []
-        found.keys[name] = {*values}
         _one(found, name, what)
     if found.rows == 0 and chosen is None:
         raise ProtisoError(f"no {what}{_available(wh, 'embeddings')}")
@@ -411,7 +410,6 @@ def residues(wh: Warehouse, accession: str, model: str | None = None, layer: int
     what = _describe(f"residues of {accession}", model, layer, "")
     found = plan(wh, "residues", "vector", filters, what, extra=("model", "layer", "position", "residue"))
     for name in ("model", "layer"):
-        found.keys[name] = {*pc.unique(found.extra[name]).to_pylist()} if found.rows else {*()}
         _one(found, name, what)
     if found.rows == 0:
         raise ProtisoError(f"no stored {what} (ingest with --residues){_available(wh, 'residues')}")
