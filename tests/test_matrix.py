@@ -150,3 +150,25 @@ def test_a_nan_is_named(tmp_path) -> None:
             tx.write_part("embeddings", _embeddings(ACCESSIONS[:3], "antiberty", 4, list(vectors)))
         with pytest.raises(ProtisoError, match=f"the vector of {ACCESSIONS[2]} contains NaN"):
             new.vectors()
+
+
+def test_control_reads_null_or_absent_as_none() -> None:
+    from protiso.warehouse.matrix import _key_mask
+
+    parts = pa.table({"accession": ["A", "B", "C"], "control": [None, "none", "shuffled"]})
+    assert _key_mask(parts, {"control": "none"}, None).to_pylist() == [True, True, False]
+    assert _key_mask(parts, {"control": "shuffled"}, pa.array(["B", "C"])).to_pylist() == [False, False, True]
+    older = pa.table({"accession": ["A", "B"]})
+    assert _key_mask(older, {"control": "none"}, None).to_pylist() == [True, True]
+    assert _key_mask(older, {"control": "shuffled"}, None).to_pylist() == [False, False]
+
+
+def test_windows_give_the_same_rows_block_by_block(wh: Warehouse) -> None:
+    from protiso.warehouse import matrix
+
+    plan = matrix.plan(wh, "embeddings", "embedding", {"model": "antiberty", "embedding_set": "raw"}, "test")
+    whole = matrix.read(plan)
+    blocks = [(base, block.copy()) for base, block in matrix.windows(plan, max_rows=45)]
+    assert len(blocks) >= 3 and [b for b, _ in blocks] == list(np.cumsum([0] + [len(x) for _, x in blocks[:-1]]))
+    np.testing.assert_array_equal(np.concatenate([x for _, x in blocks]), whole)
+    assert whole.shape == (2 * 99, 512)

@@ -122,3 +122,20 @@ def test_progress_on_a_terminal_only_and_not_with_no_progress(notebook: dict) ->
     piped = subprocess.run([sys.executable, "-m", "protiso", "isotropy", "-w", w, "--scope", "global"],
                            capture_output=True, text=True, env=_env())
     assert piped.returncode == 0 and "%|" not in piped.stderr
+
+
+def test_sequences_ingested_later_fill_the_proteins_import_made(notebook: dict, tmp_path) -> None:
+    import shutil
+
+    copy = tmp_path / "W"
+    shutil.copytree(notebook["root"] / "W", copy)
+    entries = str(SHARED_DATA / "swissprot-entries" / "swissprot_2012_100.dat")
+    done = subprocess.run([sys.executable, "-m", "protiso", "ingest", entries, "-w", str(copy), "--no-progress"],
+                          capture_output=True, text=True, env=_env())
+    assert done.returncode == 0, done.stderr
+    with Warehouse.open(copy, read_only=True) as wh:
+        rows = wh.query("SELECT count(*) AS n, count(DISTINCT accession) AS accessions, count(sequence) AS seqs, "
+                        "count(organism) AS organisms, count(*) FILTER (WHERE length = length(sequence)) AS lengths "
+                        "FROM proteins").to_pylist()[0]
+        assert rows == {"n": 100, "accessions": 100, "seqs": 100, "organisms": 100, "lengths": 100}
+        assert len(wh.vectors(model="antiberty", layer=8, where="organism LIKE 'Homo sapiens%'")) > 0

@@ -3,10 +3,11 @@
 Scopes: ``global`` (per-protein vectors per model, layer and embedding set, over all proteins with the
 covariance spectrum in ``global_spectra``, and on request per organism, GO term or length bin) and
 ``local`` (every residue, from the merged float64 ``residue_stats``; grouped local rows from the stored
-residue vectors). Each set streams once into float64 statistics (``protiso.metrics.stream``); with ``--by``
-or a bootstrap the vectors are kept (RAM or memory-mapped) and every group is measured in one plan
-(``isotropy_groups``, ``protiso.metrics.grouped``). Rows are appended with a ``runs`` row, and each scanned
-set's ``embedding_stats`` are renewed. docs/architecture.md (module notes) has the details.
+residue vectors). Each set is read once straight from its Parquet parts (``isotropy_read``, the reader of
+``Warehouse.vectors``) into float64 statistics (``protiso.metrics.stream``); with ``--by`` or a bootstrap
+the vectors are kept (RAM or memory-mapped) and every group is measured in one plan (``isotropy_groups``,
+``protiso.metrics.grouped``). Rows are appended with a ``runs`` row, and each scanned set's
+``embedding_stats`` are renewed. docs/architecture.md (module notes) has the details.
 """
 
 from __future__ import annotations

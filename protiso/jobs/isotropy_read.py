@@ -5,8 +5,9 @@ parts with ``protiso.warehouse.matrix`` (threads decode row groups straight into
 instead of streaming DuckDB's Arrow batches and flattening their lists: the scan of the embedding column
 was most of the job's time. Statistics are added in storage order, each row group as soon as it and
 all before it are read, so the float64 pass overlaps the decoding. Vectors are kept when groups or a
-bootstrap need them (in RAM up to half the memory budget, else memory-mapped); otherwise a set larger
-than half the budget is read in windows of a quarter of it.
+bootstrap need them (in RAM up to half the memory budget, else memory-mapped); otherwise the set is read
+in windows of whole row groups (about 256 MiB, or an eighth of the budget), the next while this one is
+folded in.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from protiso.warehouse import matrix
 if TYPE_CHECKING:
     from protiso.warehouse import Warehouse
 
+WINDOW_BYTES = 256 * 2**20       # vectors read at a time when they are not kept (two such windows in memory)
+
 
 def scan_embeddings(wh: Warehouse, key: dict, what: str, budget: int, keep: bool, desc: str) -> Scan:
     """Scan the ``embeddings`` rows matching ``key`` (model, layer, embedding_set, pooling and, when
@@ -31,7 +34,7 @@ def scan_embeddings(wh: Warehouse, key: dict, what: str, budget: int, keep: bool
     row_bytes = plan.dim * 4
     stats = StreamStats(plan.dim)
     with progress.bar(total=plan.rows, desc=desc, unit="vector", unit_scale=True) as bar:
-        if keep or plan.rows * row_bytes <= budget // 2:
+        if keep:
             store, tmp, storage = _storage(plan.rows, plan.dim, "float32", budget)
             try:
                 def done(start: int, stop: int) -> None:
@@ -43,12 +46,8 @@ def scan_embeddings(wh: Warehouse, key: dict, what: str, budget: int, keep: bool
                 if tmp is not None:
                     tmp.cleanup()
                 raise
-            if keep:
-                return Scan(stats, store, plan.ids, storage, tmp)
-            if tmp is not None:
-                tmp.cleanup()
-            return Scan(stats)
-        for _, block in matrix.windows(plan, max(1, budget // 4 // row_bytes)):
+            return Scan(stats, store, plan.ids, storage, tmp)
+        for _, block in matrix.windows(plan, max(1, min(budget // 8, WINDOW_BYTES) // row_bytes)):
             stats.add(block, checked=True)
             bar.update(len(block))
     return Scan(stats)

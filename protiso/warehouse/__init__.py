@@ -2,7 +2,8 @@
 
 ``with Warehouse.open("W") as wh: wh.query("SELECT count(*) FROM proteins")``. Modules: ``core``
 (``Warehouse``), ``commit`` (``Commit``, ``Run``), ``migrations``, ``udfs`` (every Python SQL function),
-``vectors`` (zero-copy vector reads), ``output`` (query results out), ``resources`` (packaged ``sql/`` and
+``vectors`` (zero-copy vector reads), ``matrix`` (``Warehouse.vectors`` / ``residues``: Parquet parts read
+straight into one float32 matrix), ``output`` (query results out), ``resources`` (packaged ``sql/`` and
 ``reports/``), ``connection``, ``recovery`` (what a killed writer leaves), ``catalog`` (checks on open,
 ``repair``), ``statements`` (what a user's SQL changes), ``layout`` (part folders).
 """

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -115,7 +116,6 @@ class Plan:
     dim: int | None
     column: str
     what: str
-    keys: dict[str, set] = field(default_factory=dict)
 
     @property
     def rows(self) -> int:
@@ -162,15 +162,14 @@ def plan(wh: Warehouse, table: str, column: str, filters: dict[str, Any], what: 
             meta = pq.ParquetFile(path)
         except (OSError, pa.ArrowException) as error:
             raise ProtisoError(f"cannot read {path}: {str(error).splitlines()[0]}") from None
-        names = meta.schema_arrow.names
-        index = {name: names.index(name) for name in keys if name in names}
+        leaves = {meta.metadata.schema.column(i).path: i for i in range(meta.metadata.num_columns)}
+        cols = [name for name in keys if name in meta.schema_arrow.names]
         out = []
         for group in range(meta.num_row_groups):
             row_group = meta.metadata.row_group(group)
-            if any(not _matches(row_group.column(index[name]).statistics, value)
-                   for name, value in filters.items() if name in index and value is not None):
+            if any(not _matches(row_group.column(leaves[name]).statistics, value)   # control: NULL reads 'none'
+                   for name, value in filters.items() if name in leaves and name != "control"):
                 continue
-            cols = [name for name in keys if name in index]
             data = meta.read_row_group(group, columns=cols, use_threads=False)
             mask = _key_mask(data, filters, accessions)
             if mask is None:
@@ -307,27 +306,42 @@ def read(plan: Plan, out: np.ndarray | None = None, check: bool = True,
 
 
 def windows(plan: Plan, max_rows: int, check: bool = True) -> Iterator[tuple[int, np.ndarray]]:
-    """The plan's vectors as consecutive blocks of whole row groups (at most ``max_rows`` rows where a
-    row group allows), each block read in parallel into one reused buffer: (first row, block)."""
-    buffer: np.ndarray | None = None
+    """The plan's vectors as consecutive blocks of whole row groups, at most ``max_rows`` rows where a row
+    group allows: (first row, block). Two buffers: the next block is read while the caller uses this one."""
+    spans: list[tuple[int, int]] = []
     i = 0
     while i < len(plan.tasks):
         j, rows = i, 0
         while j < len(plan.tasks) and (j == i or rows + plan.tasks[j].count <= max_rows):
             rows += plan.tasks[j].count
             j += 1
-        if buffer is None or buffer.shape[0] < rows:
-            buffer = np.empty((rows, plan.dim), dtype=np.float32)
-        base = plan.tasks[i].start
-        part = Plan([_Task(t.path, t.group, t.rows, t.start - base, t.count) for t in plan.tasks[i:j]],
-                    plan.ids[base:base + rows], {}, plan.dim, plan.column, plan.what)
-        read(part, buffer[:rows], check)
-        yield base, buffer[:rows]
+        spans.append((i, j))
         i = j
+    if not spans:
+        return
+    size = max(sum(t.count for t in plan.tasks[a:b]) for a, b in spans)
+    buffers = [np.empty((size, plan.dim), dtype=np.float32) for _ in range(min(2, len(spans)))]
+
+    def load(k: int) -> tuple[int, np.ndarray]:
+        a, b = spans[k]
+        base = plan.tasks[a].start
+        rows = sum(t.count for t in plan.tasks[a:b])
+        part = Plan([_Task(t.path, t.group, t.rows, t.start - base, t.count) for t in plan.tasks[a:b]],
+                    plan.ids[base:base + rows], {}, plan.dim, plan.column, plan.what)
+        return base, read(part, buffers[k % 2][:rows], check)
+
+    with ThreadPoolExecutor(1) as ahead:
+        future = ahead.submit(load, 0)
+        for k in range(len(spans)):
+            base, block = future.result()
+            if k + 1 < len(spans):
+                future = ahead.submit(load, k + 1)
+            yield base, block
 
 
-def _one(plan: Plan, name: str, what: str) -> None:
-    values = plan.keys.get(name, set())
+def _one(found: Plan, name: str, what: str) -> None:
+    """A one-line error when the selection holds several values of ``name`` (model, layer, pooling)."""
+    values = {*pc.unique(found.extra[name]).to_pylist()} if found.rows else set()
     if len(values) > 1:
         shown = ", ".join(sorted(map(str, values)))
         raise ProtisoError(f"{what} holds several {name}s ({shown}); pass {name}=")
@@ -368,15 +382,13 @@ def vectors(wh: Warehouse, model: str | None = None, layer: int | None = None, s
         sql = wh.sql_text("vectors_where").replace("/*WHERE*/ TRUE", predicate)
         try:
             matched = wh.con.sql(sql).to_arrow_table().column("accession").combine_chunks()
-        except Exception as error:  # duckdb.Error: a wrong column or type in the user's predicate
+        except duckdb.Error as error:  # a wrong column or type in the user's predicate
             raise ProtisoError(f"where={predicate!r}: {str(error).splitlines()[0]}") from None
         chosen = matched if chosen is None else pc.filter(matched, pc.is_in(matched, value_set=chosen))
     what = _describe("embeddings", model, layer, f"set {set}, control {control}"
                      + (f", pooling {pooling}" if pooling is not None else ""))
     found = plan(wh, "embeddings", "embedding", filters, what, chosen, extra=("model", "layer", "pooling"))
     for name in ("model", "layer", "pooling"):
-        values = pc.unique(found.extra[name]).to_pylist() if found.rows else []
-        found.keys[name] = {*values}
         _one(found, name, what)
     if found.rows == 0 and chosen is None:
         raise ProtisoError(f"no {what}{_available(wh, 'embeddings')}")
@@ -398,7 +410,6 @@ def residues(wh: Warehouse, accession: str, model: str | None = None, layer: int
     what = _describe(f"residues of {accession}", model, layer, "")
     found = plan(wh, "residues", "vector", filters, what, extra=("model", "layer", "position", "residue"))
     for name in ("model", "layer"):
-        found.keys[name] = {*pc.unique(found.extra[name]).to_pylist()} if found.rows else {*()}
         _one(found, name, what)
     if found.rows == 0:
         raise ProtisoError(f"no stored {what} (ingest with --residues){_available(wh, 'residues')}")

@@ -5,7 +5,7 @@
 CREATE OR REPLACE TEMP TABLE ingest_protein_enrich AS
 WITH offered AS (
     SELECT p.accession, p.entry_name, p.protein_name, p.organism, p.taxon_id, p.gene,
-           p.protein_existence, p.sequence_version, p.file_idx
+           p.protein_existence, p.sequence_version, p.sequence, s.seq_hash, p.file_idx
     FROM staged_proteins p
     JOIN ingest_protein_status s USING (file_idx, record)
     WHERE s.status = 'unchanged'
@@ -14,7 +14,8 @@ WITH offered AS (
 SELECT o.*
 FROM offered o
 JOIN proteins st USING (accession)
-WHERE (st.entry_name IS NULL AND o.entry_name IS NOT NULL)
+WHERE (st.sequence IS NULL AND o.sequence IS NOT NULL)   -- a protein import-vectors made without one
+   OR (st.entry_name IS NULL AND o.entry_name IS NOT NULL)
    OR (st.protein_name IS NULL AND o.protein_name IS NOT NULL)
    OR (st.organism IS NULL AND o.organism IS NOT NULL)
    OR (st.taxon_id IS NULL AND o.taxon_id IS NOT NULL)

@@ -4,6 +4,8 @@
 --   unchanged        accession already stored with the same sequence (reruns add nothing)
 --   conflict_input   the input gives this accession with different sequences: every record rejected
 --   conflict_stored  accession stored with a different sequence: rejected
+--   (an accession stored without a sequence, as import-vectors creates them, counts as unchanged: its
+--   sequence and empty fields are filled, ingest_protein_enrich.sql)
 CREATE OR REPLACE TEMP TABLE ingest_protein_status AS
 WITH staged AS (
     SELECT file_idx, record, source, accession, md5(sequence) AS seq_hash
@@ -37,6 +39,7 @@ SELECT
         WHEN st.seq_hash IS NOT NULL AND st.seq_hash <> r.seq_hash THEN 'conflict_stored'
         WHEN st.seq_hash IS NOT NULL THEN 'unchanged'
         WHEN r.occurrence > 1 THEN 'duplicate'
+        WHEN st.accession IS NOT NULL THEN 'unchanged'
         ELSE 'new'
     END AS status,
     CASE
