@@ -82,7 +82,10 @@ def test_shell_gives_isoscore_dims_and_cosine_of_imported_and_derived_sets(impor
         row = got[("esm-x", 6, name)]
         assert row["complete"] and row["n"] == row["stored"] == 300 and row["dim"] == DIM
         assert row["isoscore"] == pytest.approx(reference_float64(IsoScore, points), rel=1e-9)
+        scaled = np.trace(np.cov(points.astype(np.float64).T)) / DIM * np.eye(DIM)   # scale-free target
         assert row["isoscore_star"] == pytest.approx(
+            reference_float64(IsoScore_star, points, scaled, ZETA), rel=1e-9)
+        assert row["isoscore_star_fixed"] == pytest.approx(
             reference_float64(IsoScore_star, points, np.eye(DIM), ZETA), rel=1e-9)
         assert row["effective_dims"] == pytest.approx(effective_dims(points), rel=1e-9)
         assert row["mean_cosine"] == pytest.approx(brute_cosine(points), rel=1e-9, abs=1e-15)

@@ -285,3 +285,20 @@ def test_per_protein_local_summaries_carry_an_interval_over_proteins(warehouse):
                             "AND definition = 'per_protein'", [again.run_id]).to_pylist()
     assert (same["isoscore_ci_low"], same["isoscore_ci_high"]) == (row["isoscore_ci_low"], row["isoscore_ci_high"])
 
+
+
+def test_cli_null_option_and_its_errors(tmp_path):
+    from conftest import run_protiso
+
+    wh = build_warehouse(tmp_path / "w")
+    wh.close()
+    done = run_protiso("isotropy", "-w", str(tmp_path / "w"), "--by", "organism", "--scope", "global",
+                       "--min-points", "5", "--null", "length", "--null-draws", "6")
+    assert done.returncode == 0, done.stderr
+    with Warehouse.open(tmp_path / "w") as wh:
+        methods = wh.con.execute("SELECT DISTINCT null_method FROM isotropy WHERE group_by = 'organism'").fetchall()
+        params = wh.con.execute("SELECT params ->> 'null' FROM runs WHERE kind = 'isotropy'").fetchall()
+    assert methods == [("length",)] and params == [("length",)]
+    bad = run_protiso("isotropy", "-w", str(tmp_path / "w"), "--null", "lengths")
+    assert bad.returncode != 0 and "unknown --null 'lengths'; choose from size, length" in bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1

@@ -379,3 +379,31 @@ def test_local_group_intervals_resample_whole_proteins(embedded):
         naive = bootstrap_isoscore(points, 40, 4)
         widths.append((want.high - want.low, naive.high - naive.low))
     assert sum(w for w, _ in widths) > sum(w for _, w in widths)
+
+
+def test_layer_curve_after_a_sampled_all_layers_embed_beside_a_full_last_layer(embedded, tmp_path):
+    """Issue 22's acceptance: `embed --layers all --sample 6` beside a full last-layer embed of 14 proteins;
+    the layer curve (matched rows) uses the same 6 proteins at every layer and the report shows N per row."""
+    source, root = embedded
+    wh = Warehouse.create(tmp_path / "wh")
+    with wh.commit(None) as tx:
+        tx.write_part("proteins", source.query("SELECT accession, sequence, length, seq_hash, source FROM proteins"))
+    model = str(root / "prot_bert")
+    embed_proteins(wh, EmbedOptions(model, layers="all", sample=6, seed=1, device="cpu", batch_tokens=2000),
+                   progress=False)
+    last = wh.con.execute("SELECT max(layer) FROM embeddings").fetchall()[0][0]
+    embed_proteins(wh, EmbedOptions(model, layers=str(last), device="cpu", batch_tokens=2000), progress=False)
+    counts = dict(wh.con.execute("SELECT layer, count(*) FROM embeddings GROUP BY 1").fetchall())
+    assert counts[last] == 14 and all(n == 6 for layer, n in counts.items() if layer != last)
+    compute_isotropy(wh, scopes=["global"])
+    matched = wh.query("SELECT layer, n_points, matched_sets FROM isotropy WHERE group_by = 'matched' "
+                       "AND group_value = 'layers' ORDER BY layer").to_pylist()
+    assert [r["layer"] for r in matched] == sorted(counts)
+    assert {(r["n_points"], r["matched_sets"]) for r in matched} == {(6, len(counts))}
+    render_report(wh, tmp_path / "r.html")
+    layers = section((tmp_path / "r.html").read_text(), "layers")
+    for layer in counts:
+        assert values(layers, "n_points", layer=layer, group_by="matched") == ["6"]
+        assert values(layers, "n_points", layer=layer, group_by="all") == [str(counts[layer])]
+    assert "the same 6 proteins at every layer" in layers and "(unmatched)" in layers
+    wh.close()

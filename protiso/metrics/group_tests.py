@@ -8,8 +8,7 @@ error of size_z.
   capped at 1, over the p-values given (the caller passes one family: one GO namespace of one set).
 * ``z_mc_se``: the standard error of ``z = (x - mean) / sd`` that comes from estimating mean and sd
   from B draws (delta method, normal null): ``sqrt(1 / B + z^2 / (2 (B - 1)))``; z +- 1.96 se is the
-  range another seed would give 95 % of the time. ``draws_for_z(z, half_width)`` is the B that
-  makes that range +- ``half_width``.
+  range another seed would give 95 % of the time (+-0.1 at z = 2 takes about 1,150 draws).
 """
 
 from __future__ import annotations
@@ -18,7 +17,6 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from scipy.stats import norm
 
 
 def empirical_p(value: float | None, draws: Sequence[float], mean: float | None) -> float | None:
@@ -50,8 +48,3 @@ def z_mc_se(z: float | None, draws: int) -> float | None:
         return None
     return math.sqrt(1.0 / draws + z * z / (2.0 * (draws - 1)))
 
-
-def draws_for_z(z: float, half_width: float = 0.1, level: float = 0.95) -> int:
-    """Draws B that put the 95 % Monte-Carlo range of z at +- ``half_width``."""
-    crit = float(norm.ppf(0.5 + level / 2))
-    return int(math.ceil((crit / half_width) ** 2 * (1.0 + z * z / 2.0))) + 1

@@ -1,4 +1,4 @@
--- Issue 22's statistics on the isotropy tables (`protiso isotropy`; docs/statistics.md says how each
+-- Issue 22's statistics on the isotropy tables (`protiso isotropy`; docs/sql.md, section Statistics, says how each
 -- number is made).
 --
 -- IsoScore* is scale-free from this version on: `isoscore_star` shrinks the unbiased covariance C towards
