@@ -95,7 +95,7 @@ def _group_tables(wh: Warehouse, run_id: str, group: dict, budget: int) -> tuple
     values = {"cosine": cosine, "sq_euclidean": sq}
     for name in ("score", "identity", "similarity", "normalized_score"):
         values[name] = pairs.column(name).to_numpy(zero_copy_only=False).astype(np.float64)  # NULL -> NaN
-    lengths, comp = composition(_sequences(wh, accessions))
+    lengths, comp = composition([seq or "" for seq in _sequences(wh, accessions)])
     with np.errstate(invalid="ignore", divide="ignore"):
         values["length_normalized_score"] = values["score"] / np.minimum(lengths[ia], lengths[ib])
     complete = np.all([np.isfinite(values[m]) for m in METRICS], axis=0)
@@ -150,6 +150,10 @@ class _PairData:
     stratum: np.ndarray      # object, None in a random sample
     weight: np.ndarray       # NaN in a random sample
     terms: dict
+
+    @property
+    def finite_terms(self) -> np.ndarray:
+        return np.all([np.isfinite(v) for v in self.terms.values()], axis=0)
 
 
 def _subsets(data: _PairData) -> list[tuple[str, str, np.ndarray, np.ndarray | None]]:
@@ -223,7 +227,7 @@ def _partials(group: dict, run_id: str, data: _PairData, stratum: str, weighting
     k = len(METRICS)
     bins = [("all", 0.0, 2.0), *RATIO_BINS]
     for name, low, high in bins:
-        keep = mask & data.complete & (data.terms["q"] >= low) & (data.terms["q"] < high)
+        keep = mask & data.complete & (data.terms["q"] >= low) & (data.terms["q"] < high) & data.finite_terms
         n = int(np.count_nonzero(keep))
         if n < 3:
             continue

@@ -39,8 +39,9 @@ def composition(sequences: list[str]) -> tuple[np.ndarray, np.ndarray]:
 def raw_terms(len_a: np.ndarray, len_b: np.ndarray, comp_a: np.ndarray, comp_b: np.ndarray) -> dict[str, np.ndarray]:
     """The pair variables: len_diff, comp_dist, u = log shorter, v = log longer, q = shorter / longer."""
     short, long = np.minimum(len_a, len_b), np.maximum(len_a, len_b)
-    return {"len_diff": long - short, "comp_dist": np.sqrt(((comp_a - comp_b) ** 2).sum(axis=1)),
-            "u": np.log(short), "v": np.log(long), "q": short / long}
+    with np.errstate(invalid="ignore", divide="ignore"):  # a protein without a stored sequence: NaN / -inf
+            return {"len_diff": long - short, "comp_dist": np.sqrt(((comp_a - comp_b) ** 2).sum(axis=1)),
+                "u": np.log(short), "v": np.log(long), "q": short / long}
 
 
 def flexible_basis(terms: dict[str, np.ndarray]) -> np.ndarray:

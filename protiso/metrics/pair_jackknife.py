@@ -98,18 +98,24 @@ def moments(columns: np.ndarray, a: np.ndarray, b: np.ndarray, n_proteins: int, 
     return Moments(total, s1, s2, p_w, p_s1, p_s2, shift)
 
 
-def _partial(cov: np.ndarray, x: int, y: int, controls: tuple[int, ...]) -> np.ndarray:
-    """Partial correlation of columns x, y given ``controls`` from covariance matrices (..., m, m)."""
-    idx = [x, y, *controls]
-    sub = cov[..., idx, :][..., :, idx]
+def _inverse(cov: np.ndarray, controls: tuple[int, ...]) -> np.ndarray:
+    """Pseudo-inverses of the controls' covariance blocks of ``cov`` (..., m, m); NaN where undefined."""
+    kk = cov[..., controls, :][..., :, controls]
+    ok = np.all(np.isfinite(kk), axis=(-1, -2))
+    inv = np.full(kk.shape, np.nan)
+    if ok.any():
+        inv[ok] = np.linalg.pinv(kk[ok], rcond=1e-12, hermitian=True)
+    return inv
+
+
+def _partial(cov: np.ndarray, x: int, y: int, controls: tuple[int, ...], inv: np.ndarray | None = None) -> np.ndarray:
+    """Partial correlation of columns x, y given ``controls`` from covariance matrices (..., m, m);
+    ``inv``: ``_inverse(cov, controls)`` when already computed."""
+    sub = cov[..., [x, y], :][..., :, [x, y]]
     if controls:
-        kk = sub[..., 2:, 2:]
-        ok = np.all(np.isfinite(kk), axis=(-1, -2))
-        inv = np.full(kk.shape, np.nan)
-        if ok.any():
-            inv[ok] = np.linalg.pinv(kk[ok], rcond=1e-12, hermitian=True)
-        xy_k = sub[..., :2, 2:]
-        sub = sub[..., :2, :2] - xy_k @ inv @ np.swapaxes(xy_k, -1, -2)
+        inv = _inverse(cov, controls) if inv is None else inv
+        xy_k = cov[..., [x, y], :][..., :, list(controls)]
+        sub = sub - xy_k @ inv @ np.swapaxes(xy_k, -1, -2)
     with np.errstate(invalid="ignore", divide="ignore"):
         return sub[..., 0, 1] / np.sqrt(sub[..., 0, 0] * sub[..., 1, 1])
 
@@ -139,7 +145,14 @@ def partial_estimates(mom: Moments, targets: list[tuple[int, int, tuple[int, ...
     cov = mom.covariance
     loo = mom.leave_one_out()[used]
     proteins = int(used.sum())
-    return [jackknife(float(_partial(cov, x, y, k)), _partial(loo, x, y, k), proteins) for x, y, k in targets]
+    inverses: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray]] = {}
+    out = []
+    for x, y, k in targets:
+        if k and k not in inverses:
+            inverses[k] = (_inverse(cov, k), _inverse(loo, k))
+        full, each = inverses.get(k, (None, None))
+        out.append(jackknife(float(_partial(cov, x, y, k, full)), _partial(loo, x, y, k, each), proteins))
+    return out
 
 
 def correlation_intervals(mom: Moments, pairs: list[tuple[int, int]] | None = None
