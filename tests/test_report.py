@@ -250,7 +250,7 @@ def expected(con, number: dict[str, str]):
             return max(f[3] for f in found)
         pairs = [(f[0], f[1] if metric == "rho_plain" else f[2]) for f in found]
         pairs = [p for p in pairs if p[1] is not None]
-        rho = spearmanr(*zip(*pairs)).statistic if len(pairs) > 1 else None
+        rho = spearmanr(*zip(*pairs)).statistic if len(pairs) >= 10 else None  # fewer groups: no rho
         return None if rho is None or math.isnan(rho) else float(rho)
     if metric.startswith("matched_"):  # layer curves on the pairs complete at every layer, recomputed here
         return _matched_correlation(con, number, metric.removeprefix("matched_"))

@@ -4,7 +4,8 @@
 -- least isotropic groups of each model, layer, embedding set, scope and grouping. Per block also:
 -- groups, the smallest group's protein count and the run's stated minimum (--min-points, in proteins),
 -- and the Spearman correlation of group size (proteins) with IsoScore (rho_plain) and with size_z
--- (rho_corrected), average ranks for ties. GO terms are ranked within their namespace (namespace:
+-- (rho_corrected), average ranks for ties, over at least 10 groups (fewer, e.g. a few nested local groups,
+-- give a degenerate +-1: NULL). GO terms are ranked within their namespace (namespace:
 -- biological_process | molecular_function | cellular_component from go_terms; NULL for other groupings)
 -- and get their names from go_terms. Root GO terms (is_root) are not ranked: `roots` counts them per block.
 -- Tests (migration 0010): p_value, q_value (Benjamini-Hochberg within the block), size_z_se (Monte-Carlo
@@ -50,9 +51,10 @@ WITH terms AS (
                    ORDER BY size_z ASC NULLS LAST, isoscore ASC, group_value)
 ), blocks AS (
     SELECT k.model, k.layer, k.embedding_set, k.scope, k.group_by, k.namespace,
-           corr(k.iso_rank, k.size_rank) AS rho_plain,
-           corr(CASE WHEN k.size_z IS NOT NULL THEN k.z_rank END, CASE WHEN k.size_z IS NOT NULL THEN k.size_rank END)
-               AS rho_corrected,
+           CASE WHEN count(*) >= 10 THEN corr(k.iso_rank, k.size_rank) END AS rho_plain,
+           CASE WHEN count(k.size_z) >= 10 THEN
+               corr(CASE WHEN k.size_z IS NOT NULL THEN k.z_rank END, CASE WHEN k.size_z IS NOT NULL THEN k.size_rank END)
+           END AS rho_corrected,
            min(k.size) AS smallest,
            count(*) FILTER (WHERE k.q_value < 0.05) AS significant,
            1.0 / (1 + max(k.null_draws)) AS p_floor,
