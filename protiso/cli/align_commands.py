@@ -20,7 +20,7 @@ def align(
         help="Sample this fraction of the proteins and align all pairs among them (default 0.01, the study's).")] = None,
     proteins: Annotated[Optional[int], typer.Option(help="Sample N proteins and align all pairs among them.")] = None,
     pairs: Annotated[Optional[str], typer.Option(
-        help="N: align N distinct random pairs instead; random: all pairs among the protein sample (the default); "
+        metavar="[N|random|homolog-enriched]", help="N: align N distinct random pairs instead; random: all pairs among the protein sample (the default); "
         "homolog-enriched: --pair-count pairs, --homolog-share of them likely homologs (MMseqs2 search of the "
         "selected proteins against themselves, and shared Pfam/InterPro entries), the rest random, each pair's "
         "stratum and sampling weight recorded.")] = None,
@@ -29,17 +29,19 @@ def align(
     homolog_share: Annotated[float, typer.Option(
         help="--pairs homolog-enriched: share of the pairs drawn from likely homologs.")] = 0.5,
     homolog_source: Annotated[str, typer.Option(
-        help="Likely homologs from: auto (MMseqs2 when installed, plus Pfam/InterPro cross-references when "
+        metavar="[auto|mmseqs|xrefs|both]", help="Likely homologs from: auto (MMseqs2 when installed, plus Pfam/InterPro cross-references when "
         "present), mmseqs, xrefs or both.")] = "auto",
     homolog_evalue: Annotated[float, typer.Option(
         help="MMseqs2 E-value at or below which a pair is a likely homolog.")] = 1e-3,
     model: Annotated[Optional[str], typer.Option(
-        help="Sample only proteins this model embedded (default: proteins any model embedded).")] = None,
+        "--model", "-m", metavar="MODEL", help="Sample only proteins this model embedded (default: proteins any model embedded).")] = None,
     all_proteins: Annotated[bool, typer.Option(
         "--all-proteins", help="Sample from every protein, embedded or not.")] = False,
     seed: Annotated[int, typer.Option(help="Seed of the sample (numpy default_rng).")] = 0,
     matrix: Annotated[str, typer.Option(help="Biopython substitution matrix name (PAM250, BLOSUM62, ...).")] = "PAM250",
-    mode: Annotated[str, typer.Option(help="global (Needleman-Wunsch, end gaps scored) or local (Smith-Waterman).")] = "global",
+    mode: Annotated[str, typer.Option(
+        metavar="[global|local]",
+        help="global (Needleman-Wunsch, end gaps scored) or local (Smith-Waterman).")] = "global",
     open_score: Annotated[float, typer.Option(
         "--open", help="Score of a gap's first position (<= 0, Biopython convention).")] = -10.0,
     extend_score: Annotated[float, typer.Option(
@@ -53,10 +55,12 @@ def align(
     max_cells: Annotated[Optional[int], typer.Option(
         help="Most DP cells (length x length) of a pair aligned with a traceback, <= 6 bytes each (default "
         "50,000,000); longer pairs get exact scores and counts in linear memory, or are skipped (see rejects).")] = None,
-    aligner: Annotated[str, typer.Option(help="auto (parasail when scores are integers, else Biopython), parasail or biopython.")] = "auto",
+    aligner: Annotated[str, typer.Option(
+        metavar="[auto|parasail|biopython]",
+        help="auto (parasail when scores are integers, else Biopython), parasail or biopython.")] = "auto",
     # -- where the blocks run (protiso/engines) --
     engine: Annotated[str, typer.Option(
-        help="Where pair blocks run: local (a process pool here) or ray (Ray Data actors; pip install 'protiso[ray]').")] = "local",
+        metavar="[local|ray]", help="Where pair blocks run: local (a process pool here) or ray (Ray Data actors; pip install 'protiso[ray]').")] = "local",
     address: Annotated[Optional[str], typer.Option(
         help="--engine ray: auto (the cluster `ray start` made here), HOST:PORT or ray://HOST:PORT; "
         "default: a local Ray instance.")] = None,
