@@ -179,3 +179,13 @@ def test_repair_leaves_out_rows_written_again_after_a_delete_from_parts(tmp_path
     assert invoke("tables", "-w", w).exit_code == 0
     shutil.rmtree(w / "quarantine")
     assert invoke("repair", "-w", w).stdout.strip() == "nothing to repair"
+
+
+def test_the_guarded_function_names_are_the_registered_ones(tmp_path):
+    w = make_warehouse(tmp_path / "w")
+    query = "SELECT DISTINCT function_name FROM duckdb_functions() WHERE database_name = 'system'"
+    with Warehouse.open(w, read_only=True) as wh:
+        registered = {row[0] for row in wh.con.execute(query).fetchall()}
+    with duckdb.connect() as fresh:
+        builtin = {row[0] for row in fresh.execute(query).fetchall()}
+    assert registered - builtin == catalog.FUNCTIONS

@@ -99,6 +99,8 @@ BAD = {
     "esm empty tensor": (lambda t: esm(t, torch.zeros(0)), (), "dimension 0"),
     "parquet empty lists": (lambda t: parquet(t, [[] for _ in IDS]), (), "dimension 0"),
     "npz 1-D vectors": (lambda t: npz(t, embeddings=V[:, :1].copy()), (), "dimension 1"),
+    "npz beyond float32": (lambda t: npz(t, embeddings=np.vstack([V[:5], np.full((1, 8), 1e300)])), (),
+                           "beyond float32's range"),
     "npz all-zero vector": (lambda t: npz(t, embeddings=np.vstack([V[:5], np.zeros((1, 8), np.float32)])), (),
                             "zero vector"),
     "h5 0 residues": (lambda t: h5(t, lambda f: [f.create_dataset(a, data=np.zeros((0, 8), np.float32))
@@ -120,6 +122,8 @@ BAD = {
     "ids object npy": (lambda t: (np.save(t / "v.npy", V), np.save(t / "ids.npy", np.array(IDS, dtype=object),
                                                                    allow_pickle=True), t / "v.npy")[-1],
                        ("--ids", "IDS_NPY"), "ids.npy"),
+    "empty npy": (lambda t: ((t / "v.npy").write_bytes(b""), (t / "v.txt").write_text("x\n"), t / "v.npy")[-1],
+                  ("--format", "npy"), "v.npy: not a readable .npy file"),
     "ids not utf-8": (lambda t: (np.save(t / "v.npy", V), (t / "v.txt").write_bytes(b"\xff\xfe\n" * 6),
                                  t / "v.npy")[-1], (), "v.txt"),
 }

@@ -201,7 +201,8 @@ def align(wh: Warehouse, *, fraction: float | None = None, proteins: int | None 
     """
     from protiso.engines import check_engine
 
-    if not wh.con.execute(wh.sql_text("has_sequences")).fetchall()[0][0]:
+    has_proteins, has_sequences = wh.con.execute(wh.sql_text("has_sequences")).fetchall()[0]
+    if has_proteins and not has_sequences:
         raise ProtisoError(f"align needs protein sequences and {wh.path} has none (vectors imported without "
                            "them); ingest the proteins' FASTA or UniProt files first")
     on_ray = check_engine(engine) == "ray"

@@ -79,8 +79,8 @@ class NpySource:
         self.path = path
         try:
             self.matrix = np.load(path, mmap_mode="r", allow_pickle=False)
-        except (ValueError, OSError) as error:
-            reason = str(error).splitlines()[0]
+        except (ValueError, OSError, EOFError) as error:  # EOFError: an empty file (click would say "Aborted!")
+            reason = (str(error).strip().splitlines() or ["empty file"])[0]
             if "pickle" in reason:  # numpy's advice to load it unsafely is not protiso's
                 reason = "it holds Python objects (dtype=object), which protiso does not load; save numbers"
             raise ProtisoError(f"{path}: not a readable .npy file ({reason})") from None

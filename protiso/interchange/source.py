@@ -163,7 +163,13 @@ def float_vectors(values: np.ndarray, record: Record | None, what: str = "vector
     if values.dtype.kind != "f" and values.dtype.kind not in "iu":
         where = record.where() if record is not None else what
         raise ProtisoError(f"{where}: {what} must be floating-point numbers, got dtype {values.dtype}")
-    return values.astype(np.float32)
+    with np.errstate(over="ignore", invalid="ignore"):  # no RuntimeWarning before the one-line error
+        out = values.astype(np.float32)
+    if values.dtype.kind == "f" and not np.isfinite(out).all() and np.isfinite(values[~np.isfinite(out)]).any():
+        where = record.where() if record is not None else what
+        raise ProtisoError(f"{where}: {what} hold values beyond float32's range (about ±3.4e38), which protiso "
+                           "stores them as")
+    return out
 
 
 def list_array(matrix: np.ndarray) -> pa.ListArray:

@@ -134,7 +134,7 @@ def import_vectors(wh: Warehouse, options: ImportOptions, progress: bool = True)
     resolver = IdResolver(wh, options.model)
     try:
         created: dict[str, int | None] | None = None
-        if not wh.con.execute(wh.sql_text("has_sequences")).fetchall()[0][0]:
+        if not wh.con.execute(wh.sql_text("has_sequences")).fetchall()[0][1]:
             created = {}  # no sequences to match: records naming no protein create one (vectors only)
         with wh.run("import", options.params(source), model=options.model, defer=True) as run:
             builder = RowBuilder(options.model, run.id, options.layer, source.layer, options.pooling,

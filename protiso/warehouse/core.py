@@ -23,7 +23,7 @@ import duckdb
 import pyarrow as pa
 
 from protiso.errors import ProtisoError, did_you_mean
-from protiso.warehouse import catalog, faults, layout, matrix, migrations, recovery, resources, udfs
+from protiso.warehouse import catalog, faults, layout, matrix, migrations, recovery, resources
 from protiso.warehouse.catalog import CREATED
 from protiso.warehouse.commit import PARQUET_DIR, Commit, Run, _PendingPart, new_run_id, utcnow
 from protiso.warehouse.connection import LockedError, check_writable, connect, refuse_file_in_path, transaction
@@ -106,11 +106,13 @@ class Warehouse:
             catalog.raise_if_damaged(con, path, before_migrations=True)
             migrations.migrate(con)
             catalog.raise_if_damaged(con, path)
-            catalog.raise_if_broken(con, path, frozenset(udfs.NAMES))
+            catalog.raise_if_broken(con, path, catalog.FUNCTIONS)
             recovery.collect_files(path, con)
             layout.relocate_hive_parts(path, con)
             recovery.mark_interrupted(con)
             wh.refresh_views()
+            from protiso.warehouse import udfs
+
             udfs.register(con)
         except BaseException:
             con.close()
@@ -128,7 +130,7 @@ class Warehouse:
             try:
                 needed, required = catalog.out_of_date(path, con)
                 if not needed:
-                    catalog.raise_if_broken(con, path, frozenset(udfs.NAMES))
+                    catalog.raise_if_broken(con, path, catalog.FUNCTIONS)
             except BaseException:
                 con.close()
                 raise
@@ -153,6 +155,8 @@ class Warehouse:
             con = connect(path / DB_FILE, read_only=True)
             break
         con.execute("SET enable_progress_bar = false")
+        from protiso.warehouse import udfs
+
         udfs.register(con)
         return cls(path, con, read_only=True)
 
@@ -171,7 +175,9 @@ class Warehouse:
         except duckdb.ConnectionException:
             return cls._open_writable(path)
         con.execute("SET enable_progress_bar = false")
-        shadowed = {name.lower() for _, name, *_ in catalog.shadowing_functions(con, frozenset(udfs.NAMES))}
+        shadowed = {name.lower() for _, name, *_ in catalog.shadowing_functions(con, catalog.FUNCTIONS)}
+        from protiso.warehouse import udfs
+
         udfs.register(con, skip=shadowed)
         return cls(path, con, read_only=read_only)
 
@@ -184,7 +190,7 @@ class Warehouse:
         check_writable(path, path / DB_FILE)
         con = connect(path / DB_FILE, read_only=False)
         try:
-            done = catalog.repair(path, con, frozenset(udfs.NAMES))
+            done = catalog.repair(path, con, catalog.FUNCTIONS)
         finally:
             con.close()
         cls._open_writable(path).close()

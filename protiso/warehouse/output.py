@@ -12,7 +12,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from protiso.errors import ProtisoError
-from protiso.warehouse import Warehouse, catalog, statements, udfs
+from protiso.warehouse import Warehouse, catalog, statements
 
 FORMATS = ("table", "csv", "json")
 OUTPUT_SUFFIXES = (".parquet", ".csv", ".json")   # -o: the format by the file name
@@ -31,7 +31,7 @@ def needs_write(sql: str, allow_internal: bool = False) -> bool:
 
 def protected_names() -> frozenset[str]:
     """protiso's own objects and SQL functions: what a user's SQL may not change or shadow."""
-    return catalog.protiso_names() | frozenset(udfs.NAMES)
+    return catalog.protiso_names() | catalog.FUNCTIONS
 
 
 def run_sql(wh: Warehouse, sql: str, fmt: str = "table", output: Path | None = None,

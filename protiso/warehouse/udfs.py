@@ -43,8 +43,6 @@ from protiso.metrics.cosine import mean_pairwise_cosine
 from protiso.metrics.isotropy import effective_dims, eigen_spectrum, isoscore, isoscore_star, isoscore_star_fixed
 from protiso.warehouse.vectors import chunks, group_points
 
-# protiso's Python SQL functions (a stored macro of one of these names would shadow it).
-NAMES = ("isoscore", "effective_dims", "mean_pairwise_cosine", "eigen_spectrum", "isoscore_star")
 DOUBLE = duckdb.sqltypes.DOUBLE
 DOUBLE_LIST = duckdb.sqltypes.DuckDBPyType("DOUBLE[]")
 
