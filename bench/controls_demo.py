@@ -66,15 +66,17 @@ def main() -> None:
             for control, (seconds, count) in found.items():
                 times[control].append(seconds)
                 residues[control] = count
-    real = statistics.median(times["none"])
-    print(f"\n{args.model}, {args.proteins} proteins of the demo sample, {args.rounds} rounds (median):")
-    print(f"{'control':<12} {'seconds':>8} {'residues/s':>11} {'x real':>7}")
+    real, fastest = statistics.median(times["none"]), min(times["none"])
+    print(f"\n{args.model}, {args.proteins} proteins of the demo sample, {args.rounds} rounds "
+          f"(median, and the fastest round: the least disturbed by other load):")
+    print(f"{'control':<12} {'median s':>9} {'residues/s':>11} {'x real':>7} {'fastest s':>10} {'x real':>7}")
     for control in CONTROLS:
-        median = statistics.median(times[control])
-        print(f"{control:<12} {median:8.1f} {residues[control] / median:11,.0f} {median / real:7.2f}")
-    worst = max(statistics.median(times[c]) / real for c in CONTROLS[1:])
+        median, best = statistics.median(times[control]), min(times[control])
+        print(f"{control:<12} {median:9.1f} {residues[control] / median:11,.0f} {median / real:7.2f} "
+              f"{best:10.1f} {best / fastest:7.2f}")
+    worst = max(min(times[c]) / fastest for c in CONTROLS[1:])
     print(f"target: each control <= the real embedding's time (ratio <= 1; noise on a shared machine): "
-          f"worst ratio {worst:.2f}")
+          f"worst ratio of the fastest rounds {worst:.2f}")
 
 
 if __name__ == "__main__":
