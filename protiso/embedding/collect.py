@@ -28,6 +28,7 @@ EMBEDDINGS_SCHEMA = pa.schema(
         ("layer", pa.int32()),
         ("pooling", pa.string()),
         ("embedding_set", pa.string()),
+        ("control", pa.string()),
         ("length_policy", pa.string()),
         ("embedding", pa.list_(pa.float32())),
         ("local_isoscore", pa.float64()),
@@ -40,6 +41,7 @@ RESIDUES_SCHEMA = pa.schema(
         ("accession", pa.string()),
         ("model", pa.string()),
         ("layer", pa.int32()),
+        ("control", pa.string()),
         ("position", pa.int32()),
         ("residue", pa.string()),
         ("vector", pa.list_(pa.float32())),
@@ -173,7 +175,7 @@ class Collector:
                 for row in kept:
                     self.residue_batches.append(
                         _residue_batch(self.adapter.name, self.accessions[row], unique.sequence, layer, host,
-                                       self.options.run_id))
+                                       self.options.run_id, self.options.control))
         self.lengths.append(len(residues))
         for row in unique.rows:
             self.row_unique[row] = index
@@ -217,6 +219,7 @@ class Collector:
             "layer": [layer for layer in self.layers for _ in range(n_rows)],
             "pooling": [self.adapter.pooling] * n_rows * n_layers,
             "embedding_set": [self.options.embedding_set] * n_rows * n_layers,
+            "control": [self.options.control] * n_rows * n_layers,
             "length_policy": self.policies * n_layers,
             "embedding": np.concatenate(vectors) if vectors else np.zeros((0, 0), np.float32),
             "local_isoscore": scores,
@@ -236,13 +239,14 @@ class Collector:
 
 
 def _residue_batch(model: str, accession: str, sequence: str, layer: int, residues: np.ndarray,
-                   run_id: str | None) -> pa.RecordBatch:
+                   run_id: str | None, control: str = "none") -> pa.RecordBatch:
     count = len(residues)
     return pa.RecordBatch.from_arrays(
         [
             pa.array([accession] * count, pa.string()),
             pa.array([model] * count, pa.string()),
             pa.array(np.full(count, layer, dtype=np.int32)),
+            pa.array([control] * count, pa.string()),
             pa.array(np.arange(1, count + 1, dtype=np.int32)),
             pa.array(list(sequence[:count]), pa.string()),
             vectors_array(residues),

@@ -148,7 +148,7 @@ class Prepared:
     def stage_options(self, run_id: str, layers: Sequence[int] | None = None) -> StageOptions:
         return StageOptions(layers=tuple(layers or self.layers), residues=self.fraction,
                             length_policy=self.options.length_policy, batch_tokens=self.batch_tokens,
-                            seed=self.options.seed, run_id=run_id)
+                            seed=self.options.seed, run_id=run_id, control=self.options.control)
 
 
 def prepare(options: EmbedOptions, runner: Runner | None = None, adapter: ModelAdapter | None = None) -> Prepared:
@@ -214,6 +214,7 @@ class StageOptions:
     seed: int = 0
     run_id: str | None = None
     embedding_set: str = "raw"
+    control: str = "none"  # written in every row (protiso.embedding.controls)
 
 
 @dataclass

@@ -132,7 +132,8 @@ class RayRunner(Runner):
             return
         stage = prepared.stage_options(run_id)
         options = {"layers": stage.layers, "residues": stage.residues, "length_policy": stage.length_policy,
-                   "batch_tokens": stage.batch_tokens, "seed": stage.seed, "run_id": run_id}
+                   "batch_tokens": stage.batch_tokens, "seed": stage.seed, "run_id": run_id,
+                   "control": stage.control}
         dataset = ray.data.from_arrow([_descriptor(chunk) for chunk in chunks.values()]).map_batches(
             EmbedWorker, batch_size=1, batch_format="pyarrow",
             compute=ray.data.ActorPoolStrategy(size=min(self._n_workers, len(chunks))),

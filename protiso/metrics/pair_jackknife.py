@@ -53,7 +53,7 @@ class Moments:
 
 
 def moments(columns: np.ndarray, a: np.ndarray, b: np.ndarray, n_proteins: int, weights: np.ndarray | None = None,
-            rows_per_step: int = 1 << 19) -> Moments:
+            rows_per_step: int = 1 << 16) -> Moments:
     """``Moments`` of ``columns`` (pairs x m, float64) over pairs (a[k], b[k]) of proteins 0..n_proteins-1.
 
     The pairs are visited once in protein order (each pair under both of its proteins): a protein's sums
