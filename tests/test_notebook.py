@@ -114,7 +114,7 @@ def test_progress_on_a_terminal_only_and_not_with_no_progress(notebook: dict) ->
                          "--bootstrap", "20", "--null-draws", "2"])
     for bar in ("isotropy antiberty layer 8 raw: 100%", "bootstrap antiberty layer 8: 100%",
                 "isotropy antiberty layer 8 raw by go_term: 100%",
-                "isotropy antiberty layer 8 raw by go_term: random groups of each size: 100%"):
+                "isotropy antiberty layer 8 raw by go_term: random groups (size null): 100%"):
         assert bar in shown, shown[-2000:]
     report = _pty_stderr(["report", "-w", w, "-o", str(notebook["root"] / "again.html")])
     assert "report sections: 100%" in report and "report figures (inline SVG): 100%" in report

@@ -32,7 +32,8 @@ from protiso.warehouse.recovery import PARQUET_DIR
 
 QUARANTINE_DIR = "quarantine"
 # protiso's Python SQL functions (``udfs.register``): a stored macro of one of these names would shadow one.
-FUNCTIONS = frozenset({"isoscore", "effective_dims", "mean_pairwise_cosine", "eigen_spectrum", "isoscore_star"})
+FUNCTIONS = frozenset({"isoscore", "effective_dims", "mean_pairwise_cosine", "eigen_spectrum", "isoscore_star",
+                       "isoscore_star_fixed"})
 _MAGIC = b"PAR1"
 
 # What a sql/views or sql/macros file creates: kind, name, and "AS TABLE" for a table macro.
