@@ -2,9 +2,10 @@
 
 Two stated sources, each giving a set of index pairs (i < j) of the sample's proteins:
 
-* ``mmseqs``: ``mmseqs easy-search`` of the proteins against themselves (sensitivity ``-s 7``, above
-  MMseqs2's default 5.7: on 1,000 Swiss-Prot proteins it recalls 0.93 of the pairs an exact Smith-Waterman
-  search finds at E < 1e-5, against 0.88 at 5.7, bench/controls.py; substitution matrix BLOSUM62;
+* ``mmseqs``: ``mmseqs easy-search`` of the proteins against themselves (sensitivity ``-s 6.5``, above
+  MMseqs2's default 5.7: on 1,000 Swiss-Prot proteins it recalls 0.913 of the pairs an exact Smith-Waterman
+  search finds at E < 1e-5, against 0.880 at 5.7 and 0.934 at 7, which costs a third more time;
+  docs/benchmarks.md; substitution matrix BLOSUM62;
   ``--max-seqs 300`` hits per query); a pair is a
   candidate when either direction reports an E-value at most ``evalue`` (default 1e-3). E-values are
   MMseqs2's own (its composition-corrected bit score against a database of the sample's size).
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
 
 SOURCES = ("auto", "mmseqs", "xrefs", "both")
 DEFAULT_EVALUE = 1e-3
-SENSITIVITY = 7.0
+SENSITIVITY = 6.5
 MAX_SEQS = 300
 MMSEQS_INSTALL = "apt-get install mmseqs2, or conda install -c bioconda mmseqs2"
 
