@@ -286,3 +286,29 @@ def test_headline_names_the_command_that_makes_a_missing_control(built):
     assert 'data-control-missing="random-init"' in html
     assert f"protiso embed -w W --model {MODEL} --layers 4 --control random-init --seed 0" in html
     assert 'data-control-missing="shuffled"' not in html
+
+
+def test_ray_engine_embeds_controls_as_the_local_one(built, tmp_path):
+    pytest.importorskip("ray", reason="Ray is not installed (pip install 'protiso[ray]')")
+    from protiso.engines import embed_runner
+    from protiso.sequences.ingest import ingest_files
+
+    found = {}
+    for engine in ("local", "ray"):
+        with Warehouse.create(tmp_path / engine) as wh:
+            ingest_files(wh, [built["root"] / "proteins.fasta"], progress=False)
+            for control in ("shuffled", "random-init"):
+                runner = embed_runner(engine, workers=1) if engine == "ray" else None
+                embed_proteins(wh, EmbedOptions(MODEL, sample=4, seed=SEED, control=control, residues="all"),
+                               runner=runner, progress=False)
+            found[engine] = (wh.query("SELECT control, accession, embedding FROM embeddings "
+                                      "ORDER BY control, accession").to_pylist(),
+                             wh.query("SELECT control, accession, position, residue FROM residues "
+                                      "ORDER BY ALL").to_pylist(),
+                             wh.query("SELECT accession, sequence FROM control_sequences ORDER BY 1").to_pylist())
+    (local_rows, local_residues, local_shuffles), (ray_rows, ray_residues, ray_shuffles) = found["local"], found["ray"]
+    assert [(r["control"], r["accession"]) for r in ray_rows] == [(r["control"], r["accession"]) for r in local_rows]
+    assert {r["control"] for r in ray_rows} == {"shuffled", "random-init"}
+    for a, b in zip(local_rows, ray_rows):
+        np.testing.assert_allclose(a["embedding"], b["embedding"], rtol=0, atol=1e-6)
+    assert ray_residues == local_residues and ray_shuffles == local_shuffles
