@@ -20,6 +20,7 @@ WITH chosen AS (
 SELECT model, layer, pooling, control, alignment_run, mode, stratum, weighting, metric_x, metric_y, pearson,
        pearson_low, pearson_high, spearman, n, n_proteins
 FROM rows
-WHERE CASE WHEN enriched THEN (stratum <> 'all' AND weighting = 'unweighted') OR (stratum = 'all' AND weighting = 'weighted')
+WHERE CASE WHEN enriched
+           THEN (stratum <> 'all' AND weighting = 'unweighted') OR (stratum = 'all' AND weighting = 'weighted')
            ELSE stratum = 'all' AND weighting = 'unweighted' END
 ORDER BY model, layer, control, stratum = 'all', stratum, metric_y

@@ -17,5 +17,6 @@ WITH matched AS (
 )
 SELECT * FROM matched
 UNION ALL
-SELECT * FROM own o WHERE NOT EXISTS (SELECT 1 FROM matched m WHERE m.model = o.model AND m.layer = o.layer AND m.control = o.control)
+SELECT * FROM own o
+WHERE NOT EXISTS (SELECT 1 FROM matched m WHERE m.model = o.model AND m.layer = o.layer AND m.control = o.control)
 ORDER BY model, layer, control

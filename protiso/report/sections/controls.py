@@ -110,18 +110,22 @@ def _share_sentence(model: str, layer: int, control: str, y: str, real: dict, ct
     real_keys = corr_keys(model, layer, "none", real)
     what = "shuffled sequences" if control == "shuffled" else "random weights (same architecture)"
     overlap = _overlap(real, ctrl)
-    if control == "shuffled":
+    low, high = real.get("pearson_low"), real.get("pearson_high")
+    adds = "residue order" if control == "shuffled" else "training"
+    if low is not None and high is not None and low <= 0 <= high:
+        meaning = "the real correlation's 95 % interval includes 0, so there is no effect here for a control to explain"
+    elif share >= 80:
         meaning = ("length and composition alone give it, so it is no evidence that the model reads residue order"
-                   if share >= 80 else
-                   "length and composition give part of it; the rest needs residue order" if share >= 30 else
+                   if control == "shuffled" else
+                   "an untrained network of the same architecture gives it, so it is no evidence of learning")
+    elif overlap:
+        meaning = f"the two 95 % intervals overlap, so what {adds} adds cannot be told apart from nothing"
+    elif control == "shuffled":
+        meaning = ("length and composition give part of it; the rest needs residue order" if share >= 30 else
                    "most of it needs residue order")
     else:
-        meaning = ("an untrained network of the same architecture gives it, so it is no evidence of learning"
-                   if share >= 80 else
-                   "the architecture alone gives part of it; the rest comes with training" if share >= 30 else
+        meaning = ("the architecture alone gives part of it; the rest comes with training" if share >= 30 else
                    "most of it comes with training")
-    if overlap and share < 80:
-        meaning += ", though the two 95 % intervals overlap"
     weighted = "the population-weighted " if ctrl["weighting"] == "weighted" else ""
     return [("text", f"{what.capitalize()} reproduce "),
             ("num", share, "control_share", keys, "fixed0", " %"),
@@ -142,10 +146,10 @@ def _stratum_sentence(model: str, layer: int, y: str, by_control: dict[str, dict
     if real is None or real["pearson"] is None:
         return None
     real_keys = corr_keys(model, layer, "none", real)
-    parts: list[tuple] = [("text", "Within likely homologs (N = "), ("num", real["n"], "control_n", real_keys, "count", ""),
-                          ("text", f" pairs) r(cosine, {y}) is "), ("num", real["pearson"], "control_pearson", real_keys,
-                                                                    "fixed3", ""),
-                          *_interval(real, "control_pearson", real_keys), ("text", " for the real set")]
+    parts: list[tuple] = [
+        ("text", "Within likely homologs (N = "), ("num", real["n"], "control_n", real_keys, "count", ""),
+        ("text", f" pairs) r(cosine, {y}) is "), ("num", real["pearson"], "control_pearson", real_keys, "fixed3", ""),
+        *_interval(real, "control_pearson", real_keys), ("text", " for the real set")]
     above = []
     for control in ("shuffled", "random-init"):
         ctrl = by_control.get(control)
@@ -190,7 +194,7 @@ def _partial_sentence(model: str, layer: int, real: dict[str, Any]) -> list[tupl
     if low is None or high is None:
         return parts + [("text", ".")]
     if low <= 0 <= high:
-        end = ": its interval includes 0, so length and composition account for the correlation."
+        end = ": its interval includes 0, so this sample shows nothing beyond what length and composition give."
     elif abs(real["pearson"]) < 0.1:
         end = ": what length and composition leave is small."
     else:
