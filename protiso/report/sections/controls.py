@@ -30,8 +30,8 @@ METRICS_Y = ("identity", "score")
 MIN_R = 0.05  # below this |r| of the real set there is no effect to explain, so no share is quoted
 
 
-STRATA = {("homolog", "unweighted"): "likely homologs", ("non-homolog", "unweighted"): "other pairs",
-          ("all", "weighted"): "all, population-weighted", ("all", "unweighted"): "all pairs"}
+STRATA = {("homolog", "unweighted"): "likely homologs", ("non-homolog", "unweighted"): "others",
+          ("all", "weighted"): "all, weighted", ("all", "unweighted"): "all pairs"}
 ADJUSTMENTS = ("length + composition (linear)", "flexible length + composition")
 
 
