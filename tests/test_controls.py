@@ -312,3 +312,50 @@ def test_ray_engine_embeds_controls_as_the_local_one(built, tmp_path):
     for a, b in zip(local_rows, ray_rows):
         np.testing.assert_allclose(a["embedding"], b["embedding"], rtol=0, atol=1e-6)
     assert ray_residues == local_residues and ray_shuffles == local_shuffles
+
+
+@pytest.fixture(scope="module")
+def enriched_report(tmp_path_factory, shared_data) -> dict:
+    """Swiss-Prot 2012 entries of at most 300 residues with their Pfam / InterPro cross-references, UniRep-64 real
+    and both controls, one homolog-enriched run (same-family candidates), and the report."""
+    from protiso.align.run import align
+    from protiso.jobs.isotropy import compute_isotropy
+    from protiso.report import render_report
+    from protiso.sequences.ingest import ingest_files
+
+    root = tmp_path_factory.mktemp("controls_strata")
+    path = root / "w"
+    with Warehouse.create(path) as wh:
+        ingest_files(wh, [shared_data / "swissprot-entries" / "swissprot_2012_100.dat"], progress=False)
+        for control in CONTROLS:
+            embed_proteins(wh, EmbedOptions(MODEL, seed=SEED, control=control, where="length(sequence) <= 300"),
+                           progress=False)
+        compute_isotropy(wh, scopes=["global"])
+        run = align(wh, design="homolog-enriched", pair_count=200, homolog_share=0.5, seed=1, homolog_source="xrefs",
+                    mode="local", matrix="BLOSUM62", workers=1, progress=False).run_id
+        render_report(wh, root / "strata.html")
+    return {"path": path, "run": run, "html": (root / "strata.html").read_text()}
+
+
+def test_headline_shows_each_stratum_and_the_population_estimate_each_number_its_sql_answer(enriched_report):
+    html = enriched_report["html"]
+    numbers = [n for n in parse(html).numbers if n["data-metric"].startswith("control_")]
+    shown = {(n["data-control"], n.get("data-stratum"), n.get("data-weighting"))
+             for n in numbers if n["data-metric"] == "control_pearson"}
+    for control in CONTROLS:  # per stratum unweighted and the population estimate; never the pooled unweighted mix
+        assert {(control, "homolog", "unweighted"), (control, "non-homolog", "unweighted"),
+                (control, "all", "weighted")} <= shown
+    assert not any(s == "all" and w == "unweighted" for _, s, w in shown)
+    metrics = Counter(n["data-metric"] for n in numbers)
+    for metric in ("control_pearson_low", "control_pearson_high", "control_n_proteins", "control_partial",
+                   "control_partial_low", "control_partial_high"):
+        assert metrics[metric] > 0, metric
+    assert {n["data-adjustment"] for n in numbers if n["data-metric"] == "control_partial"} == {
+        "length + composition (linear)", "flexible length + composition"}
+    with Warehouse.open(enriched_report["path"], read_only=True) as wh:
+        for number in numbers:
+            assert number.get("data-run", enriched_report["run"]) == enriched_report["run"]
+            want = expected(wh.con, number)
+            assert float(number["data-value"]) == pytest.approx(want, rel=1e-12), number
+    assert "Within likely homologs" in html and "population-weighted r(cosine, identity)" in html
+    assert "partial r(cosine, identity) is" in html

@@ -309,21 +309,39 @@ def _matched_correlation(con, number: dict[str, str], what: str):
 
 
 def expected_control(con, number: dict[str, str]):
-    """A number of the headline's controls box: isotropy_latest and correlations rows of one control."""
+    """A number of the headline's controls box: correlations, partial_correlations and isotropy rows of one
+    control, looked up by its own keys (stratum and weighting included; isotropy from the matched 'controls'
+    rows where the number says basis = matched)."""
     metric, control = number["data-metric"], number["data-control"]
     model, layer = number["data-model"], int(number["data-layer"])
-    if metric in ("control_pearson", "control_n", "control_share"):
+    if metric.startswith("control_partial"):
+        column = {"control_partial": "pearson", "control_partial_low": "pearson_low",
+                  "control_partial_high": "pearson_high"}[metric]
+        return con.execute(
+            f"SELECT {column} FROM partial_correlations WHERE model = ? AND layer = ? AND embedding_set = 'raw' "
+            "AND control = ? AND alignment_run = ? AND metric_x = 'cosine' AND metric_y = ? AND stratum = ? "
+            "AND weighting = ? AND length_ratio = 'all' AND adjustment = ?",
+            [model, layer, control, number["data-run"], number["data-y"], number["data-stratum"],
+             number["data-weighting"], number["data-adjustment"]]).fetchall()[0][0]
+    if metric in ("control_pearson", "control_pearson_low", "control_pearson_high", "control_n",
+                  "control_n_proteins", "control_share"):
         sql = ("SELECT {} FROM correlations WHERE model = ? AND layer = ? AND embedding_set = 'raw' AND control = ? "
-               "AND alignment_run = ? AND metric_x = 'cosine' AND metric_y = ?")
-        column = "n" if metric == "control_n" else "pearson"
-        value = con.execute(sql.format(column), [model, layer, control, number["data-run"],
-                                                 number["data-y"]]).fetchall()[0][0]
+               "AND alignment_run = ? AND metric_x = 'cosine' AND metric_y = ? AND stratum = ? AND weighting = ?")
+        column = {"control_n": "n", "control_n_proteins": "n_proteins", "control_pearson_low": "pearson_low",
+                  "control_pearson_high": "pearson_high"}.get(metric, "pearson")
+        where = [number["data-run"], number["data-y"], number["data-stratum"], number["data-weighting"]]
+        (value,) = con.execute(sql.format(column), [model, layer, control, *where]).fetchall()
         if metric != "control_share":
-            return value
-        real = con.execute(sql.format("pearson") + " ORDER BY n DESC LIMIT 1",
-                           [model, layer, "none", number["data-run"], number["data-y"]]).fetchall()[0][0]
-        return 100.0 * value / real
+            return value[0]
+        (real,) = con.execute(sql.format("pearson"), [model, layer, "none", *where]).fetchall()
+        return 100.0 * value[0] / real[0]
     column = {"control_n_points": "n_points", "control_dim": "dim"}.get(metric, metric.removeprefix("control_"))
+    if number["data-basis"] == "matched":  # the real set and its controls on the proteins all of them have
+        return con.execute(
+            f"SELECT {column} FROM isotropy WHERE model = ? AND layer = ? AND embedding_set = ? AND scope = ? "
+            "AND group_by = 'matched' AND group_value = 'controls' AND control = ? "
+            "ORDER BY computed_at DESC, run_id DESC LIMIT 1",
+            [model, layer, number["data-set"], number["data-scope"], control]).fetchall()[0][0]
     return con.execute(
         f"SELECT {column} FROM isotropy_latest WHERE model = ? AND layer = ? AND embedding_set = ? AND scope = ? "
         "AND group_by = 'all' AND control = ?",

@@ -2,11 +2,17 @@
 controls (``protiso embed --control``), and sentences generated from those numbers.
 
 Per model, at the layer of its headline row: whole-set global IsoScore, effective dims and mean cosine
-(``report_controls_isotropy.sql``, N = proteins) and r(cosine, identity), r(cosine, score) over the newest
-alignment run's pairs (``report_controls_correlations.sql``, N = pairs) for control none | shuffled |
-random-init; the model's training data (``published.training_domain``); and, where a control is missing,
-the commands that make it. Reads, never computes, except the ratios the sentences quote (control / real),
-which carry their own ``data-metric`` keys.
+(``report_controls_isotropy.sql``: the matched 'controls' rows, on the N proteins the real set and its
+controls share, where ``protiso isotropy`` stored them; else each set's own rows, N = its proteins) and
+r(cosine, identity), r(cosine, score) with their 95 % jackknife intervals over proteins, over the newest
+alignment run's pairs (``report_controls_correlations.sql``, N = pairs), for control none | shuffled |
+random-init. A random pair sample gives one row per control (all pairs); a homolog-enriched one gives a row per
+stratum (homolog, non-homolog; unweighted) and the population-weighted estimate (all pairs, each weighted by
+its sampling weight), which the sentences quote. Beside them the partial r(cosine, identity) controlling for
+length and composition, linearly and with the flexible basis (``report_controls_partials.sql``). Also the
+model's training data (``published.training_domain``) and, where a control is missing, the commands that make
+it. Reads, never computes, except the ratios the sentences quote (control / real), which carry their own
+``data-metric`` keys.
 """
 
 from __future__ import annotations
@@ -24,13 +30,28 @@ METRICS_Y = ("identity", "score")
 MIN_R = 0.05  # below this |r| of the real set there is no effect to explain, so no share is quoted
 
 
+STRATA = {("homolog", "unweighted"): "likely homologs", ("non-homolog", "unweighted"): "others",
+          ("all", "weighted"): "all, weighted", ("all", "unweighted"): "all pairs"}
+ADJUSTMENTS = ("length + composition (linear)", "flexible length + composition")
+
+
+@dataclass
+class StratumRow:
+    stratum: str
+    weighting: str
+    label: str
+    correlations: dict[str, dict[str, Any]]   # metric_y -> correlations row
+    partials: dict[str, dict[str, Any]]       # adjustment -> partial_correlations row (cosine ~ identity)
+
+
 @dataclass
 class ControlRow:
     control: str
     label: str
     isotropy: dict[str, Any] | None
-    correlations: dict[str, dict[str, Any]]   # metric_y -> correlations row
+    correlations: dict[str, dict[str, Any]]   # metric_y -> the headline estimate's correlations row
     commands: list[str] = field(default_factory=list)  # what makes what is missing
+    strata: list[StratumRow] = field(default_factory=list)
 
 
 @dataclass
@@ -40,6 +61,32 @@ class ControlModel:
     domain: str | None
     rows: list[ControlRow]
     sentences: list[list[tuple]]  # each a list of ("text", str) and ("num", value, metric, keys, style, suffix)
+    enriched: bool = False        # the alignment run is homolog-enriched (rows per stratum)
+    matched: bool = False         # the isotropy figures are the matched 'controls' rows
+    mode: str | None = None       # the alignment run's mode (global | local)
+
+
+def corr_keys(model: str, layer: int, control: str, row: dict[str, Any]) -> dict[str, Any]:
+    """The data-* keys of a correlations row's numbers (tests/test_report.py's ``expected_control``)."""
+    return {"model": model, "layer": layer, "control": control, "y": row["metric_y"], "x": "cosine",
+            "run": row["alignment_run"], "stratum": row["stratum"], "weighting": row["weighting"]}
+
+
+def partial_keys(model: str, layer: int, control: str, row: dict[str, Any]) -> dict[str, Any]:
+    return {**corr_keys(model, layer, control, row), "adjustment": row["adjustment"]}
+
+
+def _overlap(a: dict[str, Any], b: dict[str, Any]) -> bool | None:
+    if None in (a.get("pearson_low"), a.get("pearson_high"), b.get("pearson_low"), b.get("pearson_high")):
+        return None
+    return a["pearson_low"] <= b["pearson_high"] and b["pearson_low"] <= a["pearson_high"]
+
+
+def _interval(value: dict[str, Any], metric: str, keys: dict[str, Any]) -> list[tuple]:
+    if value.get("pearson_low") is None or value.get("pearson_high") is None:
+        return []
+    return [("text", " [95 % "), ("num", value["pearson_low"], f"{metric}_low", keys, "fixed3", ""),
+            ("text", ", "), ("num", value["pearson_high"], f"{metric}_high", keys, "fixed3", ""), ("text", "]")]
 
 
 def _commands(model: str, layer: int, control: str, stored: bool, has_iso: bool, has_corr: bool,
@@ -59,26 +106,100 @@ def _share_sentence(model: str, layer: int, control: str, y: str, real: dict, ct
     if r0 is None or r1 is None or abs(r0) < MIN_R:
         return None
     share = 100.0 * r1 / r0
-    keys = {"model": model, "layer": layer, "control": control, "y": y, "run": ctrl["alignment_run"]}
+    keys = corr_keys(model, layer, control, ctrl)
+    real_keys = corr_keys(model, layer, "none", real)
     what = "shuffled sequences" if control == "shuffled" else "random weights (same architecture)"
-    if control == "shuffled":
-        meaning = ("the correlation is carried by length and composition, not by residue order" if share >= 80 else
-                   "length and composition carry part of it, residue order the rest" if share >= 30 else
-                   "it depends on residue order")
+    overlap = _overlap(real, ctrl)
+    low, high = real.get("pearson_low"), real.get("pearson_high")
+    adds = "residue order" if control == "shuffled" else "training"
+    if low is not None and high is not None and low <= 0 <= high:
+        meaning = "the real correlation's 95 % interval includes 0, so there is no effect here for a control to explain"
+    elif share >= 80:
+        meaning = ("length and composition alone give it, so it is no evidence that the model reads residue order"
+                   if control == "shuffled" else
+                   "an untrained network of the same architecture gives it, so it is no evidence of learning")
+    elif overlap:
+        meaning = f"the two 95 % intervals overlap, so what {adds} adds cannot be told apart from nothing"
+    elif control == "shuffled":
+        meaning = ("length and composition give part of it; the rest needs residue order" if share >= 30 else
+                   "most of it needs residue order")
     else:
-        meaning = ("an untrained network gives it: it is not learned" if share >= 80 else
-                   "the architecture alone gives part of it, training the rest" if share >= 30 else
-                   "it is learned")
+        meaning = ("the architecture alone gives part of it; the rest comes with training" if share >= 30 else
+                   "most of it comes with training")
+    weighted = "the population-weighted " if ctrl["weighting"] == "weighted" else ""
     return [("text", f"{what.capitalize()} reproduce "),
             ("num", share, "control_share", keys, "fixed0", " %"),
-            ("text", f" of r(cosine, {y}): "),
-            ("num", r1, "control_pearson", {**keys, "x": "cosine"}, "fixed3", ""),
+            ("text", f" of {weighted}r(cosine, {y}): "),
+            ("num", r1, "control_pearson", keys, "fixed3", ""),
+            *_interval(ctrl, "control_pearson", keys),
             ("text", " against "),
-            ("num", r0, "control_pearson", {"model": model, "layer": layer, "control": "none", "y": y,
-                                            "x": "cosine", "run": real["alignment_run"]}, "fixed3", ""),
+            ("num", r0, "control_pearson", real_keys, "fixed3", ""),
+            *_interval(real, "control_pearson", real_keys),
             ("text", " (N = "),
-            ("num", ctrl["n"], "control_n", {**keys, "x": "cosine"}, "count", ""),
+            ("num", ctrl["n"], "control_n", keys, "count", ""),
             ("text", f" pairs): {meaning}.")]
+
+
+def _stratum_sentence(model: str, layer: int, y: str, by_control: dict[str, dict[str, Any]]) -> list[tuple] | None:
+    """Within likely homologs: the real r(cosine, y) beside each control's, and what the intervals allow."""
+    real = by_control.get("none")
+    if real is None or real["pearson"] is None:
+        return None
+    real_keys = corr_keys(model, layer, "none", real)
+    parts: list[tuple] = [
+        ("text", "Within likely homologs (N = "), ("num", real["n"], "control_n", real_keys, "count", ""),
+        ("text", f" pairs) r(cosine, {y}) is "), ("num", real["pearson"], "control_pearson", real_keys, "fixed3", ""),
+        *_interval(real, "control_pearson", real_keys), ("text", " for the real set")]
+    above = []
+    for control in ("shuffled", "random-init"):
+        ctrl = by_control.get(control)
+        if ctrl is None or ctrl["pearson"] is None:
+            continue
+        keys = corr_keys(model, layer, control, ctrl)
+        parts += [("text", f", {LABELS[control]} "), ("num", ctrl["pearson"], "control_pearson", keys, "fixed3", ""),
+                  *_interval(ctrl, "control_pearson", keys)]
+        overlap = _overlap(real, ctrl)
+        verdict = None if overlap is None else "within" if overlap else \
+            "above" if real["pearson"] > ctrl["pearson"] else "below"
+        above.append((control, verdict))
+    if not above:
+        return None
+    what = {"shuffled": "length and composition", "random-init": "an untrained network"}
+    verdicts = {v for _, v in above}
+    if verdicts == {"above"}:
+        end = (": among homologs the real embedding tracks sequence similarity beyond what "
+               + " or ".join(what[c] for c, _ in above) + " give (95 % intervals apart).")
+    elif None in verdicts:
+        end = "."
+    else:
+        said = {"above": "the real set exceeds the {} control beyond the 95 % intervals",
+                "within": "the {} control reaches the real figure within the 95 % intervals",
+                "below": "the {} control exceeds the real figure beyond the 95 % intervals"}
+        end = ": " + "; ".join(said[v].format(LABELS[c]) for c, v in above)
+        end += ", so this is no evidence of learned sequence similarity." if "above" not in verdicts else "."
+    return parts + [("text", end)]
+
+
+def _partial_sentence(model: str, layer: int, real: dict[str, Any]) -> list[tuple] | None:
+    """The real set's flexible partial r(cosine, identity) with its interval, and whether it excludes 0."""
+    if real.get("pearson") is None:
+        return None
+    keys = partial_keys(model, layer, "none", real)
+    weighted = "population-weighted " if real["weighting"] == "weighted" else ""
+    parts = [("text", f"Controlling for a flexible function of both lengths and for composition, the real set's "
+                      f"{weighted}partial r(cosine, identity) is "),
+             ("num", real["pearson"], "control_partial", keys, "fixed3", ""),
+             *_interval(real, "control_partial", keys)]
+    low, high = real.get("pearson_low"), real.get("pearson_high")
+    if low is None or high is None:
+        return parts + [("text", ".")]
+    if low <= 0 <= high:
+        end = ": its interval includes 0, so this sample shows nothing beyond what length and composition give."
+    elif abs(real["pearson"]) < 0.1:
+        end = ": what length and composition leave is small."
+    else:
+        end = ": part of the correlation is not length or composition."
+    return parts + [("text", end)]
 
 
 def _dims_sentence(model: str, layer: int, control: str, real: dict, ctrl: dict) -> list[tuple] | None:
@@ -88,6 +209,7 @@ def _dims_sentence(model: str, layer: int, control: str, real: dict, ctrl: dict)
     ratio = d1 / d0
     if control == "random-init":
         meaning = ("training concentrates the embeddings into far fewer directions" if ratio >= 1.5 else
+                   "training spreads the embeddings over more directions" if ratio < 0.8 else
                    "so the low effective dimension is mostly the architecture's, not learned" if ratio <= 1.25 else
                    "training narrows the space only somewhat")
         what = "Random weights use "
@@ -97,11 +219,11 @@ def _dims_sentence(model: str, layer: int, control: str, real: dict, ctrl: dict)
         what = "Shuffled sequences use "
     keys = {"model": model, "layer": layer, "set": "raw", "scope": "global"}
     return [("text", what),
-            ("num", d1, "control_effective_dims", {**keys, "control": control}, "fixed1", ""),
+            ("num", d1, "control_effective_dims", {**keys, "control": control, "basis": ctrl["basis"]}, "fixed1", ""),
             ("text", " effective dimensions against the real "),
-            ("num", d0, "control_effective_dims", {**keys, "control": "none"}, "fixed1", ""),
+            ("num", d0, "control_effective_dims", {**keys, "control": "none", "basis": real["basis"]}, "fixed1", ""),
             ("text", " (of "),
-            ("num", real["dim"], "control_dim", {**keys, "control": "none"}, "count", ""),
+            ("num", real["dim"], "control_dim", {**keys, "control": "none", "basis": real["basis"]}, "count", ""),
             ("text", f"): {meaning}.")]
 
 
@@ -114,21 +236,37 @@ def control_models(source: Source, headline_layers: dict[str, int]) -> list[Cont
                                                                      models=source.models)}
     corr = rows(source.wh, "report_controls_correlations", models=source.models) \
         if has_relation(source.wh, "correlations") else []
+    partials = rows(source.wh, "report_controls_partials", models=source.models) \
+        if has_relation(source.wh, "partial_correlations") else []
     out = []
     for model, layer in sorted(headline_layers.items()):
         by_control = {r["control"]: r for r in iso if r["model"] == model and r["layer"] == layer}
-        corr_by = {}
-        for r in corr:
-            if r["model"] == model and r["layer"] == layer:
-                corr_by.setdefault(r["control"], {})[r["metric_y"]] = r
+        mine = [r for r in corr if r["model"] == model and r["layer"] == layer]
+        enriched = any(r["weighting"] == "weighted" or r["stratum"] != "all" for r in mine)
+        headline = ("all", "weighted") if enriched else ("all", "unweighted")
+        strata: dict[str, dict[tuple[str, str], dict[str, dict]]] = {}
+        for r in mine:
+            r["keys"] = corr_keys(model, layer, r["control"], r)
+            strata.setdefault(r["control"], {}).setdefault((r["stratum"], r["weighting"]), {})[r["metric_y"]] = r
+        runs = {r["alignment_run"] for r in mine}
+        part_by: dict[tuple, dict[str, dict]] = {}
+        for r in partials:
+            if r["model"] == model and r["layer"] == layer and r["alignment_run"] in runs:
+                r["keys"] = partial_keys(model, layer, r["control"], r)
+                part_by.setdefault((r["control"], r["stratum"], r["weighting"]), {})[r["adjustment"]] = r
+        corr_by = {control: cells[headline] for control, cells in strata.items() if headline in cells}
         real_corr = "none" in corr_by
         control_rows = []
+        order = [("homolog", "unweighted"), ("non-homolog", "unweighted"), headline] if enriched else [headline]
         for control in CONTROLS:
             has_iso, has_corr = control in by_control, control in corr_by
             commands = [] if control == "none" else _commands(model, layer, control, (model, layer, control) in stored,
                                                               has_iso, has_corr, real_corr)
+            cells = strata.get(control, {})
+            stratum_rows = [StratumRow(st, w, STRATA[(st, w)], cells[(st, w)], part_by.get((control, st, w), {}))
+                            for st, w in order if (st, w) in cells]
             control_rows.append(ControlRow(control, LABELS[control], by_control.get(control), corr_by.get(control, {}),
-                                           commands))
+                                           commands, stratum_rows))
         sentences = []
         for control in CONTROLS[1:]:
             for y in METRICS_Y:
@@ -140,5 +278,20 @@ def control_models(source: Source, headline_layers: dict[str, int]) -> list[Cont
                 sentence = _dims_sentence(model, layer, control, by_control["none"], by_control[control])
                 if sentence:
                     sentences.append(sentence)
-        out.append(ControlModel(model, layer, published.training_domain(model), control_rows, sentences))
+        if enriched:
+            for y in METRICS_Y:
+                homolog = {c: cells[("homolog", "unweighted")][y] for c, cells in strata.items()
+                           if y in cells.get(("homolog", "unweighted"), {})}
+                sentence = _stratum_sentence(model, layer, y, homolog)
+                if sentence:
+                    sentences.append(sentence)
+        flexible = part_by.get(("none", *headline), {}).get(ADJUSTMENTS[1])
+        if flexible:
+            sentence = _partial_sentence(model, layer, flexible)
+            if sentence:
+                sentences.append(sentence)
+        mode = next((r["mode"] for r in mine), None)
+        matched = any(r.get("basis") == "matched" for r in by_control.values())
+        out.append(ControlModel(model, layer, published.training_domain(model), control_rows, sentences, enriched,
+                                matched, mode))
     return out
