@@ -153,3 +153,20 @@ def test_align_step_takes_the_long_pair_memory_rule(tmp_path: Path) -> None:
         assert recorded["max_cells"] == 20000 and recorded["linear_pairs"] >= 1
         aligned = wh.con.execute("SELECT count(*) FROM alignments").fetchone()[0]
         assert aligned == 15 - recorded["skipped_pairs"] and aligned >= recorded["linear_pairs"]
+
+
+def test_demo_job_without_mmseqs_says_so_before_any_step(tmp_path: Path, monkeypatch) -> None:
+    """The demo aligns homolog-enriched pairs and its inputs carry no cross-references: without MMseqs2 the job
+    is a one-line error at once (it used to fail after the three embeddings), and nothing is created."""
+    import protiso.align.homologs as homologs
+
+    demo = Path(__file__).resolve().parent.parent / "ingest" / "demo.toml"
+    warehouse = tmp_path / "w"
+    monkeypatch.setattr(homologs, "mmseqs_path", lambda: "/usr/bin/mmseqs")
+    assert load_job(demo, warehouse=warehouse).align is not None
+    monkeypatch.setattr(homologs, "mmseqs_path", lambda: None)
+    with pytest.raises(ProtisoError, match="needs MMseqs2 .*apt-get install mmseqs2"):
+        load_job(demo, warehouse=warehouse)
+    result = CliRunner().invoke(app, ["run", str(demo), "--warehouse", str(warehouse)])
+    assert result.exit_code != 0 and "needs MMseqs2" in result.output and len(result.output.strip().splitlines()) == 1
+    assert not warehouse.exists()

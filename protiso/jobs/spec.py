@@ -194,7 +194,7 @@ def load_job(path: str | Path, warehouse: str | Path | None = None) -> Job:
     if not where:
         raise ProtisoError(f"{path}: [job] needs `warehouse = \"DIR\"` (or pass --warehouse)")
     report_raw = _table(raw, "report", path)
-    return Job(
+    job = Job(
         name=job_raw.get("name", path.stem),
         warehouse=Path(where) if warehouse else _resolve(base, where),
         inputs=[_resolve(base, f) for f in _table(raw, "inputs", path).get("files", [])],
@@ -204,6 +204,25 @@ def load_job(path: str | Path, warehouse: str | Path | None = None) -> Job:
         report=_resolve(base, report_raw["output"]) if "output" in report_raw else None,
         title=report_raw.get("title"),
     )
+    _check_homolog_source(job, path)
+    return job
+
+
+def _check_homolog_source(job: Job, path: Path) -> None:
+    """A homolog-enriched [align] step needs MMseqs2, or cross-references from UniProt .dat inputs (or an
+    existing warehouse that may hold them): said before the first step, not after hours of embedding."""
+    from protiso.align.homologs import MMSEQS_INSTALL, mmseqs_path
+
+    step = job.align
+    if step is None or _design(step) != "homolog-enriched" or mmseqs_path() is not None:
+        return
+    if step.homolog_source in ("mmseqs", "both"):
+        raise ProtisoError(f"{path}: [align] homolog_source = {step.homolog_source!r} needs MMseqs2, and mmseqs is "
+                           f"not on PATH ({MMSEQS_INSTALL})")
+    dat_inputs = any(p.name.lower().endswith((".dat", ".dat.gz", ".txt", ".txt.gz")) for p in job.inputs)
+    if not dat_inputs and not job.warehouse.exists():
+        raise ProtisoError(f"{path}: [align] pairs = \"homolog-enriched\" needs MMseqs2 (mmseqs is not on PATH: "
+                           f"{MMSEQS_INSTALL}) or UniProt .dat inputs with Pfam/InterPro cross-references")
 
 
 @dataclass

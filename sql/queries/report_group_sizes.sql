@@ -9,7 +9,7 @@ SELECT i.model, i.layer, i.embedding_set, i.scope, i.group_by,
        coalesce(i.n_proteins, i.n_points) AS size, i.isoscore, i.null_mean, i.null_low, i.null_high, i.q_value
 FROM isotropy i
 LEFT JOIN terms t ON i.group_by = 'go_term' AND t.go_id = i.group_value
-WHERE i.group_by NOT IN ('all', 'matched') AND i.isoscore IS NOT NULL
+WHERE i.group_by NOT IN ('all', 'matched') AND i.isoscore IS NOT NULL AND i.control = 'none'
   AND ($models::VARCHAR[] IS NULL OR list_contains($models::VARCHAR[], i.model))
 QUALIFY row_number() OVER (
     PARTITION BY i.model, i.layer, i.embedding_set, i.scope, i.group_by, i.group_value

@@ -4,7 +4,7 @@
 SELECT model, layer, pooling, embedding_set, alignment_run, stratum, weighting, length_ratio, metric_x, metric_y,
        adjustment, pearson, pearson_low, pearson_high, n, n_proteins
 FROM partial_correlations
-WHERE list_contains(['identity', 'score'], metric_y)
+WHERE list_contains(['identity', 'score'], metric_y) AND control = 'none'
   AND ($models::VARCHAR[] IS NULL OR list_contains($models::VARCHAR[], model))
 ORDER BY model, layer, embedding_set = 'raw' DESC, embedding_set, pooling, alignment_run, stratum <> 'all', stratum,
          weighting DESC, metric_x, metric_y, length_ratio <> 'all', length_ratio, adjustment
