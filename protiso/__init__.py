@@ -10,7 +10,7 @@ from typing import Any
 from protiso.errors import ProtisoError
 from protiso.warehouse import Warehouse
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 _LAZY = {
     "ingest_files": "protiso.sequences.ingest",
