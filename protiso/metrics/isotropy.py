@@ -210,29 +210,28 @@ def isoscore_star(points: np.ndarray, zeta: float, c0: np.ndarray | None = None)
     ``cov`` is the unbiased sample covariance. With a C0 given it equals
     ``IsoScore.IsoScore.IsoScore_star(points, C0, zeta)``; without, that call with C0 = (tr cov / n) I.
     """
-    points = check_points(points)
-    n_points, dim = points.shape
-    c0 = check_shrinkage(zeta, dim, c0)
-    if n_points < 2:
-        return None
-    trace, frob2, cross = _covariance_terms(points, c0)
-    if c0 is None:
-        return shrunk_isoscore(trace, frob2, *scaled_identity(trace, dim), zeta, dim)
-    return shrunk_isoscore(trace, frob2, cross, float(np.trace(c0)), float(np.sum(c0 * c0)), zeta, dim)
+    return _shrunk(points, zeta, c0, scale_free=True)
 
 
 def isoscore_star_fixed(points: np.ndarray, zeta: float, c0: np.ndarray | None = None) -> float | None:
     """Package-identical IsoScore* with shrinkage ``(1 - zeta) * cov + zeta * C0`` (C0 = identity if None):
     exactly ``IsoScore.IsoScore.IsoScore_star(points, C0, zeta)``. Depends on the vectors' scale."""
+    return _shrunk(points, zeta, c0, scale_free=False)
+
+
+def _shrunk(points: np.ndarray, zeta: float, c0: np.ndarray | None, scale_free: bool) -> float | None:
+    """IsoScore* of ``points`` shrunk towards ``c0``; with none, towards (tr cov / n) I (``scale_free``) or I."""
     points = check_points(points)
     n_points, dim = points.shape
     c0 = check_shrinkage(zeta, dim, c0)
     if n_points < 2:
         return None
     trace, frob2, cross = _covariance_terms(points, c0)
-    if c0 is None:
-        return shrunk_isoscore(trace, frob2, trace, float(dim), float(dim), zeta, dim)
-    return shrunk_isoscore(trace, frob2, cross, float(np.trace(c0)), float(np.sum(c0 * c0)), zeta, dim)
+    if c0 is not None:
+        return shrunk_isoscore(trace, frob2, cross, float(np.trace(c0)), float(np.sum(c0 * c0)), zeta, dim)
+    if scale_free:
+        return shrunk_isoscore(trace, frob2, *scaled_identity(trace, dim), zeta, dim)
+    return shrunk_isoscore(trace, frob2, trace, float(dim), float(dim), zeta, dim)
 
 
 def spectrum_from_matrix(mat: np.ndarray, dim: int) -> np.ndarray | None:
