@@ -32,8 +32,10 @@ from protiso.jobs.isotropy_local import local_definition_rows
 from protiso.jobs.isotropy_matched import matched_rows
 from protiso.jobs.isotropy_read import scan_embeddings
 from protiso.jobs.isotropy_size import NULL_METHODS, NullOptions, control_for_size, empty_null
+from protiso.metrics import registry as metric_registry
 from protiso.metrics.bootstrap import bootstrap_isoscore, bootstrap_isoscore_units
 from protiso.metrics.isotropy import check_shrinkage
+from protiso.metrics.registry import Sums
 from protiso.metrics.spectra import spectrum_row
 from protiso.metrics.stats import SufficientStats
 from protiso.progress import shown
@@ -99,18 +101,14 @@ def _row(key: dict, stats, cosine, points: np.ndarray | None, opts: _Options, un
             ci = bootstrap_isoscore(points, opts.bootstrap, opts.seed, opts.level, progress=bar.update)
     elif points is not None and opts.bootstrap > 0:
         ci = bootstrap_isoscore(points, opts.bootstrap, opts.seed, opts.level)
+    sums = Sums(stats, cosine, grouped=key["group_by"] not in ("all", "matched"))
     return {
         **key,
         "n_points": stats.n,
         "dim": stats.dim,
-        "isoscore": stats.isoscore(),
-        "isoscore_star": stats.isoscore_star(opts.zeta),
-        "isoscore_star_fixed": stats.isoscore_star_fixed(opts.zeta),
+        **metric_registry.active().measure(sums, {"zeta": opts.zeta}),   # every metric column
         "isoscore_star_target": "whole set" if getattr(stats, "target", None) is not None else "scaled identity",
         "zeta": opts.zeta,
-        "effective_dims": stats.effective_dims(),
-        "effective_dims_rounded": stats.effective_dims_rounded(),
-        "mean_cosine": None if cosine is None else cosine.mean_cosine(),
         "isoscore_ci_low": None if ci is None else ci.low,
         "isoscore_ci_high": None if ci is None else ci.high,
         "bootstrap": None if ci is None else opts.bootstrap,

@@ -27,6 +27,7 @@ from tqdm import tqdm
 
 from protiso import progress
 from protiso.jobs.budget import format_bytes
+from protiso.metrics import registry as metric_registry
 from protiso.metrics.grouped import group_moments
 from protiso.metrics.stream import StreamStats
 from protiso.warehouse.vectors import stack_vectors
@@ -188,7 +189,8 @@ def grouped_rows(scan: Scan, groups: Groups, make_row: Callable, budget: int, de
     with tqdm(total=len(groups.members), desc=desc, unit="group", disable=progress.disable()) as bar:
         for g, moments in group_moments(scan.points, groups.members, groups.relations,
                                         whole=scan.stats.sufficient(), chunk_rows=chunk,
-                                        max_matrices=matrices, progress=bar.update, target=True):
+                                        max_matrices=matrices, progress=bar.update, target=True,
+                                        spectrum=metric_registry.active().grouped_needs("eigenvalues")):
             points = np.asarray(scan.points[groups.members[g]]) if bootstrap else None
             rows.append(make_row(groups.names[g], moments, points))
     rows.sort(key=lambda r: r["group_value"])

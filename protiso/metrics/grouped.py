@@ -1,12 +1,13 @@
 """Isotropy of many overlapping groups of one set of vectors (GO terms, organisms, length bins), exact
-in float64, in bounded memory, with no eigen-decomposition.
+in float64, in bounded memory, with no eigen-decomposition unless a metric asks for eigenvalues.
 
 Every stored number of a group follows from n and five sums (tr S, ``||S||_F^2``, ``sum ||x||^2``, the sum
 of unit vectors and of their squared norms); with ``target`` also ``<S, C_W>_F`` for IsoScore*'s shrinkage
 towards the whole set's covariance C_W. ``group_moments`` gets them by the Gram form (n < dim) or the
 moment form, building one group's moment matrix from another's by symmetric rank-k updates along a
-minimum spanning tree (``plan_groups``); at most ``log2(groups) + 2`` matrices are alive. docs/architecture.md
-(module notes) has the forms, the plan, the memory bound and the precision argument.
+minimum spanning tree (``plan_groups``); at most ``log2(groups) + 2`` matrices are alive. With ``spectrum``
+each group also keeps the eigenvalues of S (metrics over eigenvalues). docs/architecture.md (module notes)
+has the forms, the plan, the memory bound and the precision argument.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ class GroupMoments:
     sum_unit: np.ndarray         # sum of x / ||x||
     sum_unit_sq: float           # sum of ||x / ||x||||^2
     target: tuple[float, float, float] | None = None   # (<S, C_W>_F, tr C_W, ||C_W||_F^2), C_W the whole set's
+    spectrum: np.ndarray | None = None   # eigenvalues of S, descending (kept when ``group_moments(spectrum=True)``)
 
     def effective_dims(self) -> float | None:
         return None if self.trace is None else self.trace * self.trace / self.frobenius2
@@ -84,12 +86,28 @@ class GroupMoments:
     def mean_cosine(self) -> float | None:
         return CosineStats(self.dim, self.n, self.sum_unit, self.sum_unit_sq).mean_cosine()
 
+    def eigenvalues(self) -> np.ndarray | None:
+        """Eigenvalues of S, clipped at 0, descending, length dim (as ``SufficientStats.eigenvalues``);
+        None when the variance is degenerate. Kept only when the moments were asked for them."""
+        if self.trace is None:
+            return None
+        if self.spectrum is None:
+            raise ProtisoError("group isotropy: eigenvalues were not kept (group_moments(spectrum=True))")
+        return self.spectrum
+
 
 def _moments(n: int, dim: int, trace: float, frob2: float, raw: float, sum_unit: np.ndarray,
-             sum_unit_sq: float, target: tuple[float, float, float] | None = None) -> GroupMoments:
+             sum_unit_sq: float, target: tuple[float, float, float] | None = None,
+             matrix: Callable[[], np.ndarray] | None = None) -> GroupMoments:
+    """``matrix``: makes S (or the group's centred Gram matrix), whose eigenvalues are then kept."""
     if n < 2 or raw <= 0.0 or trace <= RELATIVE_VARIANCE_FLOOR * raw or frob2 <= 0.0:
         return GroupMoments(n, dim, None, None, sum_unit, sum_unit_sq, target)
-    return GroupMoments(n, dim, trace, frob2, sum_unit, sum_unit_sq, target)
+    spectrum = None
+    if matrix is not None:
+        values = np.clip(np.linalg.eigvalsh(matrix()), 0.0, None)[::-1]
+        spectrum = np.zeros(dim)
+        spectrum[:min(dim, values.size)] = values[:dim]
+    return GroupMoments(n, dim, trace, frob2, sum_unit, sum_unit_sq, target, spectrum)
 
 
 @dataclass(frozen=True)
@@ -170,7 +188,7 @@ class MomentEngine:
     """The vectors, per-vector numbers, the shift and gather buffers; the two forms' arithmetic."""
 
     def __init__(self, points: np.ndarray, whole: SufficientStats | None, chunk_rows: int,
-                 target: bool = False) -> None:
+                 target: bool = False, spectrum: bool = False) -> None:
         if points.ndim != 2 or points.shape[1] < 1:
             raise ProtisoError(f"group isotropy: expected a 2-D array (points, dim), got shape {points.shape}")
         self.points = points
@@ -180,6 +198,7 @@ class MomentEngine:
             raise ProtisoError(f"group isotropy: whole-set statistics of {whole.n} x {whole.dim} vectors "
                                f"do not describe these {self.count} x {self.dim}")
         self.whole = whole
+        self.spectrum = spectrum      # keep each group's eigenvalues of S (GroupMoments.spectrum)
         self.sq_norm = np.empty(self.count)
         self.inv_norm = np.empty(self.count)
         self.unit_sq = np.empty(self.count)
@@ -263,14 +282,20 @@ class MomentEngine:
         ss = float(s @ s)
         trace = float(diag.sum()) - ss / n
         frob2 = frob_a - 2.0 * s_a_s / n + ss * ss / (n * n)
-        if frob2 * _CANCELLATION < frob_a:
+
+        def scatter() -> np.ndarray:
             full = upper + upper.T
             full[np.diag_indices(d)] = diag
             full -= np.outer(s, s) / n
+            return full
+
+        if frob2 * _CANCELLATION < frob_a:
+            full = scatter()
             frob2 = float(np.vdot(full, full))
         unit = state[:d, d + 1] + self.shift * state[d, d + 1]
         return _moments(n, d, trace, frob2, float(self.sq_norm[members].sum()), unit,
-                        float(self.unit_sq[members].sum()), self._target(members, s, n, upper, diag))
+                        float(self.unit_sq[members].sum()), self._target(members, s, n, upper, diag),
+                        scatter if self.spectrum else None)
 
     def gram(self, members: np.ndarray) -> GroupMoments:
         x = np.asarray(self.points[members], dtype=np.float64)
@@ -281,7 +306,8 @@ class MomentEngine:
         gram = dsyrk(1.0, x.T, trans=1, lower=0)       # x x^T, upper triangle only (half of x @ x.T)
         gram += np.triu(gram, 1).T                     # mirrored: the same sums as the full product
         return _moments(len(members), self.dim, float(np.trace(gram)), float(np.vdot(gram, gram)),
-                        float(self.sq_norm[members].sum()), unit, float(self.unit_sq[members].sum()), target)
+                        float(self.sq_norm[members].sum()), unit, float(self.unit_sq[members].sum()), target,
+                        (lambda: gram) if self.spectrum else None)
 
     def move(self, state: np.ndarray, mine: np.ndarray, theirs: np.ndarray | None) -> None:
         """Turn the state of ``theirs`` (None: the whole set) into the state of ``mine``."""
@@ -299,7 +325,7 @@ class MomentEngine:
 def group_moments(points: np.ndarray, members: Sequence[np.ndarray], relations: Iterable[tuple[int, int]] = (),
                   whole: SufficientStats | None = None, chunk_rows: int = CHUNK_ROWS,
                   max_matrices: int | None = None, progress: Callable[[int], None] | None = None,
-                  target: bool = False) -> Iterator[tuple[int, GroupMoments]]:
+                  target: bool = False, spectrum: bool = False) -> Iterator[tuple[int, GroupMoments]]:
     """Yield ``(group index, GroupMoments)`` for every group (in the order they complete).
 
     ``points``: (N, dim) float32/float64 array (a memory map works); ``members[g]``: sorted unique row
@@ -310,9 +336,11 @@ def group_moments(points: np.ndarray, members: Sequence[np.ndarray], relations: 
     needs more); ``progress(k)``: called with the number of groups just finished. numpy's own BLAS
     runs on one thread until the iteration ends, the caller's numpy work between groups included.
     ``target`` (needs ``whole``): each group's moments carry the terms of IsoScore*'s shrinkage towards the
-    whole set's covariance (``GroupMoments.target``).
+    whole set's covariance (``GroupMoments.target``). ``spectrum``: each group's moments keep the eigenvalues
+    of its scatter (``GroupMoments.eigenvalues``; one symmetric eigen-decomposition per group, O(d^3) or
+    O(n^3) for a Gram-form group), for metrics that need them (``protiso.metrics.registry``).
     """
-    engine = MomentEngine(points, whole, chunk_rows, target)
+    engine = MomentEngine(points, whole, chunk_rows, target, spectrum)
     for g, m in enumerate(members):
         if len(m) == 0:
             raise ProtisoError(f"group isotropy: group {g} has no members")

@@ -148,3 +148,8 @@ class SufficientStats:
     def eigen_spectrum(self) -> np.ndarray | None:
         scatter = self.scatter()
         return None if scatter is None else spectrum_from_matrix(scatter, self.dim)
+
+    def eigenvalues(self) -> np.ndarray | None:
+        """Eigenvalues of the centred scatter, clipped at 0, descending (length dim); None as ``scatter``."""
+        scatter = self.scatter()
+        return None if scatter is None else np.clip(np.linalg.eigvalsh(scatter), 0.0, None)[::-1]

@@ -26,14 +26,15 @@ import duckdb
 import pyarrow.parquet as pq
 
 from protiso.errors import ProtisoError
+from protiso.metrics import registry
 from protiso.warehouse import layout, migrations, recovery, resources
 from protiso.warehouse.connection import transaction
 from protiso.warehouse.recovery import PARQUET_DIR
 
 QUARANTINE_DIR = "quarantine"
-# protiso's Python SQL functions (``udfs.register``): a stored macro of one of these names would shadow one.
-FUNCTIONS = frozenset({"isoscore", "effective_dims", "mean_pairwise_cosine", "eigen_spectrum", "isoscore_star",
-                       "isoscore_star_fixed"})
+# protiso's Python SQL functions (``udfs.register``, declared in the metric registry): a stored macro of one
+# of these names would shadow one.
+FUNCTIONS = registry.DEFAULT.function_names()
 _MAGIC = b"PAR1"
 
 # What a sql/views or sql/macros file creates: kind, name, and "AS TABLE" for a table macro.
@@ -93,13 +94,14 @@ def _definitions_digest() -> str:
     digest = hashlib.sha256()
     for folder in ("tables", "macros", "views"):
         for name in resources.sql_files(folder):
-            digest.update(f"{folder}/{name}\0{resources.sql_text(folder, name)}\0".encode())
+            digest.update(f"{folder}/{name}\0{resources.sql_source(folder, name)}\0".encode())
     return digest.hexdigest()
 
 
 def views_fingerprint(path: Path) -> str:
     """What the stored views depend on besides the parts: protiso's definitions and the warehouse's directory."""
-    return hashlib.sha256(f"{_definitions_digest()}\0{path}".encode()).hexdigest()[:32]
+    text = f"{_definitions_digest()}\0{registry.active().fingerprint()}\0{path}"
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 def damage(con: duckdb.DuckDBPyConnection, before_migrations: bool = False) -> str | None:

@@ -105,6 +105,7 @@ class Warehouse:
         try:
             catalog.raise_if_damaged(con, path, before_migrations=True)
             migrations.migrate(con)
+            migrations.add_metric_columns(con)
             catalog.raise_if_damaged(con, path)
             catalog.raise_if_broken(con, path, catalog.FUNCTIONS)
             recovery.collect_files(path, con)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import duckdb
 
 from protiso.errors import ProtisoError
+from protiso.metrics import registry
 from protiso.warehouse import resources
 from protiso.warehouse.connection import transaction
 
@@ -47,3 +48,15 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
             con.execute(resources.sql_text("migrations", name))
             con.execute("INSERT INTO schema_migrations VALUES (?, ?, now())", [version, name])
     return schema_version()
+
+
+def add_metric_columns(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Add the isotropy table's metric columns of the active registry that it lacks; returns their names."""
+    have = {row[0] for row in con.execute(resources.sql_text("queries", "isotropy_columns.sql")).fetchall()}
+    added = [m for m in registry.active().columns() if m.name not in have]
+    if added:
+        with transaction(con):
+            for metric in added:
+                con.execute(resources.sql_text("queries", "isotropy_metric_column.sql", column=metric.name,
+                                               sql_type=metric.sql_type))
+    return [m.name for m in added]

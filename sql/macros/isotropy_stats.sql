@@ -162,14 +162,16 @@ CREATE OR REPLACE MACRO embedding_stats_merged() AS TABLE
 -- isoscore_star_fixed: towards I, as the IsoScore package), effective dims
 -- and mean cosine of every stored global set, from embedding_stats alone: the numbers
 -- `protiso isotropy` stores for group_by = 'all' (to float64 rounding). NULL where the statistics do
--- not cover the set (complete = false; run `protiso isotropy`) or as the rules above say.
+-- not cover the set (complete = false; run `protiso isotropy`) or as the rules above say. The metric
+-- columns are those of the registry (protiso/metrics/registry.py), each through the macro it names
+-- (the placeholder isotropy_metric_macros; NULL for a metric without one).
 CREATE OR REPLACE MACRO embedding_stats_isotropy(zeta := 0.2) AS TABLE
-    SELECT model, layer, pooling, embedding_set, control, stored, n, dim, complete,
-           CASE WHEN complete THEN stats_isoscore(n, dim, sum_x, sum_xxt) END AS isoscore,
-           CASE WHEN complete THEN stats_isoscore_star(n, dim, sum_x, sum_xxt, zeta) END AS isoscore_star,
-           CASE WHEN complete THEN stats_isoscore_star_fixed(n, dim, sum_x, sum_xxt, zeta) END AS isoscore_star_fixed,
-           CASE WHEN complete THEN stats_effective_dims(n, dim, sum_x, sum_xxt) END AS effective_dims,
-           CASE WHEN complete THEN stats_effective_dims_rounded(n, dim, sum_x, sum_xxt) END AS effective_dims_rounded,
-           CASE WHEN complete THEN stats_mean_cosine(n, n_unit, sum_unit, sum_unit_sq) END AS mean_cosine
-    FROM embedding_stats_merged()
+    WITH merged AS (FROM embedding_stats_merged())
+    SELECT model, layer, pooling, embedding_set, control, stored, n, dim, complete, {{ isotropy_metric_macros }}
+    FROM merged
+    WHERE complete
+    UNION ALL BY NAME
+    SELECT model, layer, pooling, embedding_set, control, stored, n, dim, complete
+    FROM merged
+    WHERE NOT complete
     ORDER BY model, layer, embedding_set, control, pooling;

@@ -2,7 +2,8 @@
 
 Reads the newest isotropy row per model, layer, embedding set and scope (``Source.isotropy_rows``; rows
 from the embedding job's statistics are marked by ``origin``) and attaches the published figure, labelled
-as such. Models compared side by side are also shown on the proteins every model has (group_value
+as such; its metric columns are those the metric registry reports (``protiso.metrics.registry``). Models
+compared side by side are also shown on the proteins every model has (group_value
 'models'), each row with its N. Local isotropy shows both definitions from ``local_isotropy``; the
 study's "about 14 effective dimensions per amino acid" sits beside ``per_protein`` rows only, at the
 model's last layer and full width. docs/architecture.md (module notes) has the rules.
@@ -13,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from protiso.metrics import registry as metric_registry
+from protiso.metrics.registry import Metric
 from protiso.report import published
 from protiso.report.common import Missing, Source, has_relation, rows
 
@@ -28,6 +31,7 @@ class IsotropySection:
     matched: list[dict[str, Any]] = field(default_factory=list)  # rows on the proteins every model has
     matched_differs: bool = False                                # some set's own proteins differ from those
     from_stats: list[str] = field(default_factory=list)         # origins of rows not from protiso isotropy
+    columns: list[Metric] = field(default_factory=list)         # the metric columns (registry's ``reported``)
     missing: list[Missing] = field(default_factory=list)
 
 
@@ -51,6 +55,7 @@ def isotropy_section(source: Source) -> IsotropySection:
         row["published"] = published.for_model(row["model"], row["scope"])
     has_ci = any(row["isoscore_ci_low"] is not None for row in iso_rows)
     section = IsotropySection(iso_rows, has_ci, published.FIGURES, published.CITATION)
+    section.columns = metric_registry.active().reported()
     section.from_stats = sorted({row["origin"] for row in iso_rows if row["origin"] != "isotropy"})
     section.matched = [r for r in rows(source.wh, "report_isotropy_matched", models=source.models)
                        if r["group_value"] == "models"]
