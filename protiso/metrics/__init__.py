@@ -5,6 +5,7 @@ stats        SufficientStats: mergeable (count, sum x, sum x x^T) and the same m
 cosine       exact O(N n) mean pairwise cosine, mergeable CosineStats
 bootstrap    seeded percentile CIs for IsoScore
 postprocess  centring, PCA whitening, all-but-the-top
+registry     one declaration per isotropy metric (SQL functions, isotropy columns, report table follow)
 """
 
 from protiso.metrics.bootstrap import BootstrapCI, bootstrap_isoscore

@@ -234,8 +234,9 @@ def active() -> Registry:
 @contextmanager
 def using(registry: Registry) -> Iterator[Registry]:
     """Make ``registry`` the active one for the block (e.g. a test's registry with one metric more)."""
+    depth = len(_ACTIVE)
     _ACTIVE.append(registry)
     try:
         yield registry
     finally:
-        _ACTIVE.remove(registry)
+        del _ACTIVE[depth:]
