@@ -105,9 +105,7 @@ def _embed_steps(raw: dict[str, Any], source: Path, base: Path) -> list[EmbedOpt
         raise ProtisoError(f"{source}: [[embed]] must be tables")
     out = []
     for step in steps:
-        for key in ("weights", "accessions"):  # file paths are relative to the spec file, like every path in it
-            if isinstance(step.get(key), str):
-                step = {**step, key: str(_resolve(base, step[key]))}
+        step = _paths(step, ("weights", "accessions"), base)
         try:
             options = EmbedOptions.from_mapping(step, f"{source}: [embed]")
         except TypeError as error:
