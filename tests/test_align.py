@@ -221,7 +221,7 @@ def test_unknown_residues_map_to_x():
     text, codes, mapped = AlignOptions().scoring().encode("acdUoX", "P1")
     assert text == "ACDXXX" and mapped == 2 and len(codes) == 6
     with pytest.raises(ProtisoError, match="P2.*not in matrix"):
-        Scoring(matrix="BLASTN").encode("ACGTQ", "P2")
+        AlignOptions(matrix="BLASTN").scoring().encode("ACGTQ", "P2")
 
 
 def test_average_ranks_match_scipy_definition():
