@@ -45,8 +45,9 @@ def _accepts(hint: Any, value: Any) -> bool:
         return isinstance(value, (int, float))
     if origin in (tuple, list) or hint in (tuple, list):
         args = [a for a in typing.get_args(hint) if a is not Ellipsis]
-        return isinstance(value, list) and all(_accepts(args[0], item) for item in value) if args else \
-            isinstance(value, list)
+        if isinstance(value, str):  # one item
+            return bool(args) and args[0] is str
+        return isinstance(value, list) and all(_accepts(args[0], item) for item in value if args)
     return isinstance(hint, type) and isinstance(value, hint)
 
 

@@ -307,7 +307,8 @@ def test_job_spec_takes_homolog_enriched_pairs(tmp_path):
     spec.write_text('[job]\nwarehouse = "w"\n[align]\npairs = "homolog-enriched"\npair_count = 500\n'
                     'homolog_share = 0.4\nmode = "local"\nmatrix = "BLOSUM62"\nopen = -11\n')
     step = load_job(spec).align
-    assert (step.pairs, step.pair_count, step.homolog_share, step.mode) == ("homolog-enriched", 500, 0.4, "local")
+    assert (step.design, step.pair_count, step.homolog_share, step.mode) == ("homolog-enriched", 500, 0.4, "local")
+    assert (step.pairs, step.matrix, step.open_score) == (None, "BLOSUM62", -11)
     spec.write_text('[job]\nwarehouse = "w"\n[align]\npairs = "homologs"\n')
-    with pytest.raises(ProtisoError, match=r"\[align\] --pairs must be a number of random pairs or one of"):
+    with pytest.raises(ProtisoError, match=r"\[align\] --pairs must be a number of pairs, random or homolog-enriched"):
         load_job(spec)
