@@ -116,7 +116,7 @@ def side_by_side(args) -> dict:
             wall = time.perf_counter()
             summary = align(wh, proteins=len(sample), seed=0, matrix=args.matrix, mode=args.mode,
                             open_score=args.open, extend_score=args.extend, workers=args.workers,
-                            progress=False, pair_metrics=False)
+                            progress=False)
             rows[f"protiso align() ({args.workers} workers, wall)"] = [time.perf_counter() - wall, None]
             assert summary.n_pairs == len(a)
 
@@ -173,7 +173,7 @@ def full(args) -> None:
     else:
         clock = time.perf_counter()
         summary = align(wh, proteins=args.proteins, seed=args.seed, matrix=args.matrix, mode=args.mode,
-                        open_score=args.open, extend_score=args.extend, workers=args.workers, pair_metrics=False)
+                        open_score=args.open, extend_score=args.extend, workers=args.workers)
         log["align_s"] = time.perf_counter() - clock
         log.update(pairs_per_s=summary.pairs_per_second, gcups=summary.gcups)
         print(summary.render(), flush=True)

@@ -96,9 +96,9 @@ def stop_cluster(env: dict) -> None:
 
 
 def run_job(engine: str, root: Path, fasta: Path, args, address: str | None, n_gpus: int) -> dict:
-    from protiso.align import align
     from protiso.embedding import EmbedOptions, embed_proteins
-    from protiso.engines import embed_runner
+    from protiso.engines import align_runner, embed_runner
+    from protiso.jobs.align import align_and_measure
     from protiso.jobs.isotropy import compute_isotropy
     from protiso.sequences.ingest import ingest_files
     from protiso.warehouse import Warehouse
@@ -114,9 +114,9 @@ def run_job(engine: str, root: Path, fasta: Path, args, address: str | None, n_g
         times["embed"] = time.perf_counter() - tick
         tick = time.perf_counter()
         if engine == "local":
-            align(wh, **aligned)
+            align_and_measure(wh, **aligned)
         else:
-            align(wh, engine="ray", address=address, workers=2, **aligned)
+            align_and_measure(wh, runner=align_runner("ray", address=address), workers=2, **aligned)
         times["align"] = time.perf_counter() - tick
         compute_isotropy(wh)
     return times

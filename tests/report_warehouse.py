@@ -66,7 +66,7 @@ def load_vectors() -> tuple[list[str], dict[int, np.ndarray], np.ndarray]:
 
 def build(path: Path, model: str = "antiberty") -> dict:
     """Create the warehouse at ``path``; returns the raw material (entries, global vectors) for checks."""
-    from protiso.align import align
+    from protiso.jobs.align import align_and_measure
     from protiso.jobs.isotropy import compute_isotropy
     from protiso.metrics import SufficientStats
     from protiso.metrics.postprocess import fit_apply
@@ -102,7 +102,7 @@ def build(path: Path, model: str = "antiberty") -> dict:
         compute_isotropy(wh, bootstrap=40)
         compute_isotropy(wh, by=("organism", "go_term", "length_bin"), embedding_set="raw", scopes=("global",),
                          min_points=2)
-        align(wh, proteins=len(entries), seed=1, matrix="PAM250", mode="global", open_score=-10, extend_score=-1,
+        align_and_measure(wh, proteins=len(entries), seed=1, matrix="PAM250", mode="global", open_score=-10, extend_score=-1,
               workers=1, progress=False)  # all pairs, then their pair metrics
     return {"entries": entries, "globals": globals_, "residues": residues}
 

@@ -18,7 +18,7 @@ import pytest
 from align_helpers import biopython_alignment, warehouse_with_proteins
 from Bio.Align import Alignment
 
-from protiso.align import AlignerWarning, Scoring, align
+from protiso.align import AlignerWarning, AlignOptions, LocalAlignRunner, Scoring, align
 from protiso.align.aligners import ParasailAligner, SequenceSet
 from protiso.errors import ProtisoError
 from protiso.metrics.pairs import average_ranks
@@ -60,7 +60,7 @@ def _biopython_scores(scoring: dict, pairs: list[tuple[str, str]], workers: int 
 
 def _check_scores(wh: Warehouse, n_proteins: int, scoring: dict) -> int:
     summary = align(wh, proteins=n_proteins, seed=11, workers=2, block_size=5000, progress=False,
-                    pair_metrics=False, **scoring)
+                    **scoring)
     rows = _rows(wh, summary.run_id)
     assert len(rows) == n_proteins * (n_proteins - 1) // 2 == summary.n_pairs
     seqs = _sequences(wh)
@@ -100,7 +100,7 @@ def test_paths_are_optimal_and_counted_like_biopython(wh, scoring, n_proteins):
     parasail path, handed to Biopython as an Alignment, scores the optimum and has the stored identity,
     positives, gaps and length (a path that does not re-score was re-aligned by Biopython: then the stored
     row is Biopython's alignment). Where Biopython's optimal alignment is unique, the two agree exactly."""
-    summary = align(wh, proteins=n_proteins, seed=5, workers=1, progress=False, pair_metrics=False, **scoring)
+    summary = align(wh, proteins=n_proteins, seed=5, workers=1, progress=False, **scoring)
     stored = {(r["accession_a"], r["accession_b"]): r for r in _rows(wh, summary.run_id)}
     seqs = _sequences(wh)
     sc = Scoring(**scoring)
@@ -149,7 +149,7 @@ def test_paths_are_optimal_and_counted_like_biopython(wh, scoring, n_proteins):
 
 
 def test_parameters_recorded(wh):
-    summary = align(wh, proteins=12, seed=2, workers=1, progress=False, pair_metrics=False, **LOCAL)
+    summary = align(wh, proteins=12, seed=2, workers=1, progress=False, **LOCAL)
     row = wh.query("SELECT * FROM alignment_runs WHERE run_id = ?", [summary.run_id]).to_pylist()[0]
     assert (row["matrix"], row["mode"], row["open_score"], row["extend_score"], row["engine"]) == \
         ("BLOSUM62", "local", -11.0, -1.0, "parasail")
@@ -163,16 +163,16 @@ def test_parameters_recorded(wh):
 
 
 def test_sampling_is_deterministic(wh):
-    first = align(wh, proteins=10, seed=7, workers=1, progress=False, pair_metrics=False, **GLOBAL)
-    again = align(wh, proteins=10, seed=7, workers=1, progress=False, pair_metrics=False, **GLOBAL)
-    other = align(wh, proteins=10, seed=8, workers=1, progress=False, pair_metrics=False, **GLOBAL)
+    first = align(wh, proteins=10, seed=7, workers=1, progress=False, **GLOBAL)
+    again = align(wh, proteins=10, seed=7, workers=1, progress=False, **GLOBAL)
+    other = align(wh, proteins=10, seed=8, workers=1, progress=False, **GLOBAL)
     key = lambda s: [(r["accession_a"], r["accession_b"], r["score"]) for r in _rows(wh, s.run_id)]  # noqa: E731
     assert key(first) == key(again) != key(other)
     assert all(a < b for a, b, _ in key(first))
 
 
 def test_random_pairs(wh):
-    summary = align(wh, pairs=500, seed=3, workers=2, block_size=100, progress=False, pair_metrics=False, **GLOBAL)
+    summary = align(wh, pairs=500, seed=3, workers=2, block_size=100, progress=False, **GLOBAL)
     rows = _rows(wh, summary.run_id)
     pairs = {(r["accession_a"], r["accession_b"]) for r in rows}
     assert len(rows) == len(pairs) == 500 and all(a < b for a, b in pairs)
@@ -183,7 +183,7 @@ def test_random_pairs(wh):
 
 def test_normalized_score_and_filters(wh):
     summary = align(wh, proteins=15, seed=4, min_length=100, max_length=400, workers=1, progress=False,
-                    pair_metrics=False, **GLOBAL)
+                    **GLOBAL)
     seqs = _sequences(wh)
     aligner = Scoring(**GLOBAL).biopython_aligner()
     for r in _rows(wh, summary.run_id):
@@ -192,7 +192,7 @@ def test_normalized_score_and_filters(wh):
         self_mean = (aligner.score(a, a) + aligner.score(b, b)) / 2
         assert r["normalized_score"] == pytest.approx(r["score"] / self_mean, rel=1e-15)
     where = align(wh, proteins=5, seed=1, where="length < 150 AND accession > 'A0A2'", workers=1, progress=False,
-                  pair_metrics=False, **GLOBAL)
+                  **GLOBAL)
     rows = _rows(wh, where.run_id)
     assert len(rows) == 10
     assert all(len(seqs[r[k]]) < 150 and r[k] > "A0A2" for r in rows for k in ("accession_a", "accession_b"))
@@ -200,7 +200,7 @@ def test_normalized_score_and_filters(wh):
 
 def test_biopython_fallback_engine(wh):
     with pytest.warns(AlignerWarning, match="Biopython"):
-        summary = align(wh, proteins=8, seed=1, workers=1, progress=False, pair_metrics=False,
+        summary = align(wh, proteins=8, seed=1, workers=1, progress=False,
                         matrix="PAM250", mode="global", open_score=-10.5, extend_score=-0.5)
     assert summary.aligner == "biopython"
     engine = wh.con.execute("SELECT engine FROM alignment_runs WHERE run_id = ?", [summary.run_id]).fetchall()
@@ -212,16 +212,16 @@ def test_biopython_fallback_engine(wh):
     # The two engines agree on integer scoring (scores exactly; statistics where the optimum is unique).
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        fast = align(wh, proteins=8, seed=1, workers=1, progress=False, pair_metrics=False, **GLOBAL)
-    slow = align(wh, proteins=8, seed=1, workers=1, progress=False, pair_metrics=False, aligner="biopython", **GLOBAL)
+        fast = align(wh, proteins=8, seed=1, workers=1, progress=False, **GLOBAL)
+    slow = align(wh, proteins=8, seed=1, workers=1, progress=False, aligner="biopython", **GLOBAL)
     assert [r["score"] for r in _rows(wh, fast.run_id)] == [r["score"] for r in _rows(wh, slow.run_id)]
 
 
 def test_unknown_residues_map_to_x():
-    text, codes, mapped = Scoring().encode("acdUoX", "P1")
+    text, codes, mapped = AlignOptions().scoring().encode("acdUoX", "P1")
     assert text == "ACDXXX" and mapped == 2 and len(codes) == 6
     with pytest.raises(ProtisoError, match="P2.*not in matrix"):
-        Scoring(matrix="BLASTN").encode("ACGTQ", "P2")
+        AlignOptions(matrix="BLASTN").scoring().encode("ACGTQ", "P2")
 
 
 def test_average_ranks_match_scipy_definition():
@@ -315,12 +315,12 @@ def test_explicit_resume_after_interrupt(wh):
                 yield result
 
     with pytest.raises(KeyboardInterrupt):
-        align(wh, proteins=30, seed=21, block_size=50, workers=1, progress=False, pair_metrics=False,
-              block_runner=Interrupted, **LOCAL)
+        align(wh, proteins=30, seed=21, block_size=50, workers=1, progress=False,
+              runner=LocalAlignRunner(Interrupted), **LOCAL)
     run_id, status = wh.con.execute("SELECT run_id, status FROM runs WHERE kind = 'align' "
                                     "ORDER BY started_at DESC LIMIT 1").fetchall()[0]
     assert status == "failed" and len(_rows(wh, run_id)) == 100
-    summary = align(wh, resume=run_id, workers=1, progress=False, pair_metrics=False)  # GLOBAL defaults ignored
+    summary = align(wh, resume=run_id, workers=1, progress=False)  # GLOBAL defaults ignored
     assert (summary.run_id, summary.resumed, summary.pairs_resumed, summary.pairs_aligned) == (run_id, True, 100, 335)
     rows = _rows(wh, run_id)
     assert len({(r["accession_a"], r["accession_b"]) for r in rows}) == len(rows) == 435
@@ -340,7 +340,7 @@ def test_resume_refuses_changed_proteins(tmp_path):
 
     with warehouse_with_proteins(tmp_path / "w") as wh:
         with pytest.raises(KeyboardInterrupt):
-            align(wh, fraction=0.05, seed=3, block_size=20, workers=1, progress=False, block_runner=Interrupted)
+            align(wh, fraction=0.05, seed=3, block_size=20, workers=1, progress=False, runner=LocalAlignRunner(Interrupted))
         run_id = wh.con.execute("SELECT run_id FROM alignment_runs").fetchall()[0][0]
         extra = tmp_path / "extra.fasta"
         extra.write_text(">ZZZ999\nMKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQAPILSRVGDGTQDNLSGAEKAVQVKVKALPDAQ\n")
@@ -359,7 +359,7 @@ def test_long_pairs_are_exact_in_linear_memory(wh, scoring):
     traceback: every score equals Biopython's, and the counts are those of an optimal alignment (checked
     against all of Biopython's optimal alignments where there are at most 300; equal to Biopython's
     where the optimum is unique)."""
-    summary = align(wh, proteins=30, seed=8, workers=1, max_cells=100_000, progress=False, pair_metrics=False,
+    summary = align(wh, proteins=30, seed=8, workers=1, max_cells=100_000, progress=False,
                     **scoring)
     rows = _rows(wh, summary.run_id)
     seqs = _sequences(wh)
@@ -403,7 +403,7 @@ def test_self_scores_of_long_proteins(wh):
 def test_pairs_too_long_even_for_linear_memory_are_skipped_and_listed(wh):
     """Rule 3: a pair whose linear-memory alignment would still exceed 6 * max_cells bytes has no row, a
     rejects row saying why, and a count in the run; the run is done."""
-    summary = align(wh, proteins=6, seed=4, workers=1, max_cells=500, progress=False, pair_metrics=False)
+    summary = align(wh, proteins=6, seed=4, workers=1, max_cells=500, progress=False)
     assert summary.skipped == 15 and summary.pairs_aligned == 0 and not _rows(wh, summary.run_id)
     rejects = wh.query("SELECT source, accession, reason FROM rejects WHERE run_id = ?", [summary.run_id]).to_pylist()
     assert len(rejects) == 15 and all(r["source"] == "align" for r in rejects)
@@ -415,7 +415,7 @@ def test_pairs_too_long_even_for_linear_memory_are_skipped_and_listed(wh):
 
 @pytest.mark.filterwarnings("ignore::protiso.align.AlignerWarning")
 def test_long_pairs_with_a_biopython_only_scoring_are_skipped(wh):
-    summary = align(wh, proteins=8, seed=4, workers=1, max_cells=100_000, progress=False, pair_metrics=False,
+    summary = align(wh, proteins=8, seed=4, workers=1, max_cells=100_000, progress=False,
                     **dict(GLOBAL, open_score=-10.5))
     rows = _rows(wh, summary.run_id)
     seqs = _sequences(wh)

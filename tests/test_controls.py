@@ -43,7 +43,7 @@ def _records(count: int = 16, longest: int = 220) -> list[tuple[str, str]]:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> dict:
     """The warehouse (path), its proteins, and the reports rendered before and after the random-init control."""
-    from protiso.align.run import align
+    from protiso.jobs.align import align_and_measure
     from protiso.jobs.isotropy import compute_isotropy
     from protiso.jobs.postprocess import postprocess_embeddings
     from protiso.report import render_report
@@ -60,7 +60,7 @@ def built(tmp_path_factory) -> dict:
             embed_proteins(wh, EmbedOptions(MODEL, seed=SEED, control=control, residues="all"), progress=False)
         postprocess_embeddings(wh, "center")
         compute_isotropy(wh)
-        align(wh, proteins=len(records), seed=1, progress=False)
+        align_and_measure(wh, proteins=len(records), seed=1, progress=False)
         render_report(wh, root / "before.html")
         embed_proteins(wh, EmbedOptions(MODEL, seed=SEED, control="random-init"), progress=False)
         compute_isotropy(wh, controls=["random-init"], scopes=["global"])
@@ -318,7 +318,7 @@ def test_ray_engine_embeds_controls_as_the_local_one(built, tmp_path):
 def enriched_report(tmp_path_factory, shared_data) -> dict:
     """Swiss-Prot 2012 entries of at most 300 residues with their Pfam / InterPro cross-references, UniRep-64 real
     and both controls, one homolog-enriched run (same-family candidates), and the report."""
-    from protiso.align.run import align
+    from protiso.jobs.align import align_and_measure
     from protiso.jobs.isotropy import compute_isotropy
     from protiso.report import render_report
     from protiso.sequences.ingest import ingest_files
@@ -331,7 +331,7 @@ def enriched_report(tmp_path_factory, shared_data) -> dict:
             embed_proteins(wh, EmbedOptions(MODEL, seed=SEED, control=control, where="length(sequence) <= 300"),
                            progress=False)
         compute_isotropy(wh, scopes=["global"])
-        run = align(wh, design="homolog-enriched", pair_count=200, homolog_share=0.5, seed=1, homolog_source="xrefs",
+        run = align_and_measure(wh, design="homolog-enriched", pair_count=200, homolog_share=0.5, seed=1, homolog_source="xrefs",
                     mode="local", matrix="BLOSUM62", workers=1, progress=False).run_id
         render_report(wh, root / "strata.html")
     return {"path": path, "run": run, "html": (root / "strata.html").read_text()}

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from align_helpers import composition_vectors, read_fasta, warehouse_with_proteins, write_embeddings
 
-from protiso.align import align
+from protiso.jobs.align import align_and_measure
 from protiso.jobs.pair_metrics import compute_pair_metrics
 from protiso.warehouse import Warehouse
 
@@ -33,7 +33,7 @@ def loaded(tmp_path_factory):
     path = tmp_path_factory.mktemp("corr") / "w"
     records = read_fasta()
     with warehouse_with_proteins(path) as wh:
-        summary = align(wh, proteins=120, seed=4, workers=2, block_size=2000, progress=False)
+        summary = align_and_measure(wh, proteins=120, seed=4, workers=2, block_size=2000, progress=False)
         assert summary.pair_metrics == []  # no embeddings yet
         sampled = sorted({a for (a,) in wh.con.execute("SELECT accession_a FROM alignments").fetchall()})
         skip = set(sampled[:MISSING])
@@ -215,7 +215,7 @@ def test_align_materialises_pair_metrics(loaded, tmp_path):
     path = tmp_path / "w"
     shutil.copytree(source, path)
     with Warehouse.open(path) as wh:
-        summary = align(wh, proteins=12, seed=1, workers=1, progress=False)
+        summary = align_and_measure(wh, proteins=12, seed=1, workers=1, progress=False)
         assert sorted(g["embedding_set"] for g in summary.pair_metrics) == ["centered", "raw"]
         assert all(g["alignment_run"] == summary.run_id and 0 < g["pairs"] <= 66 for g in summary.pair_metrics)
         runs = wh.con.execute("SELECT DISTINCT alignment_run FROM correlations ORDER BY 1").fetchall()

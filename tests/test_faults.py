@@ -65,9 +65,9 @@ with Warehouse.open(W) as wh:
     compute_isotropy(wh, by=["go_term"], min_points=5)
 """, 1),
     "align": ("""
-from protiso.align import align
+from protiso.jobs.align import align_and_measure
 with Warehouse.open(W) as wh:
-    align(wh, proteins=30, seed=3, block_size=40, workers=2)
+    align_and_measure(wh, proteins=30, seed=3, block_size=40, workers=2)
 """, 5),
 }
 # Columns that name a run or a moment, which differ between the two warehouses by design.

@@ -70,7 +70,7 @@ def test_where_one_expression_still_filters(w300):
 
     with Warehouse.open(w300) as wh:
         summary = align(wh, proteins=4, where=" length BETWEEN 100 AND 200 /* short ones */ ", workers=1,
-                        progress=False, pair_metrics=False)
+                        progress=False)
         lengths = wh.con.execute("SELECT DISTINCT p.length FROM alignments a JOIN proteins p "
                                  "ON p.accession IN (a.accession_a, a.accession_b) WHERE a.run_id = ?",
                                  [summary.run_id]).fetchall()
@@ -222,7 +222,7 @@ def test_align_very_long_sequence_from_the_cli(tmp_path):
     linear memory, its self-score is the matrix diagonal, and the whole run stays small."""
     from align_helpers import AMINO, read_fasta
 
-    from protiso.align import Scoring
+    from protiso.align import AlignOptions
 
     real = [(acc, seq) for acc, seq in read_fasta() if set(seq) <= set(AMINO)]
     long_seq = ""
@@ -251,7 +251,7 @@ def test_align_very_long_sequence_from_the_cli(tmp_path):
     with Warehouse.open(tmp_path / "w") as wh:
         rows = wh.query("SELECT * FROM alignments ORDER BY accession_a, accession_b").to_pylist()
     assert len(rows) == 6
-    aligner = Scoring().biopython_aligner()
+    aligner = AlignOptions().scoring().biopython_aligner()
     sequences = dict(others) | {"LONG1": long_seq}
     for row in rows:
         a, b = sequences[row["accession_a"]], sequences[row["accession_b"]]

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from align_helpers import AMINO, SP300, composition_vectors, write_embeddings
 
-from protiso.align import align
+from protiso.jobs.align import align_and_measure
 from protiso.align.homologs import mmseqs_path
 from protiso.errors import ProtisoError
 from protiso.warehouse import Warehouse
@@ -46,7 +46,7 @@ def enriched(tmp_path_factory, shared_data):
         rows = wh.con.execute("SELECT accession, sequence FROM proteins ORDER BY accession").fetchall()
         kept = rows[4:]  # four proteins get no vector: their pairs are excluded (missing embedding)
         write_embeddings(wh, [a for a, _ in kept], composition_vectors([s for _, s in kept]))
-        run = align(wh, design="homolog-enriched", pair_count=PAIR_COUNT, homolog_share=SHARE, seed=SEED,
+        run = align_and_measure(wh, design="homolog-enriched", pair_count=PAIR_COUNT, homolog_share=SHARE, seed=SEED,
                     homolog_source="xrefs", workers=1, progress=False).run_id
     return path, run, _dat_families(dat), [a for a, _ in kept]
 
@@ -219,16 +219,16 @@ def test_align_samples_embedded_proteins(tmp_path):
     with warehouse_with_proteins(tmp_path / "w") as wh:
         chosen = [a for a, _ in records[::3]]
         write_embeddings(wh, chosen, composition_vectors([s for _, s in records[::3]]), model="m1")
-        run = align(wh, proteins=30, seed=2, workers=1, progress=False, pair_metrics=False).run_id
+        run = align_and_measure(wh, proteins=30, seed=2, workers=1, progress=False, pair_metrics=False).run_id
         sampled = {a for row in wh.con.execute("SELECT accession_a, accession_b FROM alignments WHERE run_id = ?",
                                                [run]).fetchall() for a in row}
         assert len(sampled) == 30 and sampled <= set(chosen)
-        run = align(wh, proteins=30, seed=2, workers=1, progress=False, pair_metrics=False, all_proteins=True).run_id
+        run = align_and_measure(wh, proteins=30, seed=2, workers=1, progress=False, pair_metrics=False, all_proteins=True).run_id
         sampled = {a for row in wh.con.execute("SELECT accession_a, accession_b FROM alignments WHERE run_id = ?",
                                                [run]).fetchall() for a in row}
         assert not sampled <= set(chosen)
         with pytest.raises(ProtisoError, match="no protein has a vector of model 'other'"):
-            align(wh, proteins=30, model="other", progress=False)
+            align_and_measure(wh, proteins=30, model="other", progress=False)
 
 
 def test_local_mode_beside_global_and_biopython_exact(enriched):
@@ -236,7 +236,7 @@ def test_local_mode_beside_global_and_biopython_exact(enriched):
 
     path, run, _, _ = enriched
     with Warehouse.open(path) as wh:
-        local = align(wh, design="homolog-enriched", pair_count=PAIR_COUNT, homolog_share=SHARE, seed=SEED,
+        local = align_and_measure(wh, design="homolog-enriched", pair_count=PAIR_COUNT, homolog_share=SHARE, seed=SEED,
                       homolog_source="xrefs", mode="local", matrix="BLOSUM62", open_score=-11, extend_score=-1,
                       workers=1, progress=False).run_id
         modes = dict(wh.con.execute("SELECT DISTINCT alignment_run, mode FROM correlations").fetchall())
@@ -263,8 +263,8 @@ def test_mmseqs_absent_is_one_line(enriched, monkeypatch):
     monkeypatch.setattr(homologs, "mmseqs_path", lambda: None)
     with Warehouse.open(path) as wh:
         with pytest.raises(ProtisoError, match=re.escape("mmseqs (MMseqs2) is not installed")):
-            align(wh, design="homolog-enriched", pair_count=50, homolog_source="mmseqs", progress=False)
-        summary = align(wh, design="homolog-enriched", pair_count=50, seed=3, workers=1, progress=False)
+            align_and_measure(wh, design="homolog-enriched", pair_count=50, homolog_source="mmseqs", progress=False)
+        summary = align_and_measure(wh, design="homolog-enriched", pair_count=50, seed=3, workers=1, progress=False)
     assert any("mmseqs is not installed" in w for w in summary.warnings)
     assert summary.design["homolog_sources"] == ["xrefs"]
 
@@ -273,7 +273,7 @@ def test_mmseqs_absent_is_one_line(enriched, monkeypatch):
 def test_mmseqs_candidates_are_real_hits(enriched):
     path, _, _, _ = enriched
     with Warehouse.open(path) as wh:
-        summary = align(wh, design="homolog-enriched", pair_count=1500, homolog_share=0.5, seed=5,
+        summary = align_and_measure(wh, design="homolog-enriched", pair_count=1500, homolog_share=0.5, seed=5,
                         homolog_source="mmseqs", mode="local", matrix="BLOSUM62", open_score=-11, extend_score=-1,
                         workers=1, progress=False, pair_metrics=False)
         rows = wh.query("SELECT stratum, score, identity FROM alignments WHERE run_id = ?",
@@ -307,7 +307,8 @@ def test_job_spec_takes_homolog_enriched_pairs(tmp_path):
     spec.write_text('[job]\nwarehouse = "w"\n[align]\npairs = "homolog-enriched"\npair_count = 500\n'
                     'homolog_share = 0.4\nmode = "local"\nmatrix = "BLOSUM62"\nopen = -11\n')
     step = load_job(spec).align
-    assert (step.pairs, step.pair_count, step.homolog_share, step.mode) == ("homolog-enriched", 500, 0.4, "local")
+    assert (step.design, step.pair_count, step.homolog_share, step.mode) == ("homolog-enriched", 500, 0.4, "local")
+    assert (step.pairs, step.matrix, step.open_score) == (None, "BLOSUM62", -11)
     spec.write_text('[job]\nwarehouse = "w"\n[align]\npairs = "homologs"\n')
-    with pytest.raises(ProtisoError, match=r"\[align\] --pairs must be a number of random pairs or one of"):
+    with pytest.raises(ProtisoError, match=r"\[align\] --pairs must be a number of pairs, random or homolog-enriched"):
         load_job(spec)

@@ -31,9 +31,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'protiso[ray]')")
 pytest.importorskip("antiberty", reason="the AntiBERTy weights (pip install 'protiso[antiberty]') are needed")
 
-from protiso.align import align  # noqa: E402
+from protiso.jobs.align import align_and_measure  # noqa: E402
 from protiso.embedding import EmbedOptions, embed_proteins  # noqa: E402
 from protiso.engines import check_engine  # noqa: E402
+from protiso.engines.ray_align import RayAlignRunner  # noqa: E402
 from protiso.engines.ray_embed import RayRunner  # noqa: E402
 from protiso.errors import ProtisoError  # noqa: E402
 from protiso.jobs.isotropy import compute_isotropy  # noqa: E402
@@ -50,7 +51,7 @@ def embed_proteins_ray(wh, model, *, workers=None, address=None, source=None, pr
 
 
 def align_ray(wh, **options):
-    return align(wh, engine="ray", **options)
+    return align_and_measure(wh, runner=RayAlignRunner(), **options)
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURE = REPO / "tests" / "fixtures" / "sp2014_head300.fasta"
@@ -105,7 +106,7 @@ def pair(tmp_path_factory, fasta, ray_instance):
             align_options = dict(proteins=40, seed=3, block_size=150, progress=False)
             if engine == "local":
                 embedded = embed_proteins(wh, EmbedOptions("antiberty", **options), progress=False)
-                aligned = align(wh, workers=1, **align_options)
+                aligned = align_and_measure(wh, workers=1, **align_options)
             else:
                 embedded = embed_proteins_ray(wh, "antiberty", workers=2, progress=False, **options)
                 aligned = align_ray(wh, workers=2, **align_options)

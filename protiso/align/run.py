@@ -22,19 +22,19 @@ import numpy as np
 import pyarrow as pa
 
 from protiso.align.aligners import PairStats, choose_aligner
-from protiso.align.long_pairs import DEFAULT_MAX_CELLS, TRACE_BYTES_PER_CELL, check_max_cells, skip_reason
+from protiso.align.long_pairs import DEFAULT_MAX_CELLS, TRACE_BYTES_PER_CELL, skip_reason
+from protiso.align.options import SAMPLE_FIELDS, AlignOptions
+from protiso.align.runners import AlignRunner, LocalAlignRunner
 from protiso.align.sample_load import Sample, load_sample
 from protiso.align.sampling import SampleSpec
 from protiso.align.scoring import Scoring
-from protiso.align.worker import BlockRunner
 from protiso.errors import ProtisoError
+from protiso.options import changed
 
 if TYPE_CHECKING:
     from protiso.warehouse import Warehouse
 
 PLAN_VERSION = 2  # 2: max_cells (the memory rule) is part of the plan
-DEFAULT_FRACTION = 0.01
-DEFAULT_BLOCK_SIZE = 20_000
 
 
 class AlignerWarning(UserWarning):
@@ -179,71 +179,42 @@ def _block_table(sample: Sample, self_scores: np.ndarray, a: np.ndarray, b: np.n
     })
 
 
-def align(wh: Warehouse, *, fraction: float | None = None, proteins: int | None = None, pairs: int | None = None,
-          seed: int = 0, matrix: str = "PAM250", mode: str = "global", open_score: float = -10.0,
-          extend_score: float = -1.0, min_length: int | None = None, max_length: int | None = None,
-          where: str | None = None, workers: int | None = None, block_size: int = DEFAULT_BLOCK_SIZE,
-          aligner: str = "auto", resume: str | None = None, progress: bool = True,
-          pair_metrics: bool = True, engine: str = "local", address: str | None = None,
-          block_runner=None, max_cells: int | None = None, design: str = "random", homolog_share: float = 0.5,
-          pair_count: int | None = None, homolog_source: str = "auto", homolog_evalue: float = 1e-3,
-          model: str | None = None, all_proteins: bool = False) -> AlignSummary:
-    """Align a seeded sample of the warehouse's proteins; see the module docstring.
+def align(wh: Warehouse, options: AlignOptions | None = None, runner: AlignRunner | None = None, *,
+          resume: str | None = None, progress: bool = True, **changes) -> AlignSummary:
+    """Align a seeded sample of the warehouse's proteins (see the module docstring); returns what was done.
 
-    ``aligner``: auto | parasail | biopython. ``engine``: where pair blocks run, ``local`` (a process
-    pool here, ``protiso.align.worker.BlockRunner``) or ``ray`` (Ray actors at ``address``,
-    ``protiso.engines.ray_align``); ``workers``: processes or actors. ``block_runner``: another local
-    runner with ``BlockRunner``'s constructor signature and interface (tests interrupt runs with it).
-    ``max_cells``: the most DP cells of a pair aligned with a traceback (``protiso.align.long_pairs``;
-    default ``DEFAULT_MAX_CELLS``). ``design``: random | homolog-enriched (with ``homolog_share``,
-    ``pair_count``, ``homolog_source``, ``homolog_evalue``; ``protiso.align.sampling``). ``model`` /
-    ``all_proteins``: sample proteins embedded by that model (default: by any model) or every protein.
+    ``options`` (``AlignOptions``, default: its defaults) with keyword ``changes`` to its fields;
+    ``runner``: where the pair blocks run (default ``LocalAlignRunner()``; Ray:
+    ``protiso.engines.ray_align.RayAlignRunner``). ``resume``: finish this unfinished run with its
+    recorded parameters. Pair metrics are the job's next step (``protiso.jobs.align.align_and_measure``).
     """
-    from protiso.engines import check_engine
-
+    options = changed(AlignOptions, options, changes)
+    runner = runner or LocalAlignRunner()
     has_proteins, has_sequences = wh.con.execute(wh.sql_text("has_sequences")).fetchall()[0]
     if has_proteins and not has_sequences:
         raise ProtisoError(f"align needs protein sequences and {wh.path} has none (vectors imported without "
                            "them); ingest the proteins' FASTA or UniProt files first")
-    on_ray = check_engine(engine) == "ray"
-    if workers is not None and workers < 1:
-        raise ProtisoError(f"--workers must be at least 1; got {workers}")
+    runner.check()
+    recorded = None
     if resume is not None:
         recorded = _recorded(wh, resume)
-        sc, sp = recorded["scoring"], recorded["sample"]
-        scoring = Scoring(sc["matrix"], sc["mode"], sc["open_score"], sc["extend_score"])
-        spec = SampleSpec(**{k: v for k, v in sp.items() if k != "kind"})
-        block_size, aligner = recorded["block_size"], recorded["engine"]
-        max_cells = recorded.get("max_cells", DEFAULT_MAX_CELLS)  # plan 1 runs: refused below, plan changed
+        sample = {k: v for k, v in recorded["sample"].items() if k in SAMPLE_FIELDS}
+        options = changed(AlignOptions, options, {
+            **sample, **{k: recorded["scoring"][k] for k in ("matrix", "mode", "open_score", "extend_score")},
+            "block_size": recorded["block_size"], "aligner": recorded["engine"],
+            "max_cells": recorded.get("max_cells", DEFAULT_MAX_CELLS)})  # plan 1 runs: refused below, plan changed
+        spec = SampleSpec(**{name: getattr(options, name) for name in SAMPLE_FIELDS})
     else:
-        recorded = None
-        scoring = Scoring(matrix, mode, float(open_score), float(extend_score))
-        if fraction is None and proteins is None and pairs is None and design == "random":
-            fraction = DEFAULT_FRACTION
-        spec = SampleSpec(fraction, proteins, pairs, int(seed), min_length, max_length, where, design,
-                          float(homolog_share), pair_count, homolog_source, float(homolog_evalue), model,
-                          bool(all_proteins))
-    spec.validate()
-    if block_size < 1:
-        raise ProtisoError(f"block size must be at least 1, not {block_size}")
-    max_cells = check_max_cells(DEFAULT_MAX_CELLS if max_cells is None else max_cells)
-    aligner_name, warning = choose_aligner(aligner, scoring)
+        spec = options.sample_spec()
+    options.check()
+    scoring = options.scoring()
+    aligner_name, warning = choose_aligner(options.aligner, scoring)
     if warning:
         warnings.warn(warning, AlignerWarning, stacklevel=2)
-    request = _Request(scoring, spec, aligner_name, block_size, max_cells, resume, recorded,
+    request = _Request(scoring, spec, aligner_name, options.block_size, options.max_cells, resume, recorded,
                        [warning] if warning else [])
-    if on_ray:
-        from protiso.engines.ray_align import ray_blocks
-
-        with ray_blocks(address, workers) as (block_runner, n_workers, executor):
-            summary = _run(wh, request, n_workers, progress, block_runner, executor)
-    else:
-        summary = _run(wh, request, workers, progress, block_runner or BlockRunner, {})
-    if pair_metrics:
-        from protiso.jobs.pair_metrics import compute_pair_metrics
-
-        summary.pair_metrics = compute_pair_metrics(wh, summary.run_id).groups
-    return summary
+    with runner.session(options.workers) as (block_runner, workers, executor):
+        return _run(wh, request, workers, progress, block_runner, executor)
 
 
 @dataclass(frozen=True)

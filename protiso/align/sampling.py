@@ -36,20 +36,22 @@ HOMOLOG, NON_HOMOLOG = "homolog", "non-homolog"
 
 @dataclass(frozen=True)
 class SampleSpec:
-    fraction: float | None = None
-    proteins: int | None = None
-    pairs: int | None = None
-    seed: int = 0
-    min_length: int | None = None
-    max_length: int | None = None
-    where: str | None = None
-    design: str = "random"
-    homolog_share: float = 0.5
-    pair_count: int | None = None
-    homolog_source: str = "auto"
-    homolog_evalue: float = 1e-3
-    model: str | None = None
-    all_proteins: bool = False
+    """A sample of proteins and pairs (``AlignOptions.sample_spec()`` builds it; defaults are the options')."""
+
+    fraction: float | None
+    proteins: int | None
+    pairs: int | None
+    seed: int
+    min_length: int | None
+    max_length: int | None
+    where: str | None
+    design: str
+    homolog_share: float
+    pair_count: int | None
+    homolog_source: str
+    homolog_evalue: float
+    model: str | None
+    all_proteins: bool
 
     def validate(self) -> None:
         given = [name for name in ("fraction", "proteins", "pairs") if getattr(self, name) is not None]

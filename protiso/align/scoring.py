@@ -30,10 +30,10 @@ UNKNOWN_RESIDUE = "X"
 class Scoring:
     """A fully specified alignment scoring scheme."""
 
-    matrix: str = "PAM250"
-    mode: str = "global"
-    open_score: float = -10.0
-    extend_score: float = -1.0
+    matrix: str
+    mode: str
+    open_score: float
+    extend_score: float
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:

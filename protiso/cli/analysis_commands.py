@@ -8,6 +8,18 @@ from typing import Annotated
 import typer
 
 from protiso.cli.common import ModelsOpt, WarehouseOpt, app, friendly, model_names
+from protiso.jobs.budget import format_bytes
+from protiso.jobs.options import GROUPINGS, NULL_METHODS, SCOPES, IsotropyOptions
+from protiso.report.options import FORMATS as FIGURE_FORMATS
+from protiso.report.options import ReportOptions
+
+ISO = IsotropyOptions()  # the defaults shown in help
+REPORT = ReportOptions("report.html")
+
+
+def _choices(values: tuple[str, ...]) -> str:
+    return "[" + "|".join(values) + "]"
+
 
 # -- isotropy and post-processing (protiso/jobs/isotropy.py, protiso/jobs/postprocess.py) -----
 
@@ -23,32 +35,36 @@ def _isotropy_names(values: list[str] | None) -> list[str] | None:
 def isotropy(
     warehouse: WarehouseOpt,
     by: Annotated[list[str] | None, typer.Option(
-        "--by", metavar="[organism|go_term|length_bin]",
+        "--by", metavar=_choices(GROUPINGS),
         help="Also per organism, go_term or length_bin (repeat or separate by commas).")] = None,
-    bootstrap: Annotated[int, typer.Option(help="Bootstrap replicates for an IsoScore CI (0 = none).")] = 0,
+    bootstrap: Annotated[int, typer.Option(help="Bootstrap replicates for an IsoScore CI (0 = none).")] = ISO.bootstrap,
+    level: Annotated[float, typer.Option(help="Level of the bootstrap and null intervals.")] = ISO.level,
     zeta: Annotated[float, typer.Option(
-        help="IsoScore* shrinkage (1-zeta)C + zeta*C0, in [0, 1]; C0 = (tr C/dim) I, for a group the whole set's C.")] = 0.2,
+        help="IsoScore* shrinkage (1-zeta)C + zeta*C0, in [0, 1]; C0 = (tr C/dim) I, for a group the whole set's C."
+    )] = ISO.zeta,
     models: ModelsOpt = None,
     embedding_set: Annotated[list[str] | None, typer.Option(
         "--embedding-set", help="Only these embedding sets (raw, centered, whitened, abtt-k); default: all.")] = None,
-    scope: Annotated[list[str] | None, typer.Option(
-        "--scope", metavar="[global|local]",
+    scopes: Annotated[list[str] | None, typer.Option(
+        "--scope", metavar=_choices(SCOPES),
         help="global (per-protein vectors) and/or local (residue vectors); default: both.")] = None,
-    control: Annotated[list[str] | None, typer.Option(
+    controls: Annotated[list[str] | None, typer.Option(
         "--control", metavar="[none|shuffled|random-init]",
         help="Only sets of these controls (none, shuffled, random-init); default: all. --by groups "
         "the real sets and the controls named here; the local scope measures real sets (none) only.")] = None,
-    min_points: Annotated[int, typer.Option(help="Smallest group reported with --by, in proteins.")] = 10,
+    min_points: Annotated[int, typer.Option(help="Smallest group reported with --by, in proteins.")] = ISO.min_points,
     null_draws: Annotated[int, typer.Option(
         help="Random groups of each group's protein count drawn (seeded) for the size-corrected size_z "
-        "that ranks --by groups, its p- and q-values (0 = none).")] = 30,
+        "that ranks --by groups, its p- and q-values (0 = none).")] = ISO.null_draws,
     null: Annotated[str, typer.Option(
+        metavar=_choices(NULL_METHODS),
         help="Random groups for --by: size (the group's protein count) or length (that count from each "
-        "length stratum, matching the group's length distribution).")] = "size",
-    seed: Annotated[int, typer.Option(help="Seed of the bootstrap.")] = 0,
+        "length stratum, matching the group's length distribution).")] = ISO.null,
+    strata: Annotated[int, typer.Option(help="--null length: the length strata.")] = ISO.strata,
+    seed: Annotated[int, typer.Option(help="Seed of the bootstrap and the null draws.")] = ISO.seed,
     memory_budget: Annotated[str, typer.Option(
         help="Memory protiso may hold at once (vectors kept for --by beyond half of it are memory-mapped), "
-        "e.g. 4GiB, 512MiB.")] = "4GiB",
+        "e.g. 4GiB, 512MiB.")] = format_bytes(ISO.memory_budget).replace(" ", ""),
     progress: Annotated[bool, typer.Option(
         "--progress/--no-progress", help="Progress bars on stderr (shown only when it is a terminal).")] = True,
 ) -> None:
@@ -67,18 +83,16 @@ def isotropy(
     scan (this fills them in for warehouses made before they existed), so `SELECT * FROM
     embedding_stats_isotropy()` works in the plain duckdb shell.
     """
-    from protiso.jobs.budget import parse_memory_budget
     from protiso.jobs.isotropy import compute_isotropy
     from protiso.warehouse import Warehouse
 
-    budget = parse_memory_budget(memory_budget)
+    options = IsotropyOptions(
+        by=_isotropy_names(by) or (), bootstrap=bootstrap, zeta=zeta, models=model_names(models),
+        embedding_set=_isotropy_names(embedding_set), scopes=_isotropy_names(scopes) or ISO.scopes,
+        controls=_isotropy_names(controls), seed=seed, level=level, min_points=min_points,
+        memory_budget=memory_budget, null_draws=null_draws, null=null, strata=strata).check()
     with Warehouse.open(warehouse) as wh:
-        summary = compute_isotropy(
-            wh, by=_isotropy_names(by) or [], bootstrap=bootstrap, zeta=zeta, models=model_names(models),
-            embedding_set=_isotropy_names(embedding_set), scopes=_isotropy_names(scope) or ["global", "local"],
-            seed=seed, min_points=min_points, memory_budget=budget, null_draws=null_draws, null=null,
-            progress=progress, controls=_isotropy_names(control),
-        )
+        summary = compute_isotropy(wh, options, progress=progress)
     typer.echo(summary.render())
 
 
@@ -120,11 +134,12 @@ def report(
     color_by: Annotated[str, typer.Option(
         "--color-by", metavar="[auto|organism|length_bin|go:NAMESPACE|GO-ID]",
         help="Annotation colouring the PCA view: auto (organism when known, else length_bin), "
-        "organism, length_bin, go:NAMESPACE (e.g. go:biological_process) or a GO term id.")] = "auto",
+        "organism, length_bin, go:NAMESPACE (e.g. go:biological_process) or a GO term id.")] = REPORT.color_by,
     figures: Annotated[Path | None, typer.Option(
         "--figures", help="Also write each figure as its own file in this folder.", file_okay=False)] = None,
     figure_format: Annotated[str, typer.Option(
-        "--figure-format", metavar="[svg|png|pdf]", help="File format of --figures: svg, png or pdf.")] = "svg",
+        "--figure-format", metavar=_choices(FIGURE_FORMATS),
+        help="File format of --figures: svg, png or pdf.")] = REPORT.figure_format,
     progress: Annotated[bool, typer.Option(
         "--progress/--no-progress", help="Progress bars on stderr (shown only when it is a terminal).")] = True,
 ) -> None:
@@ -138,9 +153,10 @@ def report(
     from protiso.report import render_report
     from protiso.warehouse import Warehouse
 
+    options = ReportOptions(output, models=model_names(models), title=title, color_by=color_by, figures=figures,
+                            figure_format=figure_format).check()
     with Warehouse.open(warehouse, read_only=True) as wh:
-        summary = render_report(wh, output, models=model_names(models), title=title, color_by=color_by,
-                                figures=figures, figure_format=figure_format, progress=progress)
+        summary = render_report(wh, options, progress=progress)
     typer.echo(f"wrote {summary.output} ({summary.bytes / 1e6:.1f} MB, {summary.seconds:.1f} s)")
     if figures is not None:
         typer.echo(f"wrote {len(summary.figures)} figure(s) to {figures}")

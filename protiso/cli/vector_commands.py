@@ -8,6 +8,9 @@ from typing import Annotated, Optional
 import typer
 
 from protiso.cli.common import WarehouseOpt, app, friendly
+from protiso.jobs.options import ExportOptions
+
+EXPORT = ExportOptions("out.h5", "model")  # the defaults shown in help
 
 
 # -- interchange: vectors in and out (protiso/jobs/import_vectors.py, export_vectors.py) -----
@@ -77,16 +80,19 @@ def export(
         dir_okay=False)],
     layer: Annotated[Optional[int], typer.Option(help="Layer (default: the model's only one).")] = None,
     embedding_set: Annotated[str, typer.Option(
-        "--set", help="Embedding set: raw, or one `protiso postprocess` made (centered, whitened, abtt-k).")] = "raw",
+        "--set", help="Embedding set: raw, or one `protiso postprocess` made (centered, whitened, abtt-k).")
+    ] = EXPORT.embedding_set,
     residues: Annotated[bool, typer.Option(
         "--residues",
-        help="Also the stored per-residue vectors (.h5: 2-D datasets; .parquet: a residues column).")] = False,
+        help="Also the stored per-residue vectors (.h5: 2-D datasets; .parquet: a residues column).")
+    ] = EXPORT.residues,
     force: Annotated[bool, typer.Option(
         "--force",
-        help="Replace OUTPUT if it exists (a symlink is replaced itself, not its target); refused otherwise.")] = False,
+        help="Replace OUTPUT if it exists (a symlink is replaced itself, not its target); refused otherwise.")
+    ] = EXPORT.force,
     control: Annotated[str, typer.Option(
         "--control", metavar="[none|shuffled|random-init]",
-        help="none (the real vectors), shuffled or random-init (a control's vectors).")] = "none",
+        help="none (the real vectors), shuffled or random-init (a control's vectors).")] = EXPORT.control,
 ) -> None:
     """Write stored vectors to .h5, .npz or .parquet, readable by `protiso import-vectors` (exactly) and other tools.
 
@@ -97,6 +103,7 @@ def export(
     from protiso.jobs.export_vectors import export_vectors
     from protiso.warehouse import Warehouse
 
+    options = ExportOptions(output, model, layer=layer, embedding_set=embedding_set, residues=residues, force=force,
+                            control=control).check()
     with Warehouse.open(warehouse, read_only=True) as wh:
-        typer.echo(export_vectors(wh, output, model, layer=layer, embedding_set=embedding_set,
-                                  residues=residues, force=force, control=control).render())
+        typer.echo(export_vectors(wh, options).render())

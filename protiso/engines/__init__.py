@@ -3,8 +3,8 @@
 An engine only decides where the stage runs; the jobs plan, commit and record the same way on
 both, so both land the same rows in the same warehouse layout. Embedding: ``embed_runner`` gives
 the job's runner (``protiso.embedding.runners.LocalRunner`` or ``ray_embed.RayRunner``).
-Alignment: ``protiso.align.align(engine=...)`` runs its pair blocks in a local process pool or on
-Ray actors (``ray_align``). Ray is imported lazily, so protiso works without it
+Alignment: ``align_runner`` gives the alignment run's (``protiso.align.runners.LocalAlignRunner``, a
+process pool here, or ``ray_align.RayAlignRunner``, Ray actors). Ray is imported lazily, so protiso works without it
 (``pip install 'protiso[ray]'`` adds it).
 """
 
@@ -13,11 +13,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from protiso.align.runners import LocalAlignRunner
 from protiso.errors import ProtisoError
 
 ENGINES = ("local", "ray")
 
-__all__ = ["ENGINES", "check_engine", "embed_runner"]
+__all__ = ["ENGINES", "align_runner", "check_engine", "embed_runner"]
 
 
 def check_engine(name: str) -> str:
@@ -43,3 +44,12 @@ def embed_runner(engine: str = "local", *, address: str | None = None, workers: 
 
     return RayRunner(address=address, workers=workers, gpus_per_worker=gpus_per_worker,
                      cpus_per_worker=cpus_per_worker, source=source)
+
+
+def align_runner(engine: str = "local", *, address: str | None = None, cpus_per_worker: float = 1.0):
+    """The alignment runner for ``engine``; ``address`` and ``cpus_per_worker`` apply to ``ray`` only."""
+    if check_engine(engine) == "local":
+        return LocalAlignRunner()
+    from protiso.engines.ray_align import RayAlignRunner  # Ray's driver code: loaded only when asked for
+
+    return RayAlignRunner(address=address, cpus_per_worker=cpus_per_worker)

@@ -4,7 +4,8 @@
 ``run``, ``close``): Ray Data ``map_batches`` over a fixed actor pool, each actor holding the
 encoded sample and one aligner (parasail or Biopython, built by
 ``protiso.align.aligners.make_aligner`` exactly as a local worker builds it), one block per call.
-Scores are therefore identical to the local engine's. The driver (``protiso.align.run``) commits
+Scores are therefore identical to the local engine's. ``RayAlignRunner`` is the run's runner
+(``protiso.align.runners``). The driver (``protiso.align.run``) commits
 each finished block as one ``alignments`` part (``run-<id>/block-<n>``), and skips blocks already
 committed, so a killed worker costs a retry and a killed driver costs a rerun of the missing blocks.
 """
@@ -20,6 +21,7 @@ import pyarrow as pa
 
 from protiso.align.aligners import PairStats, SequenceSet, make_aligner
 from protiso.align.long_pairs import DEFAULT_MAX_CELLS
+from protiso.align.runners import AlignRunner, Session
 from protiso.align.sampling import PairPlan
 from protiso.align.scoring import Scoring
 from protiso.engines.ray_session import original_error, ray_session, worker_count
@@ -138,14 +140,23 @@ class RayBlockRunner:
         """Nothing to release: Ray Data stops the actor pool when a dataset's iteration ends."""
 
 
-@contextlib.contextmanager
-def ray_blocks(address: str | None, workers: int | None, cpus_per_worker: float = 1.0):
-    """A Ray connection for one alignment run: yields (block runner factory, workers, executor params)."""
-    with ray_session(address) as ray:
-        n_workers = worker_count(ray, workers, cpus_per_worker, 0.0)
+class RayAlignRunner(AlignRunner):
+    """Pair blocks on Ray actors at ``address`` (None: a local Ray instance), ``cpus_per_worker`` each."""
 
-        def runner(scoring, aligner, seqs, n_proteins, count, max_cells=DEFAULT_MAX_CELLS):
-            return RayBlockRunner(ray, scoring, aligner, seqs, n_proteins, count, cpus_per_worker, max_cells)
+    engine = "ray"
 
-        yield runner, n_workers, {"executor": "ray", "address": address, "ray_workers": n_workers,
-                                  "cpus_per_worker": cpus_per_worker}
+    def __init__(self, address: str | None = None, cpus_per_worker: float = 1.0) -> None:
+        self.address, self.cpus_per_worker = address, cpus_per_worker
+
+    @contextlib.contextmanager
+    def session(self, workers: int | None) -> Iterator[Session]:
+        """A Ray connection for one alignment run: (block runner factory, actors, executor parameters)."""
+        with ray_session(self.address) as ray:
+            n_workers = worker_count(ray, workers, self.cpus_per_worker, 0.0)
+            cpus = self.cpus_per_worker
+
+            def runner(scoring, aligner, seqs, n_proteins, count, max_cells=DEFAULT_MAX_CELLS):
+                return RayBlockRunner(ray, scoring, aligner, seqs, n_proteins, count, cpus, max_cells)
+
+            yield runner, n_workers, {"executor": "ray", "address": self.address, "ray_workers": n_workers,
+                                      "cpus_per_worker": cpus}

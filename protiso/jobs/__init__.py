@@ -6,6 +6,15 @@ as one checked step), ``spec`` (``protiso run JOB.toml``), ``import_vectors`` an
 The embedding job, alignment runs and sequence ingest are packages of their own.
 """
 
-from protiso.jobs.spec import Job, JobSummary, load_job, run_job
+from importlib import import_module
+from typing import Any
 
 __all__ = ["Job", "JobSummary", "load_job", "run_job"]
+
+
+def __getattr__(name: str) -> Any:
+    """``protiso.jobs.load_job`` etc., loaded on first use: ``protiso.jobs.options`` (read by the CLI for its
+    defaults) stays light."""
+    if name in __all__:
+        return getattr(import_module("protiso.jobs.spec"), name)
+    raise AttributeError(f"module 'protiso.jobs' has no attribute {name!r}")

@@ -29,10 +29,11 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from protiso.embedding.controls import check_control
 from protiso.errors import ProtisoError
 from protiso.interchange.arrays import NpzWriter, ParquetWriter
 from protiso.interchange.h5 import H5Writer
+from protiso.jobs.options import ExportOptions
+from protiso.options import changed
 from protiso.warehouse import Warehouse, faults, versions
 from protiso.warehouse.connection import alive
 
@@ -62,20 +63,21 @@ class ExportSummary:
                 f"pooling: {self.pooling}")
 
 
-def export_vectors(wh: Warehouse, output: str | Path, model: str, layer: int | None = None,
-                   embedding_set: str = "raw", residues: bool = False, force: bool = False,
-                   control: str = "none") -> ExportSummary:
-    """Write ``model``'s vectors at ``layer`` (default: its only layer) to ``output`` (see the module docstring);
-    ``control``: none (real), shuffled or random-init vectors."""
+def export_vectors(wh: Warehouse, options: ExportOptions | str | Path, model: str | None = None,
+                   **changes) -> ExportSummary:
+    """Write stored vectors as ``options`` says (``ExportOptions``; or an output path and ``model`` with keyword
+    ``changes`` to its fields); see the module docstring."""
+    if not isinstance(options, ExportOptions):
+        options = ExportOptions(options, model)
+    elif model is not None:
+        changes["model"] = model
+    options = changed(ExportOptions, options, changes).check()
+    output, model, layer, force = options.output, options.model, options.layer, options.force
+    embedding_set, residues, control = options.embedding_set, options.residues, options.control
     started = time.perf_counter()
-    output = Path(output)
     writer_class = WRITERS.get(output.suffix.lower())
     if writer_class is None:
         raise ProtisoError(f"{output}: the file name must end in {', '.join(WRITERS)}")
-    if residues and embedding_set != "raw":
-        raise ProtisoError(f"--residues exports the stored (raw) residue vectors; use it with --set raw, "
-                           f"not {embedding_set}")
-    check_control(control)
     _check_output(output, force)
     layer, pooling, rows, dim = _choose(wh, model, layer, embedding_set, control)
     meta = {"model": model, "layer": layer, "embedding_set": embedding_set, "pooling": pooling, "control": control,

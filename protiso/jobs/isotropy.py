@@ -20,31 +20,23 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from protiso import progress
-from protiso.embedding.controls import check_control
 from protiso.errors import ProtisoError
-from protiso.jobs.budget import (
-    DEFAULT_MEMORY_BUDGET,
-    MINIMUM_MEMORY_BUDGET,
-    format_bytes,
-)
 from protiso.jobs.isotropy_groups import Scan, group_members, grouped_rows, scan_set
 from protiso.jobs.isotropy_local import local_definition_rows
 from protiso.jobs.isotropy_matched import matched_rows
 from protiso.jobs.isotropy_read import scan_embeddings
-from protiso.jobs.isotropy_size import NULL_METHODS, NullOptions, control_for_size, empty_null
+from protiso.jobs.isotropy_size import NullOptions, control_for_size, empty_null
+from protiso.jobs.options import GROUPINGS, SCOPES, IsotropyOptions  # noqa: F401  (GROUPINGS, SCOPES re-exported)
 from protiso.metrics import registry as metric_registry
 from protiso.metrics.bootstrap import bootstrap_isoscore, bootstrap_isoscore_units
-from protiso.metrics.isotropy import check_shrinkage
 from protiso.metrics.registry import Sums
 from protiso.metrics.spectra import spectrum_row
 from protiso.metrics.stats import SufficientStats
+from protiso.options import changed
 from protiso.progress import shown
 from protiso.warehouse import Warehouse, utcnow
 from protiso.warehouse.embedding_stats import EmbeddingStats, staging
 
-GROUPINGS = ("organism", "go_term", "length_bin")
-SCOPES = ("global", "local")
-DEFAULT_ZETA = 0.2
 LOCAL_REPLICATES = 1000   # bootstrap over proteins of the per-protein local summaries (cheap: means)
 
 
@@ -83,9 +75,9 @@ class _Options:
     level: float
     min_points: int
     budget: int
-    null_draws: int = 0
-    null_method: str = "size"
-    strata: int = 10
+    null_draws: int
+    null_method: str
+    strata: int
 
 
 def _row(key: dict, stats, cosine, points: np.ndarray | None, opts: _Options, units: np.ndarray | None = None) -> dict:
@@ -271,62 +263,28 @@ def _check_models(wh: Warehouse, models: list[str] | None) -> None:
                        f"in --model{hint}; {have}")
 
 
-def compute_isotropy(wh: Warehouse, by: Sequence[str] = (), bootstrap: int = 0, zeta: float = DEFAULT_ZETA,
-                     models: Sequence[str] | None = None, embedding_set: Sequence[str] | str | None = None,
-                     scopes: Sequence[str] = SCOPES, seed: int = 0, level: float = 0.95,
-                     min_points: int = 10, memory_budget: int = DEFAULT_MEMORY_BUDGET,
-                     null_draws: int = 30, null: str = "size", strata: int = 10,
-                     progress: bool = True, controls: Sequence[str] | None = None) -> IsotropySummary:
+def compute_isotropy(wh: Warehouse, options: IsotropyOptions | None = None, *, progress: bool = True,
+                     **changes) -> IsotropySummary:
     """Measure isotropy and append rows to the ``isotropy`` table; returns what was written.
 
-    ``by``: extra groupings (organism | go_term | length_bin) besides the row over all points.
-    ``bootstrap``: replicates for a seeded percentile CI of IsoScore (0 = none; global and grouped
-    local rows only). ``zeta``: IsoScore* shrinkage towards the identity. ``models`` /
-    ``embedding_set``: restrict to these (None = all). ``min_points``: smallest group reported (grouped
-    rows; the row over all points needs 2). ``memory_budget``: bytes protiso may hold at once
-    (``protiso.jobs.budget``; DuckDB's buffers come on top). ``null_draws``: random groups of each
-    group's protein count drawn for the size-corrected ``size_z`` of every group (``protiso.metrics.size_null``;
-    0 = none; a local draw takes whole proteins with all their residues); ``min_points`` counts a group's
-    proteins. ``null``: size (random groups of the group's protein count) or length (the same count from
-    each of ``strata`` length bins, ``protiso.metrics.length_null``); groups get p- and q-values against
-    it (``protiso.jobs.isotropy_size``). ``controls``: measure only sets of these controls (none | shuffled |
-    random-init; None = all); grouped rows (``by``) cover real sets and the controls ``controls`` names, the
-    local scope real sets (control none) only. The local scope also writes ``local_isotropy`` (pooled and
-    per-protein definitions, ``protiso.jobs.isotropy_local``). ``progress``: bars on stderr (scans, groups,
-    null draws, bootstrap) when it is a terminal.
+    ``options`` (``IsotropyOptions``, default: its defaults) with keyword ``changes`` to its fields
+    (``compute_isotropy(wh, by=["go_term"])``). Grouped rows (``by``) cover real sets and the controls
+    ``controls`` names, the local scope real sets only; a local null draw takes whole proteins. The local
+    scope also writes ``local_isotropy`` (``protiso.jobs.isotropy_local``); groups get p- and q-values
+    against their null (``protiso.jobs.isotropy_size``). ``progress``: bars on stderr when it is a terminal.
     """
+    options = changed(IsotropyOptions, options, changes).check()
     with shown(progress):
-        return _compute(wh, by, bootstrap, zeta, models, embedding_set, scopes, seed, level, min_points,
-                        memory_budget, null_draws, null, strata, controls)
+        return _compute(wh, options)
 
 
-def _compute(wh: Warehouse, by: Sequence[str], bootstrap: int, zeta: float, models: Sequence[str] | None,
-             embedding_set: Sequence[str] | str | None, scopes: Sequence[str], seed: int, level: float,
-             min_points: int, memory_budget: int, null_draws: int, null: str, strata: int,
-             controls: Sequence[str] | None) -> IsotropySummary:
-    by = list(dict.fromkeys(by))
-    for grouping in by:
-        if grouping not in GROUPINGS:
-            raise ProtisoError(f"unknown grouping {grouping!r}; choose from {', '.join(GROUPINGS)}")
-    for scope in scopes:
-        if scope not in SCOPES:
-            raise ProtisoError(f"unknown scope {scope!r}; choose from {', '.join(SCOPES)}")
-    if bootstrap < 0:
-        raise ProtisoError(f"--bootstrap must be >= 0, got {bootstrap}")
-    if null_draws < 0:
-        raise ProtisoError(f"--null-draws must be >= 0, got {null_draws}")
-    if null not in NULL_METHODS:
-        raise ProtisoError(f"unknown --null {null!r}; choose from {', '.join(NULL_METHODS)}")
-    if strata < 1:
-        raise ProtisoError(f"--strata must be >= 1, got {strata}")
-    if min_points < 2:
-        raise ProtisoError(f"--min-points must be >= 2, got {min_points}")
-    check_shrinkage(zeta, 1, None)
-    if memory_budget < MINIMUM_MEMORY_BUDGET:
-        raise ProtisoError(f"--memory-budget must be at least {format_bytes(MINIMUM_MEMORY_BUDGET)}")
-    sets = [embedding_set] if isinstance(embedding_set, str) else (list(embedding_set) if embedding_set else None)
-    model_list = list(models) if models else None
-    control_list = [check_control(c) for c in controls] if controls else None
+def _compute(wh: Warehouse, options: IsotropyOptions) -> IsotropySummary:
+    by, bootstrap, zeta, scopes, seed = list(options.by), options.bootstrap, options.zeta, options.scopes, options.seed
+    level, min_points, memory_budget = options.level, options.min_points, options.memory_budget
+    null_draws, null, strata = options.null_draws, options.null, options.strata
+    sets = list(options.embedding_set) if options.embedding_set else None
+    model_list = list(options.models) if options.models else None
+    control_list = list(options.controls) if options.controls else None
     _check_models(wh, model_list)
     params = {"by": by, "bootstrap": bootstrap, "zeta": zeta, "models": model_list, "embedding_sets": sets,
               "scopes": list(scopes), "seed": seed, "level": level, "min_points": min_points,

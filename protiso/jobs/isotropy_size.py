@@ -27,7 +27,6 @@ from protiso.metrics.size_null import SizeNull, units_of
 
 NULL_COLUMNS = ("n_proteins", "null_mean", "null_sd", "null_low", "null_high", "null_draws", "size_z",
                 "null_method", "null_values", "p_value", "q_value", "size_z_se", "is_root", "matched_sets")
-NULL_METHODS = ("size", "length")
 
 
 @dataclass(frozen=True)
@@ -37,9 +36,9 @@ class NullOptions:
 
     draws: int
     seed: int
-    level: float = 0.95
-    method: str = "size"
-    strata: int = 10
+    level: float
+    method: str
+    strata: int
 
 
 def empty_null() -> dict:

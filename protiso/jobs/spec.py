@@ -15,56 +15,43 @@ from __future__ import annotations
 import os
 
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from protiso.align import homologs
+from protiso.align.options import AlignOptions
 from protiso.embedding.options import EmbedOptions
 from protiso.errors import ProtisoError
+from protiso.jobs.align import align_and_measure
+from protiso.jobs.export_vectors import export_vectors
+from protiso.jobs.isotropy import compute_isotropy
+from protiso.jobs.options import ExportOptions, IsotropyOptions
+from protiso.jobs.postprocess import postprocess_embeddings
+from protiso.metrics.postprocess import METHODS
+from protiso.options import from_table
+from protiso.report.document import render_report
+from protiso.report.options import ReportOptions
 
 _DATA = Path(__file__).resolve().parent.parent / "data"
-SECTIONS = ("job", "inputs", "embed", "isotropy", "align", "report")
-# key -> accepted Python types, per section (TOML gives str, int, float, bool, list)
+SECTIONS = ("job", "inputs", "embed", "isotropy", "align", "export", "report")
+# The keys of [job] and [inputs], and the [isotropy] keys that are steps of the job rather than options of
+# the isotropy run; every other table is read by its options object (options.from_table).
 _KEYS: dict[str, dict[str, tuple[type, ...]]] = {
     "job": {"name": (str,), "warehouse": (str,)},
     "inputs": {"files": (list,)},
-    "isotropy": {"by": (list,), "bootstrap": (int,), "group_bootstrap": (bool,), "postprocess": (list,),
-                 "null_draws": (int,)},
-    "align": {"proteins": (int,), "fraction": (float, int), "pairs": (int, str), "seed": (int,), "matrix": (str,),
-              "mode": (str,), "open": (float, int), "extend": (float, int), "min_length": (int,),
-              "max_length": (int,), "max_cells": (int,), "pair_count": (int,), "homolog_share": (float, int),
-              "homolog_source": (str,), "model": (str,), "all_proteins": (bool,)},
-    "report": {"output": (str,), "title": (str,)},
+    "isotropy": {"group_bootstrap": (bool,), "postprocess": (list,)},
 }
+ALIGN_KEYS = {"open": "open_score", "extend": "extend_score"}  # [align] key -> AlignOptions field
 
 
 @dataclass
 class IsotropyStep:
-    by: list[str] = field(default_factory=list)
-    bootstrap: int = 0
-    group_bootstrap: bool = False  # bootstrap every group too (slow: one CI per GO term, bin, ...)
+    """An [isotropy] table: post-processing first, then the isotropy run."""
+
+    options: IsotropyOptions
     postprocess: list[str] = field(default_factory=list)
-    null_draws: int = 30           # random groups per size for the size-corrected ranking (--null-draws)
-
-
-@dataclass
-class AlignStep:
-    proteins: int | None = None
-    fraction: float | None = None
-    pairs: int | str | None = None    # N random pairs, "random" or "homolog-enriched"
-    seed: int = 0
-    matrix: str = "PAM250"
-    mode: str = "global"
-    open: float | None = None
-    extend: float | None = None
-    min_length: int | None = None
-    max_length: int | None = None
-    max_cells: int | None = None       # the long-pair memory rule (protiso align --max-cells)
-    pair_count: int | None = None      # pairs = "homolog-enriched": pairs to align
-    homolog_share: float = 0.5
-    homolog_source: str = "auto"
-    model: str | None = None           # sample proteins this model embedded (default: any model)
-    all_proteins: bool = False
+    group_bootstrap: bool = False  # bootstrap every group too (slow: one CI per GO term, bin, ...)
 
 
 @dataclass
@@ -76,9 +63,9 @@ class Job:
     inputs: list[Path]
     embed: list[EmbedOptions] = field(default_factory=list)
     isotropy: IsotropyStep | None = None
-    align: AlignStep | None = None
-    report: Path | None = None
-    title: str | None = None
+    align: AlignOptions | None = None
+    export: list[ExportOptions] = field(default_factory=list)
+    report: ReportOptions | None = None
 
 
 def _resolve(base: Path, value: str) -> Path:
@@ -97,6 +84,10 @@ def _table(raw: dict[str, Any], name: str, source: Path) -> dict[str, Any]:
     unknown = sorted(set(values) - set(known))
     if unknown:
         raise ProtisoError(f"{source}: [{name}] unknown key(s) {', '.join(unknown)}; known: {', '.join(known)}")
+    return _checked(values, known, name, source)
+
+
+def _checked(values: dict[str, Any], known: dict[str, tuple[type, ...]], name: str, source: Path) -> dict[str, Any]:
     for key, value in values.items():
         if not isinstance(value, known[key]) or (isinstance(value, bool) and bool not in known[key]):
             kinds = " or ".join(t.__name__ for t in known[key])
@@ -114,9 +105,7 @@ def _embed_steps(raw: dict[str, Any], source: Path, base: Path) -> list[EmbedOpt
         raise ProtisoError(f"{source}: [[embed]] must be tables")
     out = []
     for step in steps:
-        for key in ("weights", "accessions"):  # file paths are relative to the spec file, like every path in it
-            if isinstance(step.get(key), str):
-                step = {**step, key: str(_resolve(base, step[key]))}
+        step = _paths(step, ("weights", "accessions"), base)
         try:
             options = EmbedOptions.from_mapping(step, f"{source}: [embed]")
         except TypeError as error:
@@ -129,51 +118,68 @@ def _embed_steps(raw: dict[str, Any], source: Path, base: Path) -> list[EmbedOpt
     return out
 
 
-def _isotropy_step(values: dict[str, Any], source: Path) -> IsotropyStep:
-    from protiso.jobs.isotropy import GROUPINGS
-    from protiso.metrics.postprocess import METHODS
-
-    step = IsotropyStep(**values)
-    for grouping in step.by:
-        if grouping not in GROUPINGS:
-            raise ProtisoError(f"{source}: [isotropy] unknown grouping {grouping!r}; "
-                               f"choose from {', '.join(GROUPINGS)}")
+def _isotropy_step(raw: dict[str, Any], source: Path) -> IsotropyStep:
+    values = raw.get("isotropy", {})
+    if not isinstance(values, dict):
+        raise ProtisoError(f"{source}: [isotropy] must be a table")
+    steps = {key: value for key, value in values.items() if key in _KEYS["isotropy"]}
+    _checked(steps, _KEYS["isotropy"], "isotropy", source)
+    where = f"{source}: [isotropy]"
+    options = _checked_options(IsotropyOptions, {k: v for k, v in values.items() if k not in steps}, where,
+                               extra=_KEYS["isotropy"])
+    step = IsotropyStep(options, **steps)
     for method in step.postprocess:
         if method not in METHODS:
-            raise ProtisoError(f"{source}: [isotropy] unknown postprocess method {method!r}; "
-                               f"choose from {', '.join(METHODS)}")
-    if step.bootstrap < 0:
-        raise ProtisoError(f"{source}: [isotropy] bootstrap must be >= 0; got {step.bootstrap}")
-    if step.null_draws < 0:
-        raise ProtisoError(f"{source}: [isotropy] null_draws must be >= 0; got {step.null_draws}")
+            raise ProtisoError(f"{where} unknown postprocess method {method!r}; choose from {', '.join(METHODS)}")
     return step
 
 
-def _pairs(step: AlignStep) -> tuple[int | None]:
-    return (step.pairs if isinstance(step.pairs, int) else None,)
-
-
-def _design(step: AlignStep) -> str:
-    return step.pairs if isinstance(step.pairs, str) else "random"
-
-
-def _align_step(values: dict[str, Any], source: Path) -> AlignStep:
-    from protiso.align.long_pairs import check_max_cells
-    from protiso.align.sampling import SampleSpec
-    from protiso.align.scoring import Scoring
-
-    step = AlignStep(**values)
+def _checked_options(cls: type, values: dict[str, Any], where: str, aliases: dict[str, str] | None = None,
+                     extra: dict[str, Any] | None = None):
+    """``cls`` from a table, checked; every error one line naming the table (``extra``: its other keys)."""
     try:
-        SampleSpec(step.fraction, step.proteins, *_pairs(step), step.seed, step.min_length, step.max_length,
-                   design=_design(step), homolog_share=float(step.homolog_share), pair_count=step.pair_count,
-                   homolog_source=step.homolog_source, model=step.model, all_proteins=step.all_proteins).validate()
-        Scoring(step.matrix, step.mode, float(-10.0 if step.open is None else step.open),
-                float(-1.0 if step.extend is None else step.extend))
-        if step.max_cells is not None:
-            check_max_cells(step.max_cells)
+        return from_table(cls, values, where, aliases, extra=tuple(extra or ())).check()
     except ProtisoError as error:
-        raise ProtisoError(f"{source}: [align] {error}") from None
-    return step
+        message = str(error)
+        raise ProtisoError(message if message.startswith(where) else f"{where} {message}") from None
+
+
+def _align_step(raw: dict[str, Any], source: Path) -> AlignOptions:
+    values = raw.get("align", {})
+    if not isinstance(values, dict):
+        raise ProtisoError(f"{source}: [align] must be a table")
+    where = f"{source}: [align]"
+    if isinstance(values.get("pairs"), str):
+        try:
+            values = {**{k: v for k, v in values.items() if k != "pairs"}, **AlignOptions.pairs_option(values["pairs"])}
+        except ProtisoError as error:
+            raise ProtisoError(f"{where} {error}") from None
+    return _checked_options(AlignOptions, values, where, ALIGN_KEYS)
+
+
+def _paths(values: dict[str, Any], keys: tuple[str, ...], base: Path) -> dict[str, Any]:
+    """``values`` with the file paths among ``keys`` relative to the spec file, like every path in it."""
+    return {**values, **{key: str(_resolve(base, values[key])) for key in keys if isinstance(values.get(key), str)}}
+
+
+def _export_steps(raw: dict[str, Any], source: Path, base: Path) -> list[ExportOptions]:
+    steps = raw.get("export", [])
+    if isinstance(steps, dict):
+        steps = [steps]
+    if not isinstance(steps, list) or not all(isinstance(step, dict) for step in steps):
+        raise ProtisoError(f"{source}: [[export]] must be tables")
+    return [_checked_options(ExportOptions, _paths(step, ("output",), base), f"{source}: [export]")
+            for step in steps]
+
+
+def _report_step(raw: dict[str, Any], source: Path, base: Path) -> ReportOptions | None:
+    values = raw.get("report", {})
+    if not isinstance(values, dict):
+        raise ProtisoError(f"{source}: [report] must be a table")
+    if "output" not in values:
+        _checked_options(ReportOptions, {"output": "report.html", **values}, f"{source}: [report]")  # keys checked
+        return None
+    return _checked_options(ReportOptions, _paths(values, ("output", "figures"), base), f"{source}: [report]")
 
 
 def load_job(path: str | Path, warehouse: str | Path | None = None) -> Job:
@@ -193,16 +199,15 @@ def load_job(path: str | Path, warehouse: str | Path | None = None) -> Job:
     where = warehouse or job_raw.get("warehouse")
     if not where:
         raise ProtisoError(f"{path}: [job] needs `warehouse = \"DIR\"` (or pass --warehouse)")
-    report_raw = _table(raw, "report", path)
     job = Job(
         name=job_raw.get("name", path.stem),
         warehouse=Path(where) if warehouse else _resolve(base, where),
         inputs=[_resolve(base, f) for f in _table(raw, "inputs", path).get("files", [])],
         embed=_embed_steps(raw, path, base),
-        isotropy=_isotropy_step(_table(raw, "isotropy", path), path) if "isotropy" in raw else None,
-        align=_align_step(_table(raw, "align", path), path) if "align" in raw else None,
-        report=_resolve(base, report_raw["output"]) if "output" in report_raw else None,
-        title=report_raw.get("title"),
+        isotropy=_isotropy_step(raw, path) if "isotropy" in raw else None,
+        align=_align_step(raw, path) if "align" in raw else None,
+        export=_export_steps(raw, path, base),
+        report=_report_step(raw, path, base),
     )
     _check_homolog_source(job, path)
     return job
@@ -211,18 +216,16 @@ def load_job(path: str | Path, warehouse: str | Path | None = None) -> Job:
 def _check_homolog_source(job: Job, path: Path) -> None:
     """A homolog-enriched [align] step needs MMseqs2, or cross-references from UniProt .dat inputs (or an
     existing warehouse that may hold them): said before the first step, not after hours of embedding."""
-    from protiso.align.homologs import MMSEQS_INSTALL, mmseqs_path
-
     step = job.align
-    if step is None or _design(step) != "homolog-enriched" or mmseqs_path() is not None:
+    if step is None or step.design != "homolog-enriched" or homologs.mmseqs_path() is not None:
         return
     if step.homolog_source in ("mmseqs", "both"):
         raise ProtisoError(f"{path}: [align] homolog_source = {step.homolog_source!r} needs MMseqs2, and mmseqs is "
-                           f"not on PATH ({MMSEQS_INSTALL})")
+                           f"not on PATH ({homologs.MMSEQS_INSTALL})")
     dat_inputs = any(p.name.lower().endswith((".dat", ".dat.gz", ".txt", ".txt.gz")) for p in job.inputs)
     if not dat_inputs and not job.warehouse.exists():
         raise ProtisoError(f"{path}: [align] pairs = \"homolog-enriched\" needs MMseqs2 (mmseqs is not on PATH: "
-                           f"{MMSEQS_INSTALL}) or UniProt .dat inputs with Pfam/InterPro cross-references")
+                           f"{homologs.MMSEQS_INSTALL}) or UniProt .dat inputs with Pfam/InterPro cross-references")
 
 
 @dataclass
@@ -237,7 +240,7 @@ class JobSummary:
 
 
 def run_job(job: Job, progress: bool = True) -> JobSummary:
-    """Run every step of ``job`` in order: ingest, embed, post-process, isotropy, align, report.
+    """Run every step of ``job`` in order: ingest, embed, post-process, isotropy, align, export, report.
 
     Everything that can fail without the warehouse is checked first: the input files, and every
     embedding step's model, weights and layers (loaded once, reused by the step).
@@ -275,48 +278,37 @@ def run_job(job: Job, progress: bool = True) -> JobSummary:
                 f"({result.residues_per_second:,.0f} residues/s on {result.device})"
             )
         if job.isotropy is not None:
-            summary.lines.extend(_isotropy(wh, job.isotropy))
+            summary.lines.extend(_isotropy(wh, job.isotropy, progress))
         if job.align is not None:
-            from protiso.align.run import align
-
-            step = job.align
-            options: dict[str, Any] = {}
-            if step.open is not None:
-                options["open_score"] = step.open
-            if step.extend is not None:
-                options["extend_score"] = step.extend
-            if step.max_cells is not None:
-                options["max_cells"] = step.max_cells
-            result = align(
-                wh, fraction=step.fraction, proteins=step.proteins, pairs=_pairs(step)[0], seed=step.seed,
-                design=_design(step), homolog_share=float(step.homolog_share), pair_count=step.pair_count,
-                homolog_source=step.homolog_source, model=step.model, all_proteins=step.all_proteins,
-                matrix=step.matrix, mode=step.mode, min_length=step.min_length, max_length=step.max_length,
-                progress=progress, **options,
-            )
+            result = align_and_measure(wh, job.align, progress=progress)
             summary.lines.append(result.render().splitlines()[0])
+        for options in job.export:
+            summary.lines.append(export_vectors(wh, options).render().splitlines()[0])
         if job.report is not None:
-            from protiso.report import render_report
-
-            result = render_report(wh, job.report, title=job.title)
+            result = render_report(wh, job.report, progress=progress)
             summary.lines.append(f"wrote report {result.output}")
     return summary
 
 
 def _check_outputs(job: Job) -> None:
-    """Refuse, before the first step, every output path the job could not write: the report's file and the
-    warehouse directory (or, for a new one, the folder it would be made in)."""
+    """Refuse, before the first step, every output path the job could not write: the report's file, exports
+    that exist (without force) and the warehouse directory (or, for a new one, the folder it would be made in)."""
     if job.report is not None:
-        folder = job.report.parent
-        if job.report.is_dir():
-            raise ProtisoError(f"job {job.name}: [report] output {job.report} is a directory; name a file")
+        report = job.report.output
+        folder = report.parent
+        if report.is_dir():
+            raise ProtisoError(f"job {job.name}: [report] output {report} is a directory; name a file")
         if not folder.exists():
-            raise ProtisoError(f"job {job.name}: cannot write the report {job.report}: the folder {folder} does not "
+            raise ProtisoError(f"job {job.name}: cannot write the report {report}: the folder {folder} does not "
                                "exist; create it first (nothing was run)")
         if not folder.is_dir():
             raise ProtisoError(f"job {job.name}: cannot write the report under {folder} (not a directory)")
-        if not os.access(folder, os.W_OK | os.X_OK) or (job.report.exists() and not os.access(job.report, os.W_OK)):
-            raise ProtisoError(f"job {job.name}: cannot write the report {job.report}: not writable by this user "
+        if not os.access(folder, os.W_OK | os.X_OK) or (report.exists() and not os.access(report, os.W_OK)):
+            raise ProtisoError(f"job {job.name}: cannot write the report {report}: not writable by this user "
+                               "(nothing was run)")
+    for options in job.export:
+        if not options.force and (options.output.exists() or options.output.is_symlink()):
+            raise ProtisoError(f"job {job.name}: [export] {options.output} exists; set force = true to replace it "
                                "(nothing was run)")
     existing = next((p for p in (job.warehouse, *job.warehouse.parents) if p.exists()), None)
     if existing is not None and not existing.is_dir():
@@ -326,16 +318,12 @@ def _check_outputs(job: Job) -> None:
                            "by this user (nothing was run)")
 
 
-def _isotropy(wh, step: IsotropyStep) -> list[str]:
-    from protiso.jobs.isotropy import compute_isotropy
-    from protiso.jobs.postprocess import postprocess_embeddings
-
+def _isotropy(wh, step: IsotropyStep, progress: bool) -> list[str]:
     lines = [postprocess_embeddings(wh, method).render().splitlines()[0] for method in step.postprocess]
-    if step.by and step.bootstrap and not step.group_bootstrap:
+    options = step.options
+    if options.by and options.bootstrap and not step.group_bootstrap:
         # Groups without CIs first; then the whole-set rows, newest, with their CIs.
-        lines.append(compute_isotropy(wh, by=step.by, bootstrap=0, null_draws=step.null_draws).render().splitlines()[0])
-        result = compute_isotropy(wh, by=[], bootstrap=step.bootstrap)
-    else:
-        result = compute_isotropy(wh, by=step.by, bootstrap=step.bootstrap, null_draws=step.null_draws)
-    lines.append(result.render().splitlines()[0])
+        lines.append(compute_isotropy(wh, options, bootstrap=0, progress=progress).render().splitlines()[0])
+        options = replace(options, by=())
+    lines.append(compute_isotropy(wh, options, progress=progress).render().splitlines()[0])
     return lines

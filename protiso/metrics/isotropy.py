@@ -154,6 +154,9 @@ def isoscore(points: np.ndarray) -> float | None:
     return isoscore_from_pr(effective_dims(points), points.shape[1])
 
 
+DEFAULT_ZETA = 0.2  # IsoScore*'s shrinkage unless told otherwise (protiso isotropy, the report's rows from statistics)
+
+
 def check_shrinkage(zeta: float, dim: int, c0: np.ndarray | None) -> np.ndarray | None:
     """Validate IsoScore* parameters; return C0 as a float64 array (None means identity)."""
     if not (0.0 <= zeta <= 1.0) or math.isnan(zeta):

@@ -8,9 +8,20 @@ for tests. Modules: ``document`` (build, render, write), ``sections``, ``common`
 to the warehouse's state), ``plots``, ``published``; templates in ``reports/``.
 """
 
-from protiso.report.common import format_number
-from protiso.report.document import ReportContext, ReportSummary, build_context, render, render_report
-from protiso.report.sections import SECTIONS
+from importlib import import_module
+from typing import Any
 
-__all__ = ["SECTIONS", "ReportContext", "ReportSummary", "build_context", "format_number", "render",
-           "render_report"]
+# Loaded on first use, so that ``protiso.report.options`` (read by the CLI for its defaults) stays light.
+_LAZY = {"format_number": "protiso.report.common", "ReportContext": "protiso.report.document",
+         "ReportSummary": "protiso.report.document", "build_context": "protiso.report.document",
+         "render": "protiso.report.document", "render_report": "protiso.report.document",
+         "SECTIONS": "protiso.report.sections", "ReportOptions": "protiso.report.options"}
+
+__all__ = ["SECTIONS", "ReportContext", "ReportOptions", "ReportSummary", "build_context", "format_number",
+           "render", "render_report"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'protiso.report' has no attribute {name!r}")

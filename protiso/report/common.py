@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+from protiso.metrics.isotropy import DEFAULT_ZETA  # IsoScore* shrinkage of rows read from statistics
+from protiso.report.options import ReportOptions
 from protiso.warehouse import Warehouse
 
 # The command that produces each kind of data, named in "missing" notes.
@@ -31,7 +33,6 @@ COMMANDS = {
     "postprocess": "protiso postprocess -w W --method whiten",
 }
 RUNS_SHOWN = 100
-DEFAULT_ZETA = 0.2                   # IsoScore* shrinkage of rows read from statistics (protiso isotropy's default)
 GROUPS_SHOWN = 8
 MIN_BIN_COUNT = 30                   # binned curves fade bins with fewer pairs than this (stated in captions)
 
@@ -55,7 +56,7 @@ class Source:
 
     wh: Warehouse
     models: list[str] | None
-    color_by: str = "auto"              # the PCA view's annotation (sections.pca.check_color_by)
+    color_by: str = ReportOptions.color_by  # the PCA view's annotation (options.check_color_by)
 
     @cached_property
     def isotropy_rows(self) -> list[dict[str, Any]]:

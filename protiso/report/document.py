@@ -25,6 +25,7 @@ import jinja2
 
 from protiso import progress
 from protiso.errors import ProtisoError, did_you_mean
+from protiso.options import changed
 from protiso.progress import shown
 from protiso.report.common import (
     MIN_BIN_COUNT,
@@ -34,7 +35,8 @@ from protiso.report.common import (
     number_attr,
 )
 from protiso.report.missing import fit_to_state, missing_lines
-from protiso.report.plots import FORMATS, Chart
+from protiso.report.options import FORMATS, ReportOptions, check_color_by
+from protiso.report.plots import Chart
 from protiso.report.sections import REGISTRY, SECTIONS
 from protiso.report.sections.correlations import correlation_keys, partial_keys
 from protiso.warehouse import Warehouse, resources
@@ -100,11 +102,9 @@ def _defang(html: str) -> str:
 
 
 def build_context(wh: Warehouse, models: list[str] | None = None, title: str | None = None,
-                  color_by: str = "auto") -> ReportContext:
+                  color_by: str = ReportOptions.color_by) -> ReportContext:
     """Run the report queries and build every section's context (``color_by``: the PCA view's annotation)."""
     from protiso import __version__
-    from protiso.report.sections.pca import check_color_by
-
     if models is not None:
         models = _check_models(wh, models)
     source = Source(wh, models, check_color_by(color_by))
@@ -169,7 +169,7 @@ def figure_slug(title: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text).strip("-")[:80].rstrip("-") or "figure"
 
 
-def write_figures(context: ReportContext, folder: str | Path, fmt: str = "svg") -> list[Path]:
+def write_figures(context: ReportContext, folder: str | Path, fmt: str = ReportOptions.figure_format) -> list[Path]:
     """Save every chart of ``context`` in ``folder`` (created) as ``NN-SECTION-TITLE.FMT``; the paths written."""
     if fmt not in FORMATS:
         raise ProtisoError(f"--figure-format {fmt!r}: use one of {', '.join(FORMATS)}")
@@ -191,28 +191,23 @@ def write_figures(context: ReportContext, folder: str | Path, fmt: str = "svg") 
     return written
 
 
-def render_report(wh: Warehouse, output: str | Path, models: list[str] | None = None,
-                  title: str | None = None, color_by: str = "auto", figures: str | Path | None = None,
-                  figure_format: str = "svg", progress: bool = True) -> ReportSummary:
-    """Write the HTML report of ``wh`` to ``output`` (and with ``figures`` each chart as a file in that
-    folder, as ``figure_format``); return what was written and what was missing. ``progress``: bars on
+def render_report(wh: Warehouse, options: ReportOptions | str | Path, *, progress: bool = True,
+                  **changes) -> ReportSummary:
+    """Write the HTML report of ``wh`` (``ReportOptions``; an output path alone means its defaults, with
+    keyword ``changes`` to its fields); return what was written and what was missing. ``progress``: bars on
     stderr (sections, figures) when it is a terminal."""
+    if not isinstance(options, ReportOptions):
+        options = ReportOptions(options)
+    options = changed(ReportOptions, options, changes).check()
     with shown(progress):
-        return _render_report(wh, output, models, title, color_by, figures, figure_format)
+        return _render_report(wh, options)
 
 
-def _render_report(wh: Warehouse, output: str | Path, models: list[str] | None, title: str | None,
-                   color_by: str, figures: str | Path | None, figure_format: str) -> ReportSummary:
+def _render_report(wh: Warehouse, options: ReportOptions) -> ReportSummary:
     started = time.perf_counter()
-    output = Path(output)
-    if output.is_dir():
-        raise ProtisoError(f"{output} is a directory; give a file name such as report.html")
-    if output.suffix.lower() not in (".html", ".htm"):
-        raise ProtisoError(f"{output}: the report is written as HTML; give a file name ending in .html "
-                           "(--figures DIR --figure-format pdf writes each figure as a PDF)")
-    if figure_format not in FORMATS:
-        raise ProtisoError(f"--figure-format {figure_format!r}: use one of {', '.join(FORMATS)}")
-    context = build_context(wh, models, title, color_by)
+    output, figures, figure_format = options.output, options.figures, options.figure_format
+    models = list(options.models) if options.models else None
+    context = build_context(wh, models, options.title, options.color_by)
     for _, chart in progress.bar(charts(context), desc="report figures (inline SVG)", unit="figure"):
         chart.svg                                  # drawn once here (cached), with progress
     html = render(context)

@@ -27,12 +27,13 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import MaxNLocator
 
+from protiso.report.options import FORMATS  # noqa: F401  (--figure-format; re-exported)
+
 PALETTE = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3",
            "#937860", "#da8bc3", "#8c8c8c", "#ccb974", "#64b5cd")
 INK = "#333333"
 GRID = "#e3e3e3"
 FADED = 0.25                        # opacity of bins below the minimum count
-FORMATS = ("svg", "png", "pdf")
 GROW = 1.8                          # how far a chart may grow beyond its drawn size to fill the page's column
 MIN_WIDTH = 640                     # line charts and 2-D histograms: wide enough to fill the column at ~1.7x
 DIVERGING = LinearSegmentedColormap.from_list("protiso_div", ["#3a62a0", "#f6f6f6", "#b24038"])

@@ -17,16 +17,15 @@ from typing import Any
 
 import numpy as np
 
-from protiso.errors import ProtisoError
 from protiso.metrics.stream import StreamStats
 from protiso.report.common import Missing, Source, rows
+from protiso.report.options import check_color_by  # noqa: F401  (re-exported)
 from protiso.report.plots import scatter
 from protiso.warehouse.vectors import stack_vectors
 
 POINTS_SHOWN = 5000
 TOP = 8
 BATCH_ROWS = 4096
-_VALID = re.compile(r"^(auto|organism|length_bin|go:[a-z_]+|GO:\d{7})$")
 
 
 @dataclass
@@ -36,14 +35,6 @@ class PcaSection:
     panels: list[dict[str, Any]]
     top: int = TOP
     missing: list[Missing] = field(default_factory=list)
-
-
-def check_color_by(value: str) -> str:
-    """``value`` if it names a colouring the PCA view knows, else a one-line ProtisoError."""
-    if not _VALID.match(value or ""):
-        raise ProtisoError(f"--color-by {value!r}: use auto, organism, length_bin, go:NAMESPACE "
-                           "(e.g. go:biological_process) or a GO term id (GO:0005737)")
-    return value
 
 
 def principal_axes(stats: StreamStats) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
