@@ -1,20 +1,8 @@
 """What a writable open finishes after a writer died (kill -9, a crash, a power cut): its files and its runs.
 
-Files. A writer names what it may leave behind so that clean-up never needs to guess:
-
-- ``.tmp-<id>.parquet``: a part being written (renamed to ``part-<id>.parquet`` once complete);
-- ``.part-<id>.pending``: a marker beside ``part-<id>.parquet`` saying "this file stays only if the
-  catalog (``parts``) lists it". A writer creates it before a part's file appears (a new part) or
-  before the commit that uncatalogues a part (a replaced one) and removes it after the commit;
-- ``W/parquet/_staging/``: an ingest's staged input.
-
-So clean-up deletes temp files, the staging folder, and files whose marker survived while the
-catalog does not list them. It never deletes a ``part-*.parquet`` without a marker, nor any other
-file: a part uncatalogued by hand (``DELETE FROM parts``) or a user's own file stays on disk.
-
-Runs. A run records the process id and host of its writer (``runs.pid``, ``runs.host``); a
-``running`` run of this host whose process is gone is marked ``interrupted``, with what it had
-committed by then (``params.interrupted``).
+Clean-up deletes temporary files, the staging folder and parts whose ``.pending`` marker survived while
+the catalog does not list them, never anything else; a ``running`` run of this host whose process is gone
+is marked ``interrupted``. docs/architecture.md (module notes) has the naming rules.
 """
 
 from __future__ import annotations
