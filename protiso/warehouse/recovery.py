@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 
 from protiso.warehouse.connection import alive
+from protiso.warehouse.resources import sql_text
 
 PARQUET_DIR = "parquet"
 STAGING_DIR = "_staging"
@@ -73,8 +74,7 @@ def host() -> str:
 
 def dead_runs(con: duckdb.DuckDBPyConnection) -> list[str]:
     """``running`` runs of this host whose writer process is gone."""
-    rows = con.execute("SELECT run_id, pid FROM runs WHERE status = 'running' AND host = ? AND pid IS NOT NULL",
-                       [host()]).fetchall()
+    rows = con.execute(sql_text("queries", "runs_running_here.sql"), [host()]).fetchall()
     return [run_id for run_id, pid in rows if pid != os.getpid() and not alive(pid)]
 
 
@@ -82,12 +82,9 @@ def mark_interrupted(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Mark the dead runs ``interrupted``, recording the parts and rows each had committed. Returns their ids."""
     dead = dead_runs(con)
     for run_id in dead:
-        parts, rows, last = con.execute(
-            "SELECT count(*), coalesce(sum(rows), 0), CAST(max(committed_at) AS VARCHAR) FROM parts WHERE run_id = ?",
-            [run_id]).fetchall()[0]
+        parts, rows, last = con.execute(sql_text("queries", "parts_of_run.sql"), [run_id]).fetchall()[0]
         note = {"interrupted": {"committed_parts": parts, "committed_rows": int(rows), "last_commit": last}}
-        con.execute("UPDATE runs SET status = 'interrupted', params = json_merge_patch(coalesce(params, '{}'), ?) "
-                    "WHERE run_id = ? AND status = 'running'", [json.dumps(note), run_id])
+        con.execute(sql_text("queries", "runs_interrupted.sql"), [json.dumps(note), run_id])
     return dead
 
 
