@@ -17,12 +17,11 @@ from typing import Any
 from protiso.embedding.controls import check_control
 from protiso.embedding.lengths import DEFAULT_LENGTH_POLICY, LENGTH_POLICIES
 from protiso.embedding.runners import LocalRunner, Runner
-from protiso.embedding.select import read_accessions
 from protiso.embedding.stage_io import CPU_BATCH_TOKENS, GPU_BATCH_TOKENS, StageOptions, parse_residues
 from protiso.errors import ProtisoError
 from protiso.models.base import ModelAdapter
 from protiso.models.registry import load_model
-from protiso.warehouse.predicates import check_predicate
+from protiso.warehouse.predicates import check_predicate, read_accessions
 
 
 @dataclass(frozen=True)
