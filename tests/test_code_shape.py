@@ -1,8 +1,9 @@
 """The shape of protiso's own code, read with ``ast`` (nothing is imported or embedded).
 
-The import graph of protiso's modules, counting imports inside functions, has no circle and no import
-up a floor; a module stays under 400 lines and its docstring under 13; an import inside a function is
-a heavy optional library kept lazy, with its reason in a comment. Each test lists every offender.
+The import graph of protiso's modules, counting imports inside functions, has no circle (an import under
+``if TYPE_CHECKING:`` never runs and is left out) and no import up a floor; a module stays under 400 lines
+and its docstring under 13; an import inside a function is a heavy library, or a protiso module that
+loads one, kept lazy with its reason in a comment. Each test lists every offender.
 """
 
 from __future__ import annotations
@@ -137,6 +138,10 @@ def _imports() -> list[Import]:
 IMPORTS = _imports()
 
 
+def _relative(node: ast.AST) -> bool:
+    return isinstance(node, ast.ImportFrom) and node.level > 0
+
+
 def _heavy_modules() -> set[str]:
     """protiso modules whose import loads a HEAVY library (directly or through protiso modules)."""
     loads: dict[str, set[str]] = {m: set() for m in MODULES}
@@ -148,7 +153,7 @@ def _heavy_modules() -> set[str]:
                     or _typing_only(node, parents):
                 continue
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
-            if not node_is_relative(node) and any(n.split(".")[0] in HEAVY for n in names):
+            if not _relative(node) and any(n.split(".")[0] in HEAVY for n in names):
                 heavy.add(module)
         parts = module.split(".")
         loads[module].update(".".join(parts[:k]) for k in range(1, len(parts)))  # its packages run first
@@ -163,10 +168,6 @@ def _heavy_modules() -> set[str]:
                 heavy.add(module)
                 changed = True
     return heavy
-
-
-def node_is_relative(node: ast.AST) -> bool:
-    return isinstance(node, ast.ImportFrom) and node.level > 0
 
 
 HEAVY_MODULES = _heavy_modules()
