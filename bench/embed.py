@@ -29,7 +29,7 @@ import torch
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from protiso.embedding.options import CPU_BATCH_TOKENS  # noqa: E402
+from protiso.embedding.stage_io import CPU_BATCH_TOKENS  # noqa: E402
 
 FASTA = REPO / ".." / "shared" / "data" / "swissprot-2014" / "swissprot_2014.fasta.gz"
 STANDARD = set("ACDEFGHIKLMNPQRSTVWY")

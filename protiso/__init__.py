@@ -8,9 +8,8 @@ from importlib import import_module
 from typing import Any
 
 from protiso.errors import ProtisoError
+from protiso.version import __version__
 from protiso.warehouse import Warehouse
-
-__version__ = "0.3.0"
 
 _LAZY = {
     "ingest_files": "protiso.sequences.ingest",

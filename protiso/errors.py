@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable
 
 
@@ -15,8 +16,6 @@ class ProtisoError(Exception):
 
 def did_you_mean(name: str, known: Iterable[str]) -> str:
     """`` (did you mean X?)`` naming the one of ``known`` closest to ``name`` (difflib, any case), or ``""``."""
-    import difflib
-
     by_lower = {item.lower(): item for item in known}
     close = difflib.get_close_matches(name.lower(), list(by_lower), n=1)
     return f" (did you mean {by_lower[close[0]]}?)" if close else ""

@@ -549,6 +549,7 @@ def test_pair_histogram_sql_matches_numpy():
     score = 900 * identity + rng.normal(0, 40, n)
     sq = 40 * (1 - cosine) + rng.normal(0, 0.1, n) ** 2
     con = duckdb.connect()
+    con.execute(resources.sql_text("macros", "highest_raw_layer.sql"))  # the query picks the layer through it
     con.execute("CREATE TABLE pair_metrics AS SELECT 'm' AS model, 3 AS layer, 'mean' AS pooling, "
                 "'raw' AS embedding_set, 'run-1' AS alignment_run, true AS complete, 'none' AS control, * "
                 "FROM (SELECT unnest($c) AS cosine, unnest($e) AS sq_euclidean, unnest($i) AS identity, "

@@ -10,49 +10,13 @@ co-optimal alignments (their tie-breaking rules are in docs/architecture.md, mod
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 
 from protiso.align.long_pairs import DEFAULT_MAX_CELLS, LongPairs
+from protiso.align.pairstats import PairStats, SequenceSet
 from protiso.align.paths import path_stats
 from protiso.align.scoring import Scoring
-
-
-@dataclass
-class PairStats:
-    score: np.ndarray
-    identities: np.ndarray
-    positives: np.ndarray
-    length: np.ndarray
-    gaps: np.ndarray
-    fallbacks: int = 0
-    cells: int = 0
-    linear: int = 0       # pairs over max_cells aligned in linear memory (long_pairs rule 2)
-    skipped: int = 0      # pairs skipped (rule 3): score NaN, no row
-
-    @classmethod
-    def empty(cls, n: int) -> "PairStats":
-        return cls(np.zeros(n), *(np.zeros(n, dtype=np.int64) for _ in range(4)))
-
-
-@dataclass
-class SequenceSet:
-    """Encoded sequences: texts (normalised) and codes end to end with offsets."""
-
-    texts: list[str]
-    codes: np.ndarray
-    offsets: np.ndarray
-    lengths: np.ndarray = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.lengths = np.array([len(t) for t in self.texts], dtype=np.int64)
-
-    @classmethod
-    def from_codes(cls, texts: list[str], codes: list[np.ndarray]) -> "SequenceSet":
-        offsets = np.concatenate([[0], np.cumsum([len(c) for c in codes])[:-1]]).astype(np.int64)
-        flat = np.concatenate(codes) if codes else np.zeros(0, np.uint8)
-        return cls(texts, flat, offsets)
+from protiso.errors import ProtisoError
 
 
 class _Aligner:
@@ -118,6 +82,7 @@ class ParasailAligner(_Aligner):
     name = "parasail"
 
     def __init__(self, scoring: Scoring, seqs: SequenceSet, max_cells: int = DEFAULT_MAX_CELLS):
+        # lazy: parasail's native SIMD library loads only for runs that align
         import parasail
 
         if not scoring.parasail_exact:
@@ -201,8 +166,6 @@ def make_aligner(name: str, scoring: Scoring, seqs: SequenceSet,
 
 def choose_aligner(requested: str, scoring: Scoring) -> tuple[str, str | None]:
     """(aligner, warning or None) for ``requested`` in auto | parasail | biopython."""
-    from protiso.errors import ProtisoError
-
     if requested not in ("auto", "parasail", "biopython"):
         raise ProtisoError(f"aligner must be auto, parasail or biopython, not {requested!r}")
     if requested == "biopython":

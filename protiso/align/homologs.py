@@ -1,20 +1,9 @@
 """Likely homologs among the proteins of an alignment sample: MMseqs2 and Pfam / InterPro families.
 
-Two stated sources, each giving a set of index pairs (i < j) of the sample's proteins:
-
-* ``mmseqs``: ``mmseqs easy-search`` of the proteins against themselves (sensitivity ``-s 6.5``, above
-  MMseqs2's default 5.7: on 1,000 Swiss-Prot proteins it recalls 0.913 of the pairs an exact Smith-Waterman
-  search finds at E < 1e-5, against 0.880 at 5.7 and 0.934 at 7, which costs a third more time;
-  docs/benchmarks.md; substitution matrix BLOSUM62;
-  ``--max-seqs 300`` hits per query); a pair is a
-  candidate when either direction reports an E-value at most ``evalue`` (default 1e-3). E-values are
-  MMseqs2's own (its composition-corrected bit score against a database of the sample's size).
-* ``xrefs``: two proteins that share a Pfam or InterPro entry in the ``protein_xrefs`` table (UniProt
-  flat files' ``DR   Pfam;`` / ``DR   InterPro;`` lines).
-
-``source``: ``auto`` (every source available: MMseqs2 when ``mmseqs`` is on PATH, cross-references when
-any sampled protein has one), ``mmseqs``, ``xrefs`` or ``both``. A pair's evidence is recorded as
-``mmseqs``, ``xrefs`` or ``mmseqs+xrefs``.
+Two stated sources, each a set of index pairs (i < j): ``mmseqs`` (an all-against-all ``mmseqs
+easy-search``, E-value at most ``evalue``) and ``xrefs`` (a shared Pfam or InterPro entry in
+``protein_xrefs``); ``source`` picks ``auto``, one or ``both``, and each pair records its evidence.
+docs/architecture.md (module notes) has the search settings and why.
 """
 
 from __future__ import annotations

@@ -11,14 +11,12 @@ docs/architecture.md (module notes) has the rule step by step.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
 
 import numpy as np
 
+from protiso.align.pairstats import PairStats, SequenceSet
 from protiso.align.scoring import Scoring
-
-if TYPE_CHECKING:
-    from protiso.align.aligners import PairStats, SequenceSet
+from protiso.errors import ProtisoError
 
 DEFAULT_MAX_CELLS = 50_000_000
 TRACE_BYTES_PER_CELL = 6
@@ -28,8 +26,6 @@ _SENTINELS = "#@$%&!~^"
 
 
 def check_max_cells(max_cells: int) -> int:
-    from protiso.errors import ProtisoError
-
     if isinstance(max_cells, bool) or not isinstance(max_cells, (int, np.integer)) or max_cells < 1:
         raise ProtisoError(f"--max-cells must be a positive number of DP cells, not {max_cells!r}")
     return int(max_cells)
@@ -61,6 +57,7 @@ class LongPairs:
         self._self_safe = (values <= (diagonal[:, None] + diagonal[None, :]) / 2)
         self._diagonal = diagonal
         if self.exact:
+            # lazy: parasail's native SIMD library loads only for runs that align
             import parasail
 
             self.parasail = parasail
@@ -84,8 +81,6 @@ class LongPairs:
         return matrix
 
     def align_pairs(self, a: np.ndarray, b: np.ndarray) -> PairStats:
-        from protiso.align.aligners import PairStats
-
         out = PairStats.empty(len(a))
         for k, (i, j) in enumerate(zip(a.tolist(), b.tolist())):
             row = self._self(i) if i == j else self._pair(i, j)

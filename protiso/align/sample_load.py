@@ -11,7 +11,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from protiso.align.aligners import SequenceSet
+from protiso.align.homologs import MAX_SEQS, SENSITIVITY, find_homologs
+from protiso.align.pairstats import SequenceSet
 from protiso.align.sampling import (
     DEFAULT_PAIR_COUNT,
     PairPlan,
@@ -103,8 +104,6 @@ def _sequences(wh: Warehouse, accessions: pa.Array) -> list[str]:
 def _homolog_sample(wh: Warehouse, spec: SampleSpec, scoring: Scoring, candidates: pa.Array,
                     design: dict, notes: list[str], threads: int) -> Sample:
     """A homolog-enriched sample: proteins, homolog search, stratified pairs, reindexed to the used proteins."""
-    from protiso.align.homologs import MAX_SEQS, SENSITIVITY, find_homologs
-
     n = len(candidates)
     if spec.fraction is not None or spec.proteins is not None:
         selected = candidates.take(pa.array(choose_proteins(n, spec)))

@@ -1,23 +1,9 @@
 """Which proteins and pairs an alignment run covers, and the block plan: deterministic from the seed.
 
-Candidates are the warehouse proteins passing the filters, sorted by accession. Then either
-
-* a protein sample (``fraction`` of the candidates, rounded, or ``proteins`` of them) drawn with
-  ``numpy.random.default_rng(seed).choice(n, k, replace=False)``, and all pairs i < j among it, or
-* ``pairs`` distinct random pairs of candidates (drawn in rounds of uniform index pairs, first
-  occurrences kept), or
-* ``design = "homolog-enriched"``: a stratified sample of the pairs among the selected proteins (all
-  candidates, or a ``fraction`` / ``proteins`` sample of them): ``homolog_share`` of ``pair_count`` pairs drawn
-  uniformly from the likely homologs (``protiso.align.homologs``), the rest uniformly from the other pairs.
-  Each pair's weight is the inverse of its inclusion probability, N_h / n_h for its stratum h (population
-  pairs of the stratum over sampled ones), so weighted sums estimate sums over all pairs of the proteins.
-
-Candidates are, by default, the proteins with a stored vector (of ``model``, or of any model when it is not
-given; all proteins when the warehouse has no embeddings yet); ``all_proteins`` opts out.
-
-Proteins are indexed in accession order, so a pair (i, j) with i < j has accession_a < accession_b.
-Blocks are consecutive ranges of the pair list, ``block_size`` pairs each. ``where`` must be one
-boolean SQL expression (``protiso.warehouse.predicates.check_predicate``), checked before anything runs.
+A protein sample and all its pairs, ``pairs`` random pairs, or a homolog-enriched stratified pair sample
+whose weights (inverse inclusion probabilities) make weighted sums estimate sums over all pairs.
+Proteins are indexed in accession order; blocks are consecutive ranges of the pair list.
+docs/architecture.md (module notes) has the designs step by step.
 """
 
 from __future__ import annotations
@@ -115,24 +101,17 @@ def choose_pairs(n_candidates: int, n_pairs: int, seed: int) -> tuple[np.ndarray
     if n_pairs > possible:
         raise ProtisoError(f"asked for {n_pairs} pairs but {n_candidates} proteins give only {possible}")
     rng = np.random.default_rng(seed)
-    keys = np.zeros(0, dtype=np.int64)
-    while keys.size < n_pairs:
-        draw = max(1024, int((n_pairs - keys.size) * 1.2))
-        i, j = rng.integers(0, n_candidates, size=(2, draw), dtype=np.int64)
-        lo, hi = np.minimum(i, j), np.maximum(i, j)
-        fresh = (lo * n_candidates + hi)[lo != hi]
-        merged = np.concatenate([keys, fresh])
-        _, first = np.unique(merged, return_index=True)
-        keys = merged[np.sort(first)]
-    keys = np.sort(keys[:n_pairs])
+    keys = np.sort(_draw_excluding(n_candidates, n_pairs, np.zeros(0, dtype=np.int64), rng, overdraw=1.2))
     return keys // n_candidates, keys % n_candidates
 
 
-def _draw_excluding(n: int, count: int, excluded: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """``count`` distinct keys ``i * n + j`` (i < j < n) drawn uniformly among those not in sorted ``excluded``."""
+def _draw_excluding(n: int, count: int, excluded: np.ndarray, rng: np.random.Generator,
+                    overdraw: float = 1.3) -> np.ndarray:
+    """``count`` distinct keys ``i * n + j`` (i < j < n) drawn uniformly among those not in sorted ``excluded``,
+    in draw order (rounds of ``overdraw`` times the keys still missing, first occurrences kept)."""
     keys = np.zeros(0, dtype=np.int64)
     while keys.size < count:
-        draw = max(1024, int((count - keys.size) * 1.3))
+        draw = max(1024, int((count - keys.size) * overdraw))
         i, j = rng.integers(0, n, size=(2, draw), dtype=np.int64)
         lo, hi = np.minimum(i, j), np.maximum(i, j)
         fresh = (lo * n + hi)[lo != hi]

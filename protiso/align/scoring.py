@@ -53,6 +53,7 @@ class Scoring:
     @cached_property
     def substitution(self) -> Any:
         """The Biopython ``substitution_matrices.Array``."""
+        # lazy: Biopython (0.15 s to load) only where a scoring is used
         from Bio.Align import substitution_matrices
 
         names = substitution_matrices.load()
@@ -123,6 +124,7 @@ class Scoring:
 
     def biopython_aligner(self) -> Any:
         """A ``PairwiseAligner`` with every gap score set explicitly."""
+        # lazy: Biopython (0.15 s to load) only where a scoring is used
         from Bio.Align import PairwiseAligner
 
         return PairwiseAligner(
@@ -134,6 +136,7 @@ class Scoring:
 
     def parasail_matrix(self, transpose: bool = False) -> Any:
         """A parasail matrix with exactly the Biopython matrix's integer entries (transposed if asked)."""
+        # lazy: parasail's native SIMD library loads only for runs that align
         import parasail
 
         if not self.integral:
@@ -159,6 +162,7 @@ class Scoring:
 
     @property
     def substitution_name(self) -> str:
+        # lazy: Biopython (0.15 s to load) only where a scoring is used
         from Bio.Align import substitution_matrices
 
         return next(n for n in substitution_matrices.load() if n.upper() == self.matrix.upper())

@@ -13,6 +13,7 @@ sees its pipe close and exits too, so nothing is left running.
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
 import signal
@@ -38,8 +39,6 @@ def die_with_parent(parent: int) -> None:
     """Make this process exit when process ``parent`` (the one that started it) dies."""
     if sys.platform.startswith("linux"):
         try:
-            import ctypes
-
             ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
         except (OSError, AttributeError):  # pragma: no cover - no prctl: the watchdog below still works
             pass

@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 import torch
 
-from protiso.embedding.options import StageOptions, StageResult, keeps_residues
+from protiso.embedding.stage_io import StageOptions, StageResult, keeps_residues
 from protiso.errors import ProtisoError
 from protiso.metrics.isotropy import isoscore_from_pr
 from protiso.metrics.stats import SufficientStats

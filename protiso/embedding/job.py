@@ -18,12 +18,14 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
+from tqdm import tqdm
 
 from protiso.embedding.controls import shuffled_pending, with_control
 from protiso.embedding.lengths import LONG_REJECT_SOURCE, LongProteins
-from protiso.embedding.options import EmbedOptions, Prepared, StageResult, prepare
+from protiso.embedding.options import EmbedOptions, Prepared, prepare
 from protiso.embedding.runners import ChunkPlan, LocalRunner, Runner
 from protiso.embedding.select import Selection, drop_selection, select_source
+from protiso.embedding.stage_io import StageResult
 from protiso.errors import ProtisoError
 from protiso.warehouse import Warehouse
 from protiso.warehouse.embedding_stats import EmbeddingStats, staging
@@ -79,8 +81,6 @@ def embed_proteins(wh: Warehouse, options: EmbedOptions | Prepared, *, runner: R
     ``options``: what to embed (``EmbedOptions``), or an already ``prepare``-d run (its model is
     reused). ``runner``: where chunks run (default ``LocalRunner()``); see the module docstring.
     """
-    from tqdm import tqdm
-
     runner = runner or LocalRunner()
     prepared = options if isinstance(options, Prepared) else prepare(options, runner)
     adapter = prepared.adapter

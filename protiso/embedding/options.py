@@ -6,36 +6,22 @@ it. ``prepare(options, runner)`` checks it completely — option values, the ``-
 the ``--accessions`` file (read), the model and its weights (loaded), the layers against the
 model — and returns a ``Prepared`` embedding; nothing is written before ``prepare`` has succeeded,
 so a bad option fails with the warehouse unchanged.
-
-``StageOptions`` / ``StageResult`` are the stage's own, smaller contract (one chunk in, Arrow
-batches out), which a runner hands to ``protiso.embedding.stage.embed_record_batch``.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING, Any
-
-import pyarrow as pa
+from typing import Any
 
 from protiso.embedding.controls import check_control
 from protiso.embedding.lengths import DEFAULT_LENGTH_POLICY, LENGTH_POLICIES
+from protiso.embedding.runners import LocalRunner, Runner
+from protiso.embedding.stage_io import CPU_BATCH_TOKENS, GPU_BATCH_TOKENS, StageOptions, parse_residues
 from protiso.errors import ProtisoError
-from protiso.metrics.stats import SufficientStats
-from protiso.warehouse.predicates import check_predicate
-
-if TYPE_CHECKING:
-    from protiso.embedding.runners import Runner
-    from protiso.models.base import ModelAdapter
-
-# Padded tokens per forward when none is given. On CPU, batches whose activations stay in the
-# last-level cache run fastest: AntiBERTy on a 2-core EPYC embeds 1.18x as many residues/s with
-# 2,048 as with 8,192 (its 2,048-wide FFN activations are then 16 MB rather than 64 MB). On CUDA,
-# larger batches keep the GPU busy.
-CPU_BATCH_TOKENS = 2048
-GPU_BATCH_TOKENS = 32768
+from protiso.models.base import ModelAdapter
+from protiso.models.registry import load_model
+from protiso.warehouse.predicates import check_predicate, read_accessions
 
 
 @dataclass(frozen=True)
@@ -157,16 +143,11 @@ def prepare(options: EmbedOptions, runner: Runner | None = None, adapter: ModelA
     ``adapter`` reuses an already loaded model. The runner says where the driver loads the model
     (Ray workers load their own copy; the driver only checks sequences and reads metadata).
     """
-    from protiso.embedding.runners import LocalRunner
-    from protiso.embedding.select import read_accessions
-
     fraction = options.check()
     accessions = read_accessions(options.accessions)
     runner = runner or LocalRunner()
     runner.check()
     if adapter is None:
-        from protiso.models.registry import load_model
-
         adapter = load_model(options.model, device=runner.driver_device(options.device),
                              weights=options.weights, max_residues=options.max_residues,
                              init_seed=options.seed if options.control == "random-init" else None)
@@ -201,52 +182,3 @@ def parse_layers(spec: str | Sequence[int] | None, adapter: ModelAdapter) -> lis
     if len(layers) != len(items):
         raise ProtisoError(f"--layers takes last, all or integers; got {spec!r}")
     return adapter.resolve_layers(layers)
-
-
-@dataclass(frozen=True)
-class StageOptions:
-    """What to embed. ``layers`` are resolved indices; ``residues`` is the kept fraction (0..1)."""
-
-    layers: tuple[int, ...]
-    residues: float = 0.0
-    length_policy: str = DEFAULT_LENGTH_POLICY
-    batch_tokens: int = CPU_BATCH_TOKENS
-    seed: int = 0
-    run_id: str | None = None
-    embedding_set: str = "raw"
-    control: str = "none"  # written in every row (protiso.embedding.controls)
-
-
-@dataclass
-class StageResult:
-    embeddings: pa.RecordBatch
-    residues: pa.RecordBatch
-    stats: dict[int, SufficientStats]  # per layer, over every residue of every input row
-    residues_embedded: int = 0  # residue positions run through the model (distinct sequences)
-    residues_total: int = 0  # residues over all input rows (what the job's progress counts)
-
-
-def parse_residues(value: str | float) -> float:
-    """``all`` -> 1, ``none`` -> 0, else a fraction in [0, 1] (e.g. ``0.01``)."""
-    text = str(value).strip().lower()
-    if text == "all":
-        return 1.0
-    if text == "none":
-        return 0.0
-    try:
-        fraction = float(text)
-    except ValueError:
-        fraction = -1.0
-    if not 0.0 <= fraction <= 1.0:
-        raise ProtisoError(f"--residues must be all, none or a fraction in [0, 1]; got {value!r}")
-    return fraction
-
-
-def keeps_residues(accession: str, fraction: float, seed: int) -> bool:
-    """Seeded, stable choice of proteins whose residue vectors are stored."""
-    if fraction >= 1.0:
-        return True
-    if fraction <= 0.0:
-        return False
-    digest = hashlib.blake2b(f"{seed}:{accession}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big") / 2.0**64 < fraction

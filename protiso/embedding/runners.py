@@ -19,13 +19,17 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from protiso.embedding.options import Prepared, StageResult
+from protiso.embedding.stage import embed_record_batch
+from protiso.embedding.stage_io import StageResult
+
+if TYPE_CHECKING:
+    from protiso.embedding.options import Prepared
 
 FIRST_CHUNK_RESIDUES = 4000  # the local runner's first chunk, before it has measured its speed
 
@@ -104,8 +108,6 @@ class LocalRunner(Runner):
 
     def run(self, prepared: Prepared, plan: ChunkPlan, run_id: str, target: int | None,
             progress: Callable[[int], None]) -> Iterator[tuple[Chunk, StageResult]]:
-        from protiso.embedding.stage import embed_record_batch
-
         size = [target or FIRST_CHUNK_RESIDUES]
         for chunk in plan.chunks(lambda: size[0]):
             tick = time.perf_counter()

@@ -11,57 +11,18 @@ an error. The run records the selection (``Selection``). docs/architecture.md (m
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import duckdb
 import pyarrow as pa
 
 from protiso.errors import ProtisoError
+from protiso.warehouse.predicates import read_accessions  # noqa: F401  (protiso.embedding.select.read_accessions)
 
 if TYPE_CHECKING:
     from protiso.embedding.options import Prepared
     from protiso.warehouse import Warehouse
-
-_HEADER = re.compile(r"^(?:sp|tr)\|([^|\s]+)\|")
-_FIELD = re.compile(r"[\s,;]+")
-
-
-def read_accessions(spec: str | Sequence[str] | None) -> list[str] | None:
-    """The ``--accessions`` list: a file (one accession a line) or a sequence of accessions.
-
-    In a file, blank lines and lines starting with ``#`` are skipped, and each line's first word
-    (up to whitespace, a comma or a semicolon, so CSV and TSV files work) is the accession, without
-    quotes, a leading ``>`` or a UniProt header prefix (``sp|P12345|NAME_HUMAN`` -> ``P12345``).
-    Duplicates are dropped; the order is kept.
-    """
-    if spec is None:
-        return None
-    if isinstance(spec, str):
-        path = Path(spec).expanduser()
-        if not path.is_file():
-            raise ProtisoError(f"--accessions {spec}: no such file")
-        try:
-            lines = path.read_text(encoding="utf-8").splitlines()
-        except (OSError, UnicodeDecodeError) as error:
-            raise ProtisoError(f"--accessions {spec}: cannot read it ({error})") from None
-        words = [_FIELD.split(line.strip())[0] for line in lines if line.strip() and not line.lstrip().startswith("#")]
-        source = spec
-    else:
-        words = [str(item).strip() for item in spec]
-        source = "the accessions list"
-    out = []
-    for word in words:
-        word = word.strip("\"'").lstrip(">")
-        match = _HEADER.match(word)
-        out.append(match.group(1) if match else word)
-    out = list(dict.fromkeys(word for word in out if word))
-    if not out:
-        raise ProtisoError(f"--accessions: {source} holds no accession")
-    return out
-
 
 @dataclass
 class Selection:

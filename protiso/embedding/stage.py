@@ -18,7 +18,7 @@ import torch
 
 from protiso.embedding.collect import Collector, UniqueSequence
 from protiso.embedding.lengths import LENGTH_POLICIES, plan_pieces, stitch_ranges
-from protiso.embedding.options import StageOptions, StageResult, keeps_residues, parse_residues
+from protiso.embedding.stage_io import StageOptions, StageResult, keeps_residues, parse_residues
 from protiso.errors import ProtisoError
 from protiso.models.base import ModelAdapter, SequenceOutput
 

@@ -37,9 +37,11 @@ def embed_runner(engine: str = "local", *, address: str | None = None, workers: 
     if workers is not None and workers < 1:
         raise ProtisoError(f"--workers must be at least 1; got {workers}")
     if check_engine(engine) == "local":
+        # lazy: the runners load torch; check_engine (used by align) does not need it
         from protiso.embedding.runners import LocalRunner
 
         return LocalRunner()
+    # lazy: the runners load torch; check_engine (used by align) does not need it
     from protiso.engines.ray_embed import RayRunner
 
     return RayRunner(address=address, workers=workers, gpus_per_worker=gpus_per_worker,

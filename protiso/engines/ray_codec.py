@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from protiso.embedding.options import StageResult
+from protiso.embedding.stage_io import StageResult
 from protiso.metrics.stats import SufficientStats
 
 PACKED = pa.schema([

@@ -20,11 +20,15 @@ from typing import Any
 
 import pyarrow as pa
 
-from protiso.embedding.options import Prepared, StageResult
+from protiso.embedding.options import Prepared
 from protiso.embedding.runners import Chunk, ChunkPlan, Runner
+from protiso.embedding.stage import embed_record_batch
+from protiso.embedding.stage_io import StageOptions, StageResult
 from protiso.engines import ray_codec
 from protiso.engines.ray_session import original_error, ray_session, worker_count
+from protiso.engines.ray_shards import read_shards
 from protiso.errors import ProtisoError
+from protiso.models.registry import load_model
 
 CHUNK_SCHEMA = pa.schema([
     ("chunk", pa.int64()),
@@ -40,10 +44,8 @@ class EmbedWorker:
 
     def __init__(self, model: str, device: str, weights: str | None, max_residues: int | None,
                  options: dict, threads: int, init_seed: int | None = None) -> None:
+        # lazy: a Ray actor sets torch's threads before loading its model
         import torch
-
-        from protiso.embedding.options import StageOptions
-        from protiso.models.registry import load_model
 
         if threads > 0:
             torch.set_num_threads(threads)
@@ -53,8 +55,6 @@ class EmbedWorker:
         self.worker = f"{os.uname().nodename}:{os.getpid()}"
 
     def __call__(self, batch: pa.Table) -> pa.Table:
-        from protiso.embedding.stage import embed_record_batch
-
         rows = []
         for chunk in batch.to_pylist():
             records = pa.table({name: pa.array(chunk[name], pa.string())
@@ -108,8 +108,6 @@ class RayRunner(Runner):
     def source_rows(self) -> tuple[pa.Table, pa.Table] | None:
         if self.source is None:
             return None
-        from protiso.engines.ray_shards import read_shards
-
         rows, rejects = read_shards(self._ray, self.source)
         if rows.num_rows == 0:
             raise ProtisoError("the shards hold no usable protein sequences")

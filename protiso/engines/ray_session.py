@@ -27,6 +27,7 @@ INSTALL_HINT = "the ray engine needs Ray: pip install 'protiso[ray]' (or pip ins
 def import_ray() -> ModuleType:
     """The ``ray`` module, or a one-line ProtisoError saying how to install it."""
     try:
+        # lazy: Ray is an optional extra (pip install 'protiso[ray]')
         import ray
         import ray.data  # noqa: F401  (the engine uses Ray Data)
     except ImportError:

@@ -15,6 +15,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from protiso.errors import ProtisoError
+from protiso.sequences.fasta import read_fasta
+from protiso.sequences.normalise import normalise_array, seq_hash
 
 ROWS = pa.schema([
     ("accession", pa.string()),
@@ -28,8 +30,6 @@ ROWS = pa.schema([
 
 def read_shard(path: str, index: int) -> pa.Table:
     """All records of one FASTA (.gz) or Parquet shard, normalised, with reject reasons."""
-    from protiso.sequences.normalise import normalise_array
-
     file = Path(path)
     header_rejects = ROWS.empty_table()
     if file.suffix == ".parquet":
@@ -39,8 +39,6 @@ def read_shard(path: str, index: int) -> pa.Table:
             raise ProtisoError(f"{file}: not a Parquet shard with accession and sequence columns ({error})") from None
         accessions, raw = table.column("accession").combine_chunks(), table.column("sequence").combine_chunks()
     else:
-        from protiso.sequences.fasta import read_fasta
-
         chunks = list(read_fasta(file))
         bad = [c.batch for c in chunks if c.kind == "rejects" and c.batch.num_rows]
         if bad:  # unparsable headers: reported like rejected sequences
@@ -72,8 +70,6 @@ def read_shard(path: str, index: int) -> pa.Table:
 
 
 def _md5(sequences: pa.Array) -> pa.Array:
-    from protiso.sequences.normalise import seq_hash
-
     return pa.array([None if s is None else seq_hash(s) for s in sequences.to_pylist()], pa.string())
 
 

@@ -76,6 +76,7 @@ class EsmSource:
         return len(self.files)
 
     def records(self) -> Iterator[Record]:
+        # lazy: torch (2 s to load) only to read ESM's .pt files
         import torch
 
         for file in self.files:

@@ -1,24 +1,9 @@
 """HDF5 files as bio_embeddings and the ProtTrans notebooks write them, read and written.
 
-Layout (bio_embeddings ``embed/pipeline.py``): one dataset per protein at the top level, keyed by the
-MD5 of its sequence (bio_embeddings' default) or by an id (the ProtTrans notebooks: the FASTA header
-with ``/`` and ``.`` replaced by ``_``), with an ``original_id`` attribute holding the FASTA id where
-the tool keeps one. A 1-D dataset is a per-protein vector (``reduced_embeddings_file.h5``), a 2-D
-one a per-residue matrix (``embeddings_file.h5``; float16 when the pipeline ran in half precision).
-Records are matched by key (an MD5 key names every protein with that sequence), and only when the
-key matches nothing by ``original_id`` (``more_names``: attributes cost as much as the data to read).
-
-What protiso writes (``H5Writer``, ``protiso export -o FILE.h5``) is the same layout keyed by
-accession (``key_for``: ``%`` and ``/``, which HDF5 keys cannot hold, are percent-escaped as ``%25`` and
-``%2F``, so ``ab/1`` and ``ab_1`` stay apart and every key reads back as its accession; ``original_id``
-keeps the accession too), float32, so
-``h5py.File(f)["P12345"][:]`` reads a vector. The file's attributes record ``model``, ``layer``,
-``embedding_set`` and ``pooling``; with ``--residues`` a protein with stored residue vectors is a
-2-D dataset whose ``protiso_global`` attribute holds its per-protein vector, so an export imports
-back exactly.
-
-Reading uses h5py's low-level API (one ``H5Dopen`` and one ``H5Dread`` per dataset), which is
-faster than the usual ``f[key][()]`` loop; memory holds one dataset at a time.
+One dataset per protein at the top level (1-D: a per-protein vector; 2-D: a per-residue matrix), keyed
+by sequence MD5 or by an id, with an ``original_id`` attribute where the tool keeps one. ``H5Writer``
+(``protiso export -o FILE.h5``) writes the same layout keyed by accession, so an export imports back
+exactly. docs/architecture.md (module notes) has the layout, the key escaping and the read path.
 """
 
 from __future__ import annotations
@@ -77,6 +62,7 @@ class H5Source:
     format = "h5"
 
     def __init__(self, path: Path) -> None:
+        # lazy: h5py only where an HDF5 file is read or written
         import h5py
 
         self.path = path
@@ -96,6 +82,7 @@ class H5Source:
         return len(self.keys)
 
     def records(self) -> Iterator[Record]:
+        # lazy: h5py only where an HDF5 file is read or written
         import h5py
         from h5py import h5a, h5d, h5s
 
@@ -140,6 +127,7 @@ class H5Source:
 
     def more_names(self, records: list[Record]) -> list[tuple[str, ...]]:
         """The names in the ``original_id`` attributes of records whose keys matched nothing."""
+        # lazy: h5py only where an HDF5 file is read or written
         import h5py
         from h5py import h5a, h5d
 
@@ -153,6 +141,7 @@ class H5Source:
 
 def _unopenable(path: Path, handle, key: str, error: BaseException) -> str:
     """Why dataset ``key`` cannot be opened: a group, a link that leads nowhere, or HDF5's reason."""
+    # lazy: h5py only where an HDF5 file is read or written
     import h5py
 
     try:
@@ -194,6 +183,7 @@ class H5Writer:
     row_overhead = 2048  # bytes per protein besides its vectors (a dataset's header, its attributes)
 
     def __init__(self, path: Path, meta: dict[str, object], *, dim: int, rows: int, residues: bool) -> None:
+        # lazy: h5py only where an HDF5 file is read or written
         import h5py
 
         self.sink = _WriteOnce(path)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 
-from protiso.embedding.options import keeps_residues
+from protiso.embedding.stage_io import keeps_residues
 from protiso.errors import ProtisoError
 from protiso.interchange.ids import Match
 from protiso.interchange.source import Record, float_vectors, list_array

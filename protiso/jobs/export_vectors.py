@@ -1,18 +1,8 @@
 """Export stored vectors to the files other tools read (``protiso export``).
 
-``export_vectors(wh, output, model=...)`` writes one embedding set (model, layer, ``embedding_set``,
-its one pooling) to ``FILE.h5`` (bio_embeddings layout keyed by accession), ``FILE.npz`` (``ids`` and
-an ``embeddings`` matrix) or ``FILE.parquet`` (``accession``, ``seq_hash``, ``embedding``), the
-formats ``protiso import-vectors`` reads back exactly (float32 as stored; model, layer, set and
-pooling recorded in the file). With ``residues`` the stored per-residue vectors go along (``.h5``: a
-2-D dataset per protein that has them; ``.parquet``: a ``residues`` column). Proteins are written by
-accession, streamed from DuckDB in batches (memory: one batch, plus one protein's residue vectors).
-The file appears only when complete (written under a temporary name, ``.NAME.tmp-<pid>-<hex>``, then
-renamed); the warehouse is only read. Temporary files of exports that were killed (their process is
-gone) are removed by the next export to the same name. An existing ``output`` (a file or a symlink) is
-refused unless ``force``, which replaces it (a symlink itself, not its target). Before writing, the
-folder must be writable and hold the file's size (the vectors' bytes, plus 5 %); a disk that fills up
-anyway is a one-line error that leaves nothing behind.
+``export_vectors(wh, output, model=...)`` writes one embedding set to ``.h5``, ``.npz`` or ``.parquet``,
+the formats ``protiso import-vectors`` reads back exactly; streamed in batches, the file appears only
+when complete, and the warehouse is only read. docs/architecture.md (module notes) has the details.
 """
 
 from __future__ import annotations

@@ -20,12 +20,14 @@ from pathlib import Path
 from queue import Full, Queue
 
 import pyarrow as pa
+from tqdm import tqdm
 
-from protiso.embedding.options import parse_residues
+from protiso.embedding.stage_io import parse_residues
 from protiso.errors import ProtisoError
 from protiso.interchange.ids import IdResolver, Match
+from protiso.interchange.readers import open_source
 from protiso.interchange.rows import RowBuilder
-from protiso.interchange.source import FORMATS, MAX_LAYER, Record, Source, open_source
+from protiso.interchange.source import FORMATS, MAX_LAYER, Record, Source
 from protiso.warehouse import Warehouse
 from protiso.warehouse.embedding_stats import EmbeddingStats, staging
 
@@ -127,8 +129,6 @@ class ImportSummary:
 
 def import_vectors(wh: Warehouse, options: ImportOptions, progress: bool = True) -> ImportSummary:
     """Import the vectors ``options`` names into ``wh`` (see the module docstring)."""
-    from tqdm import tqdm
-
     fraction = options.check()
     source = open_source(options.path, options.format, options.ids)
     resolver = IdResolver(wh, options.model)

@@ -12,8 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from protiso.embedding import EmbedOptions, EmbedSummary, Runner
-from protiso.sequences.ingest import IngestSummary
+from protiso.embedding import EmbedOptions, EmbedSummary, Runner, embed_proteins, ingest_check, prepare
+from protiso.sequences.detect import detect_formats
+from protiso.sequences.ingest import IngestSummary, ingest_files
+from protiso.warehouse import Warehouse
 
 
 @dataclass
@@ -29,11 +31,6 @@ def ingest_and_embed(warehouse: str | Path, files: Sequence[str | Path], *, fmt:
                      embed: EmbedOptions | None = None, runner: Runner | None = None,
                      progress: bool = True) -> IngestEmbedSummary:
     """Ingest ``files`` into ``warehouse`` (all or nothing); with ``embed``, then embed on ``runner``."""
-    from protiso.embedding import embed_proteins, ingest_check, prepare
-    from protiso.sequences.detect import detect_formats
-    from protiso.sequences.ingest import ingest_files
-    from protiso.warehouse import Warehouse
-
     detect_formats([Path(f) for f in files], fmt)  # unknown formats fail here, before a warehouse is created
     prepared = None if embed is None else prepare(embed, runner)
     # A warehouse created here is removed again when the ingest fails (nothing was committed to it).

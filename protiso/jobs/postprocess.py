@@ -1,16 +1,8 @@
 """Derived embedding sets: isotropy-enhancing post-processing of stored embeddings.
 
-``postprocess_embeddings(wh, method)`` fits a transform (``protiso.metrics.postprocess``: ``center``,
-``whiten`` or ``abtt``) on each model, layer and pooling of a source set (``raw`` by default) and writes
-the transformed vectors (of each control alike: a control's derived set keeps its ``control``) as new
-``embeddings`` parts with ``embedding_set`` = ``centered`` |
-``whitened`` | ``abtt-<k>``, so they can be queried side by side with the raw ones
-(``protiso isotropy`` measures every set). Fitting streams the vectors into float64 sufficient
-statistics; a second pass transforms them batch by batch, so memory does not grow with the number of
-proteins. Re-running a method replaces the earlier derived set of the same model, layer and pooling.
-Derived rows have NULL ``local_isoscore`` / ``local_n``: residue vectors are not transformed. The
-derived set's float64 statistics (``embedding_stats``) are written in the same commit, replacing
-those of the set it replaces.
+``postprocess_embeddings(wh, method)`` fits ``center``, ``whiten`` or ``abtt`` (``protiso.metrics.postprocess``)
+per model, layer and pooling of a source set and writes the transformed vectors as a new
+``embedding_set``, streamed in two passes. docs/architecture.md (module notes) has the details.
 """
 
 from __future__ import annotations

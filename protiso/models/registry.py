@@ -13,6 +13,7 @@ Everything that goes wrong here is a one-line ProtisoError, raised before anythi
 
 from __future__ import annotations
 
+import importlib
 import json
 import pickle
 from pathlib import Path
@@ -51,10 +52,12 @@ def load_model(
         raise ProtisoError("no model given (use a short name, a Hugging Face id or a local directory)")
     key = name.lower()
     if key == "antiberty":
+        # lazy: only the family asked for loads its framework (torch, jax)
         from protiso.models.bert import AntiBERTy
 
         return AntiBERTy(device=device, max_residues=max_residues, init_seed=init_seed)
     if key in UNIREP_SIZES:
+        # lazy: only the family asked for loads its framework (torch, jax)
         from protiso.models.unirep import UniRep
 
         return UniRep(size=UNIREP_SIZES[key], weights=_existing(weights, name) if weights else None, device=device,
@@ -62,6 +65,7 @@ def load_model(
     if key == "proteinbert":
         if not weights:
             raise ProtisoError("proteinbert needs the path of its pretrained pickle (weights=...)")
+        # lazy: only the family asked for loads its framework (torch, jax)
         from protiso.models.proteinbert import ProteinBERT
 
         return ProteinBERT(weights=_existing(weights, name), device=device, init_seed=init_seed)
@@ -96,6 +100,7 @@ def _looks_like_hub_id(name: str) -> bool:
 
 def _hub_snapshot(repo_id: str) -> Path:
     """The cached snapshot directory of ``repo_id``; never touches the network."""
+    # lazy: huggingface_hub only where a hub model is resolved
     from huggingface_hub import constants, snapshot_download
 
     try:
@@ -113,10 +118,12 @@ def _load_path(path: Path, name: str, device: str, max_residues: int | None,
     if path.is_dir():
         return _load_directory(path, name, device, max_residues, init_seed)
     if path.suffix == ".npz":
+        # lazy: only the family asked for loads its framework (torch, jax)
         from protiso.models.unirep import UniRep
 
         return UniRep(weights=path, device=device, init_seed=init_seed)
     if path.suffix in {".pkl", ".pickle"}:
+        # lazy: only the family asked for loads its framework (torch, jax)
         from protiso.models.proteinbert import ProteinBERT
 
         return ProteinBERT(weights=path, device=device, init_seed=init_seed)
@@ -133,7 +140,6 @@ def _load_directory(directory: Path, name: str, device: str, max_residues: int |
     except (OSError, ValueError) as error:
         raise ProtisoError(f"{config_file}: unreadable ({error})") from error
     module, cls = FAMILIES.get(model_type, ("protiso.models.generic", "GenericAdapter"))
-    import importlib
 
     adapter_class = getattr(importlib.import_module(module), cls)
     label = name if _looks_like_hub_id(name) and not Path(name).exists() else directory.resolve().name

@@ -39,7 +39,9 @@ from protiso.report.options import FORMATS, ReportOptions, check_color_by
 from protiso.report.plots import Chart
 from protiso.report.sections import REGISTRY, SECTIONS
 from protiso.report.sections.correlations import correlation_keys, partial_keys
+from protiso.version import __version__
 from protiso.warehouse import Warehouse, resources
+from protiso.warehouse.connection import make_folder
 
 __all__ = ["ReportContext", "ReportSummary", "build_context", "charts", "environment", "render", "render_report",
            "write_figures"]
@@ -104,7 +106,6 @@ def _defang(html: str) -> str:
 def build_context(wh: Warehouse, models: list[str] | None = None, title: str | None = None,
                   color_by: str = ReportOptions.color_by) -> ReportContext:
     """Run the report queries and build every section's context (``color_by``: the PCA view's annotation)."""
-    from protiso import __version__
     if models is not None:
         models = _check_models(wh, models)
     source = Source(wh, models, check_color_by(color_by))
@@ -174,12 +175,7 @@ def write_figures(context: ReportContext, folder: str | Path, fmt: str = ReportO
     if fmt not in FORMATS:
         raise ProtisoError(f"--figure-format {fmt!r}: use one of {', '.join(FORMATS)}")
     folder = Path(folder)
-    if folder.exists() and not folder.is_dir():
-        raise ProtisoError(f"{folder} is a file; --figures takes a folder")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise ProtisoError(f"cannot create {folder}: {error.strerror}") from None
+    make_folder(folder, f"{folder} is a file; --figures takes a folder", "")
     written = []
     for number, (key, chart) in enumerate(progress.bar(charts(context), desc=f"report figures ({fmt})",
                                                        unit="figure"), start=1):

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib  # only Figure objects, never pyplot: no backend or global figure state is touched
+import numpy as np
 from markupsafe import Markup, escape
 from matplotlib.cm import ScalarMappable
 from matplotlib.colors import LinearSegmentedColormap, LogNorm, Normalize
@@ -315,8 +316,6 @@ def histogram2d(cells: Sequence[tuple[int, int, int]], nx: int, ny: int, x_range
 
     Bin i of nx covers ``x_range[0] + i * (x_range[1] - x_range[0]) / nx`` onwards (same for y).
     """
-    import numpy as np
-
     width = max(width, MIN_WIDTH)
     with matplotlib.rc_context(RC):
         chart, figure = _chart(title, width, height)

@@ -1,20 +1,8 @@
 """UniProtKB flat files (``.dat``, ``.dat.gz``) -> proteins, GO annotations and keywords.
 
-A small streaming parser (Biopython's ``swiss`` parser does not report line numbers).
-Per entry (``ID`` ... ``//``):
-
-* accession: the first (primary) accession of the ``AC`` lines;
-* entry_name and declared length: ``ID   NAME   Reviewed;   472 AA.``;
-* protein_name: the top-level ``DE   RecName: Full=`` (else ``SubName: Full=``);
-* gene: the first ``GN   Name=``; organism: ``OS`` (joined, final '.' dropped); taxon_id: ``OX   NCBI_TaxID=``;
-* protein_existence: ``PE   1: ...``; sequence_version: ``DT ..., sequence version N.``;
-* family cross-references: ``DR   Pfam; PF00001; ...`` and ``DR   InterPro; IPR000001; ...`` (database, id);
-* keywords: ``KW`` (split on ';'); GO: ``DR   GO; GO:0000326; C:term name; evidence.`` with
-  ontology from the F/P/C letter; sequence: the lines after ``SQ``.
-
-Evidence tags ``{ECO:...}`` are removed from values. An entry without ``AC`` or ``SQ``, with a
-malformed ``DR GO`` line, with a line that is not valid UTF-8 (``detect.invalid_utf8``), or not
-closed by ``//`` is rejected with the reason and its ``ID`` line. A leading byte-order mark is dropped.
+A small streaming parser (Biopython's ``swiss`` parser does not report line numbers); an entry it
+cannot read is rejected with the reason and its ``ID`` line. docs/architecture.md (module notes)
+lists the fields read from each line type.
 """
 
 from __future__ import annotations

@@ -103,6 +103,17 @@ def refuse_file_in_path(path: Path) -> None:
             return
 
 
+def make_folder(path: Path, not_a_folder: str, what: str) -> None:
+    """Create the folder ``path`` (and its parents); ``not_a_folder`` is the error when ``path`` is a file,
+    ``what`` names the folder in the error when it cannot be made."""
+    if path.exists() and not path.is_dir():
+        raise ProtisoError(not_a_folder)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ProtisoError(f"cannot create {what}{path}: {error.strerror or error}") from None
+
+
 @contextmanager
 def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     """BEGIN ... COMMIT; on any error ROLLBACK (if a transaction is still open) and raise the first error.

@@ -23,15 +23,21 @@ import duckdb
 import pyarrow as pa
 
 from protiso.errors import ProtisoError, did_you_mean
-from protiso.warehouse import catalog, faults, layout, matrix, migrations, recovery, resources
-from protiso.warehouse.catalog import CREATED
+from protiso.warehouse import catalog, faults, layout, matrix, migrations, recovery, resources, udfs, views
 from protiso.warehouse.commit import PARQUET_DIR, Commit, Run, _PendingPart, new_run_id, utcnow
-from protiso.warehouse.connection import LockedError, check_writable, connect, refuse_file_in_path, transaction
+from protiso.warehouse.connection import (
+    LockedError,
+    check_writable,
+    connect,
+    make_folder,
+    refuse_file_in_path,
+    transaction,
+)
 from protiso.warehouse.matrix import Vectors
+from protiso.warehouse.views import quote
 
 DB_FILE = "protiso.duckdb"
 READERS_WAIT_S = 30.0  # a reader that finds the warehouse out of date waits this long for other readers to go
-COLUMN_DEFAULTS = catalog.COLUMN_DEFAULTS
 
 
 class Warehouse:
@@ -51,12 +57,7 @@ class Warehouse:
         if (path / DB_FILE).exists():
             raise ProtisoError(f"{path} already holds a warehouse ({DB_FILE})")
         refuse_file_in_path(path)
-        if path.exists() and not path.is_dir():
-            raise ProtisoError(f"{path} exists and is not a directory")
-        try:
-            path.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise ProtisoError(f"cannot create the warehouse directory {path}: {error.strerror or error}") from None
+        make_folder(path, f"{path} exists and is not a directory", "the warehouse directory ")
         return cls._open_writable(path)
 
     @classmethod
@@ -112,8 +113,6 @@ class Warehouse:
             layout.relocate_hive_parts(path, con)
             recovery.mark_interrupted(con)
             wh.refresh_views()
-            from protiso.warehouse import udfs
-
             udfs.register(con)
         except BaseException:
             con.close()
@@ -156,8 +155,6 @@ class Warehouse:
             con = connect(path / DB_FILE, read_only=True)
             break
         con.execute("SET enable_progress_bar = false")
-        from protiso.warehouse import udfs
-
         udfs.register(con)
         return cls(path, con, read_only=True)
 
@@ -177,8 +174,6 @@ class Warehouse:
             return cls._open_writable(path)
         con.execute("SET enable_progress_bar = false")
         shadowed = {name.lower() for _, name, *_ in catalog.shadowing_functions(con, catalog.FUNCTIONS)}
-        from protiso.warehouse import udfs
-
         udfs.register(con, skip=shadowed)
         return cls(path, con, read_only=read_only)
 
@@ -285,50 +280,9 @@ class Warehouse:
         return [self.path / row[0] for row in rows]
 
     def refresh_views(self) -> None:
-        """(Re)create every view: one per Parquet-backed table, then ``sql/views/*.sql`` in name order.
-
-        Each view and macro protiso makes carries the comment ``protiso: <source>``; ones with such a
-        comment that this version no longer makes (renamed or removed since) are dropped. Views
-        and macros users create themselves have no such comment and are left alone. The views'
-        fingerprint is recorded with them (what a read-only open checks).
-        """
+        """(Re)create every view and macro protiso makes (``protiso.warehouse.views.refresh_views``)."""
         self._writable()
-        with transaction(self.con):
-            made: set[str] = set()
-            for table in self.parquet_tables():
-                self.con.execute(self._table_view_sql(table))
-                self._mark("VIEW", table, f"table {table}", made)
-            for folder in ("macros", "views"):
-                for name in resources.sql_files(folder):
-                    text = resources.sql_text(folder, name)
-                    self.con.execute(text)
-                    for kind, obj, as_table in CREATED.findall(text):
-                        self._mark(f"{kind.upper()}{' TABLE' if as_table else ''}", obj, f"sql/{folder}/{name}", made)
-            for kind, obj in self.con.execute(self.sql_text("protiso_objects")).fetchall():
-                if obj not in made:
-                    self.con.execute(f"DROP {kind} IF EXISTS {quote(obj)}")
-            self.con.execute(self.sql_text("views_fingerprint_upsert"), [catalog.views_fingerprint(self.path)])
-
-    def _mark(self, kind: str, name: str, source: str, made: set[str]) -> None:
-        self.con.execute(f"COMMENT ON {kind} {quote(name)} IS 'protiso: {source}'")
-        made.add(name)
-
-    def _table_view_sql(self, table: str) -> str:
-        paths = [str(p) for p in self.part_paths(table)]
-        shape = resources.sql_text("tables", f"{table}.sql").strip().rstrip(";")
-        if not paths:
-            return f'CREATE OR REPLACE VIEW "{table}" AS {shape}'
-        files = ", ".join("'" + p.replace("'", "''") + "'" for p in paths)
-        names = [f.name for f in self.con.sql(shape).to_arrow_table().schema]
-        columns = ", ".join(
-            f'coalesce("{n}", {COLUMN_DEFAULTS[n]}) AS "{n}"' if n in COLUMN_DEFAULTS else f'"{n}"' for n in names
-        )
-        source = f"read_parquet([{files}], union_by_name = true)"
-        if any(n in COLUMN_DEFAULTS for n in names):
-            # Parts older than a defaulted column lack it: the empty contract, unioned by name, declares it.
-            source = f"(FROM {source} UNION ALL BY NAME ({shape}))"
-        # Select the contract's columns explicitly so that the view keeps its shape.
-        return f'CREATE OR REPLACE VIEW "{table}" AS SELECT {columns} FROM {source}'
+        views.refresh_views(self.con, self.path, self.parquet_tables(), self.part_paths)
 
     # -- writing -----------------------------------------------------------------
 
@@ -406,7 +360,7 @@ class Warehouse:
                     pending._retire([before[k] for k in sorted(before.keys() - self._catalogued().keys())])
                 touched = sorted({part.table for part in pending.parts + pending.retired})
                 for table in touched:
-                    con.execute(self._table_view_sql(table))
+                    con.execute(views.table_view_sql(con, table, self.part_paths(table)))
         except BaseException:
             pending._discard()
             raise
@@ -437,7 +391,3 @@ def _nearby(path: Path) -> str:
     hint = did_you_mean(path.name, siblings)
     return hint.replace("mean ", f"mean {path.parent}{os.sep}") if hint else ""
 
-
-def quote(name: str) -> str:
-    """``name`` as a DuckDB identifier: in double quotes, inner ones doubled."""
-    return '"' + name.replace('"', '""') + '"'

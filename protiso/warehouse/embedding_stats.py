@@ -1,19 +1,11 @@
 """The ``embedding_stats`` rows (migration 0006): float64 statistics of the global vectors of each set,
-written in the same commit as the vectors they describe.
-
-``EmbeddingStats`` accumulates, per (model, layer, pooling, embedding set, control), the ``StreamStats`` of the
-rows of ``embeddings`` tables a writer is about to commit (one dsyrk pass per chunk; zero vectors are
-allowed and counted apart, NULL vectors counted in ``rows`` only). ``stage(wh, tx, run_id, replace)``
-adds to a commit the statements that store them: the writer's own earlier row of each set is
-replaced (the embedding job's cumulative row per run), or with ``replace`` every row of the set
-(``protiso postprocess`` writes a derived set anew; ``protiso isotropy`` replaces a set's rows by its
-own scan of the whole set). The rows travel as one registered Arrow table (a d x d list as a query
-parameter costs seconds), so ``stage`` must run inside ``with staging(wh):`` entered *before* the
-commit, which unregisters it once the commit has run::
+written in the same commit as the vectors they describe::
 
     with staging(wh), wh.commit(run_id) as tx:
         tx.write_part("embeddings", table, ...)
         stats.stage(wh, tx, run_id)
+
+docs/architecture.md (module notes) has which rows are replaced and why ``staging`` comes first.
 """
 
 from __future__ import annotations

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
+from decimal import Decimal
 from pathlib import Path
 
 import pyarrow as pa
@@ -86,8 +88,6 @@ def _text(result: pa.Table, fmt: str) -> str:
 
 def _json_value(value):
     """JSON for what ``json`` cannot write itself: DECIMAL as a number, anything else (dates, UUIDs) as text."""
-    from decimal import Decimal
-
     return float(value) if isinstance(value, Decimal) else str(value)
 
 
@@ -122,8 +122,6 @@ def _readable(relation):
 
 
 def _table(relation, max_rows: int) -> str:
-    import contextlib
-
     if max_rows <= 0:
         return str(relation)
     buffer = io.StringIO()

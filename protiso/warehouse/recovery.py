@@ -1,20 +1,8 @@
 """What a writable open finishes after a writer died (kill -9, a crash, a power cut): its files and its runs.
 
-Files. A writer names what it may leave behind so that clean-up never needs to guess:
-
-- ``.tmp-<id>.parquet``: a part being written (renamed to ``part-<id>.parquet`` once complete);
-- ``.part-<id>.pending``: a marker beside ``part-<id>.parquet`` saying "this file stays only if the
-  catalog (``parts``) lists it". A writer creates it before a part's file appears (a new part) or
-  before the commit that uncatalogues a part (a replaced one) and removes it after the commit;
-- ``W/parquet/_staging/``: an ingest's staged input.
-
-So clean-up deletes temp files, the staging folder, and files whose marker survived while the
-catalog does not list them. It never deletes a ``part-*.parquet`` without a marker, nor any other
-file: a part uncatalogued by hand (``DELETE FROM parts``) or a user's own file stays on disk.
-
-Runs. A run records the process id and host of its writer (``runs.pid``, ``runs.host``); a
-``running`` run of this host whose process is gone is marked ``interrupted``, with what it had
-committed by then (``params.interrupted``).
+Clean-up deletes temporary files, the staging folder and parts whose ``.pending`` marker survived while
+the catalog does not list them, never anything else; a ``running`` run of this host whose process is gone
+is marked ``interrupted``. docs/architecture.md (module notes) has the naming rules.
 """
 
 from __future__ import annotations
@@ -29,6 +17,7 @@ from pathlib import Path
 import duckdb
 
 from protiso.warehouse.connection import alive
+from protiso.warehouse.resources import sql_text
 
 PARQUET_DIR = "parquet"
 STAGING_DIR = "_staging"
@@ -85,8 +74,7 @@ def host() -> str:
 
 def dead_runs(con: duckdb.DuckDBPyConnection) -> list[str]:
     """``running`` runs of this host whose writer process is gone."""
-    rows = con.execute("SELECT run_id, pid FROM runs WHERE status = 'running' AND host = ? AND pid IS NOT NULL",
-                       [host()]).fetchall()
+    rows = con.execute(sql_text("queries", "runs_running_here.sql"), [host()]).fetchall()
     return [run_id for run_id, pid in rows if pid != os.getpid() and not alive(pid)]
 
 
@@ -94,12 +82,9 @@ def mark_interrupted(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Mark the dead runs ``interrupted``, recording the parts and rows each had committed. Returns their ids."""
     dead = dead_runs(con)
     for run_id in dead:
-        parts, rows, last = con.execute(
-            "SELECT count(*), coalesce(sum(rows), 0), CAST(max(committed_at) AS VARCHAR) FROM parts WHERE run_id = ?",
-            [run_id]).fetchall()[0]
+        parts, rows, last = con.execute(sql_text("queries", "parts_of_run.sql"), [run_id]).fetchall()[0]
         note = {"interrupted": {"committed_parts": parts, "committed_rows": int(rows), "last_commit": last}}
-        con.execute("UPDATE runs SET status = 'interrupted', params = json_merge_patch(coalesce(params, '{}'), ?) "
-                    "WHERE run_id = ? AND status = 'running'", [json.dumps(note), run_id])
+        con.execute(sql_text("queries", "runs_interrupted.sql"), [json.dumps(note), run_id])
     return dead
 
 

@@ -7,23 +7,12 @@
 -- (rho_corrected), average ranks for ties, over at least 10 groups (fewer, e.g. a few nested local groups,
 -- give a degenerate +-1: NULL). GO terms are ranked within their namespace (namespace:
 -- biological_process | molecular_function | cellular_component from go_terms; NULL for other groupings)
--- and get their names from go_terms. Root GO terms (is_root) are not ranked: `roots` counts them per block.
+-- and get their names from go_terms (the macro groups_latest, sql/macros/groups_latest.sql). Root GO terms (is_root) are not ranked: `roots` counts them per block.
 -- Tests (migration 0010): p_value, q_value (Benjamini-Hochberg within the block), size_z_se (Monte-Carlo
 -- error of size_z), null_method (size | length); per block `significant` counts q_value < 0.05 and
 -- `p_floor` is the smallest p-value the draws allow, 1 / (1 + null_draws). $models: VARCHAR[] or NULL.
-WITH terms AS (
-    SELECT go_id, any_value(name) AS name, any_value(namespace) AS namespace FROM go_terms GROUP BY go_id
-), latest AS (
-    SELECT i.*, coalesce(i.n_proteins, i.n_points) AS size,
-           CASE WHEN i.group_by = 'go_term' THEN t.namespace END AS namespace, t.name AS group_name
-    FROM isotropy i
-    LEFT JOIN terms t ON i.group_by = 'go_term' AND t.go_id = i.group_value
-    WHERE i.group_by NOT IN ('all', 'matched') AND i.isoscore IS NOT NULL AND i.control = 'none'
-      AND ($models::VARCHAR[] IS NULL OR list_contains($models::VARCHAR[], i.model))
-    QUALIFY row_number() OVER (
-        PARTITION BY i.model, i.layer, i.embedding_set, i.scope, i.group_by, i.group_value
-        ORDER BY i.computed_at DESC, i.run_id DESC
-    ) = 1
+WITH latest AS (
+    FROM groups_latest($models::VARCHAR[])
 ), root_counts AS (
     SELECT model, layer, embedding_set, scope, group_by, namespace, count(*) AS roots
     FROM latest WHERE coalesce(is_root, false)

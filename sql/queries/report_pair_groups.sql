@@ -2,11 +2,7 @@
 -- embeddings in pair_metrics, per pooling and alignment run, with the range of each metric over the
 -- complete pairs (as the correlations view counts them). $models: VARCHAR[] or NULL.
 WITH chosen AS (
-    SELECT model, max(layer) AS layer
-    FROM pair_metrics
-    WHERE embedding_set = 'raw' AND control = 'none'
-      AND ($models::VARCHAR[] IS NULL OR list_contains($models::VARCHAR[], model))
-    GROUP BY model
+    FROM highest_raw_layer('pair_metrics', $models::VARCHAR[])
 )
 SELECT
     p.model, p.layer, p.pooling, p.alignment_run, count(*) AS pairs,

@@ -6,11 +6,7 @@
 -- * local: local_spectra, from the merged residue statistics, the newest of each model's highest layer.
 -- $models: VARCHAR[] or NULL.
 WITH chosen AS (
-    SELECT model, max(layer) AS layer
-    FROM embeddings
-    WHERE embedding_set = 'raw' AND control = 'none'
-      AND ($models::VARCHAR[] IS NULL OR list_contains($models::VARCHAR[], model))
-    GROUP BY model
+    FROM highest_raw_layer('embeddings', $models::VARCHAR[])
 ), spectra AS (
     SELECT 'global' AS scope, s.model, s.layer, s.eigenvalues AS ev
     FROM global_spectra s

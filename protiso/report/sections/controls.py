@@ -1,18 +1,8 @@
 """The headline's controls box: each model's real figures beside its shuffled-sequence and random-weights
 controls (``protiso embed --control``), and sentences generated from those numbers.
 
-Per model, at the layer of its headline row: whole-set global IsoScore, effective dims and mean cosine
-(``report_controls_isotropy.sql``: the matched 'controls' rows, on the N proteins the real set and its
-controls share, where ``protiso isotropy`` stored them; else each set's own rows, N = its proteins) and
-r(cosine, identity), r(cosine, score) with their 95 % jackknife intervals over proteins, over the newest
-alignment run's pairs (``report_controls_correlations.sql``, N = pairs), for control none | shuffled |
-random-init. A random pair sample gives one row per control (all pairs); a homolog-enriched one gives a row per
-stratum (homolog, non-homolog; unweighted) and the population-weighted estimate (all pairs, each weighted by
-its sampling weight), which the sentences quote. Beside them the partial r(cosine, identity) controlling for
-length and composition, linearly and with the flexible basis (``report_controls_partials.sql``). Also the
-model's training data (``published.training_domain``) and, where a control is missing, the commands that make
-it. Reads, never computes, except the ratios the sentences quote (control / real), which carry their own
-``data-metric`` keys.
+Reads, never computes, except the ratios the sentences quote (control / real), which carry their own
+``data-metric`` keys. docs/architecture.md (module notes) lists the figures and their queries.
 """
 
 from __future__ import annotations

@@ -1,17 +1,8 @@
 """Report section 6, isotropy by annotation group (organism, GO term, length bin).
 
-Reads ``report_groups.sql``: per model, layer, set, scope and grouping, the groups ranked by the
-size-corrected ``size_z`` (a group's IsoScore against random groups of the same number of proteins from
-the same set, with the random groups' mean and 95 % interval; ``protiso.metrics.size_null`` says why this
-statistic), sizes in proteins (true-path GO membership), GO terms ranked within each namespace
-(biological_process, molecular_function, cellular_component: one block each), the run's minimum, and the
-Spearman correlation of group size with plain IsoScore and with size_z, so a reader sees how much of a
-plain ranking was sample size. Rows of older runs without size_z rank by IsoScore (``corrected`` false).
-When there are more than ``2 * GROUPS_SHOWN`` groups the section shows the ``GROUPS_SHOWN`` most and
-least isotropic; otherwise all of them in one table. Each group shows size z with its Monte-Carlo 95 %
-range (z +- 1.96 se from the finite draws), the empirical p-value and the Benjamini-Hochberg q-value
-within its block; root GO terms are left out of the ranking (counted). Per block a plot of every group's
-IsoScore against its size with the null's mean and 95 % band (``report_group_sizes.sql``).
+Reads ``report_groups.sql`` (groups ranked by the size-corrected ``size_z``, with p and BH q) and
+``report_group_sizes.sql`` (IsoScore against group size, with the null's band). docs/architecture.md
+(module notes) has what the section shows.
 """
 
 from __future__ import annotations
