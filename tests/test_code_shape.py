@@ -17,7 +17,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "protiso"
 # The floors, lowest first: a module imports from its own floor or below, never from above.
 # (``""`` is the package itself, protiso/__init__.py: the public API over everything.)
 FLOORS: list[tuple[str, ...]] = [
-    ("errors", "progress", "version"),  # the one-line error, progress bars, the version
+    ("errors", "progress", "version", "options"),  # the one-line error, progress bars, the version, options plumbing
     ("metrics", "models"),            # plain maths; model adapters
     ("warehouse",),                   # storage, SQL functions over metrics
     ("sequences",),                   # readers and the ingest, writing the warehouse

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
+from tqdm import tqdm
 
 from protiso.align.aligners import PairStats, choose_aligner
 from protiso.align.long_pairs import DEFAULT_MAX_CELLS, TRACE_BYTES_PER_CELL, skip_reason
@@ -280,8 +281,6 @@ def _skipped_rejects(sample: Sample, scoring: Scoring, max_cells: int, a: np.nda
 
 def _execute(wh: Warehouse, run_id: str, sample: Sample, scoring: Scoring, request: _Request,
              workers: int, progress: bool, block_runner) -> AlignSummary:
-    from tqdm import tqdm
-
     aligner, max_cells = request.aligner, request.max_cells
     plan = sample.plan
     blocks = plan.blocks(request.block_size)

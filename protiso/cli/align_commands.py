@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Annotated, Optional
 
 import typer
 
+from protiso.align import AlignerWarning
 from protiso.align.homologs import SOURCES
 from protiso.align.options import ALIGNERS, DEFAULT_FRACTION, AlignOptions
 from protiso.align.sampling import DEFAULT_PAIR_COUNT, DESIGNS
 from protiso.align.scoring import MODES
 from protiso.cli.common import WarehouseOpt, app, friendly
-from protiso.engines import ENGINES
+from protiso.engines import ENGINES, align_runner
+from protiso.jobs.align import align_and_measure
+from protiso.jobs.budget import parse_memory_budget
+from protiso.jobs.pair_metrics import compute_pair_metrics
+from protiso.warehouse import Warehouse
 
 ALIGN = AlignOptions()  # the defaults shown in help
 
@@ -91,13 +97,6 @@ def align(
     (rerun the same command, or pass --resume RUN_ID). Afterwards embedding metrics of the pairs are
     materialised in `pair_metrics`, which the `correlations` and `similarity_bins` views read.
     """
-    import warnings
-
-    from protiso.align import AlignerWarning
-    from protiso.engines import align_runner
-    from protiso.jobs.align import align_and_measure
-    from protiso.warehouse import Warehouse
-
     warnings.simplefilter("ignore", AlignerWarning)  # the summary below repeats it
     options = AlignOptions(
         fraction=fraction, proteins=proteins, seed=seed, matrix=matrix, mode=mode, open_score=open_score,
@@ -125,10 +124,6 @@ def pair_metrics(
 
     Computed in float64 from a blocked matrix product over the proteins involved, with a progress bar.
     """
-    from protiso.jobs.budget import parse_memory_budget
-    from protiso.jobs.pair_metrics import compute_pair_metrics
-    from protiso.warehouse import Warehouse
-
     budget = parse_memory_budget(memory_budget)
     with Warehouse.open(warehouse) as wh:
         summary = compute_pair_metrics(wh, alignment_run, memory_budget=budget)

@@ -10,8 +10,10 @@ import typer
 from protiso.cli.common import ModelsOpt, WarehouseOpt, app, friendly, model_names
 from protiso.jobs.budget import format_bytes
 from protiso.jobs.options import GROUPINGS, NULL_METHODS, SCOPES, IsotropyOptions
+from protiso.report import render_report
 from protiso.report.options import FORMATS as FIGURE_FORMATS
 from protiso.report.options import ReportOptions
+from protiso.warehouse import Warehouse
 
 ISO = IsotropyOptions()  # the defaults shown in help
 REPORT = ReportOptions("report.html")
@@ -83,8 +85,7 @@ def isotropy(
     scan (this fills them in for warehouses made before they existed), so `SELECT * FROM
     embedding_stats_isotropy()` works in the plain duckdb shell.
     """
-    from protiso.jobs.isotropy import compute_isotropy
-    from protiso.warehouse import Warehouse
+    from protiso.jobs.isotropy import compute_isotropy  # lazy: loads torch/scipy, which protiso --help must not
 
     options = IsotropyOptions(
         by=_isotropy_names(by) or (), bootstrap=bootstrap, zeta=zeta, models=model_names(models),
@@ -111,8 +112,8 @@ def postprocess(
 
     Each model, layer and pooling is fitted on its own vectors; `protiso isotropy` then measures the new set too.
     """
+    # lazy: loads scipy, which protiso --help must not
     from protiso.jobs.postprocess import postprocess_embeddings
-    from protiso.warehouse import Warehouse
 
     with Warehouse.open(warehouse) as wh:
         summary = postprocess_embeddings(wh, method, k=k, eps=eps, models=model_names(models), source=source)
@@ -150,9 +151,6 @@ def report(
     whose data is missing says which protiso command produces it. With --figures DIR every figure is also written to
     DIR as an SVG, PNG or PDF file.
     """
-    from protiso.report import render_report
-    from protiso.warehouse import Warehouse
-
     options = ReportOptions(output, models=model_names(models), title=title, color_by=color_by, figures=figures,
                             figure_format=figure_format).check()
     with Warehouse.open(warehouse, read_only=True) as wh:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import typing
+from importlib import metadata
 from pathlib import Path
 from typing import Annotated, Any, Callable
 
@@ -108,8 +109,6 @@ app = ProtisoTyper(
 
 def _version(value: bool) -> None:
     if value:
-        from importlib import metadata
-
         typer.echo(f"protiso {metadata.version('protiso')}")
         raise typer.Exit()
 

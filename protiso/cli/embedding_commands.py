@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from protiso.cli.common import WarehouseOpt, app, friendly
-
+from protiso.engines import embed_runner
 
 # -- ingest: sequences and annotations (protiso/sequences) ------------------------------------
 
@@ -87,9 +87,8 @@ def ingest(
 
     Unusable records are counted and kept in the `rejects` table with file, line and reason.
     """
-    from protiso.embedding import EmbedOptions
-    from protiso.engines import embed_runner
-    from protiso.jobs.ingest_embed import ingest_and_embed
+    from protiso.embedding import EmbedOptions  # lazy: loads torch/scipy, which protiso --help must not
+    from protiso.jobs.ingest_embed import ingest_and_embed  # lazy: loads torch/scipy, which protiso --help must not
 
     embed = None if model is None else EmbedOptions(
         model, layers=layers, residues=residues, device=device, batch_tokens=batch_tokens,
@@ -145,8 +144,10 @@ def embed(
 
     `protiso ingest FILE --model M` is the shortcut that ingests first and embeds every new protein.
     """
-    from protiso.embedding import EmbedOptions, embed_warehouse
-    from protiso.engines import embed_runner
+    from protiso.embedding import (  # lazy: loads torch/scipy, which protiso --help must not
+        EmbedOptions,
+        embed_warehouse,
+    )
 
     options = EmbedOptions(
         model, layers=layers, residues=residues, device=device, batch_tokens=batch_tokens,

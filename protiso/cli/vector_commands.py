@@ -8,7 +8,9 @@ from typing import Annotated, Optional
 import typer
 
 from protiso.cli.common import WarehouseOpt, app, friendly
+from protiso.jobs.export_vectors import export_vectors
 from protiso.jobs.options import ExportOptions
+from protiso.warehouse import Warehouse
 
 EXPORT = ExportOptions("out.h5", "model")  # the defaults shown in help
 
@@ -59,9 +61,8 @@ def import_vectors(
     one-line error and nothing is written. Proteins that already hold a vector of the model at that layer are
     skipped, so rerunning adds nothing.
     """
-    from protiso.jobs.import_vectors import ImportOptions
-    from protiso.jobs.import_vectors import import_vectors as run_import
-    from protiso.warehouse import Warehouse
+    # lazy: loads torch/scipy, which protiso --help must not
+    from protiso.jobs.import_vectors import ImportOptions, import_vectors as run_import
 
     options = ImportOptions(str(path), model=model, layer=layer, format=fmt, pooling=pooling, residues=residues,
                             ids=str(ids) if ids else None, skip_unknown=skip_unknown,
@@ -100,9 +101,6 @@ def export(
 
     In Python: `h5py.File("out.h5")["P12345"][:]`, `np.load("out.npz")["embeddings"]`, `pd.read_parquet("out.parquet")`.
     """
-    from protiso.jobs.export_vectors import export_vectors
-    from protiso.warehouse import Warehouse
-
     options = ExportOptions(output, model, layer=layer, embedding_set=embedding_set, residues=residues, force=force,
                             control=control).check()
     with Warehouse.open(warehouse, read_only=True) as wh:

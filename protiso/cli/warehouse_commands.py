@@ -9,7 +9,8 @@ import typer
 
 from protiso.cli.common import WarehouseOpt, app, friendly
 from protiso.errors import ProtisoError
-
+from protiso.warehouse import Warehouse
+from protiso.warehouse.output import needs_write, run_sql
 
 # -- warehouse --------------------------------------------------------------------------
 
@@ -22,7 +23,6 @@ def init(
     path: Annotated[Optional[Path], typer.Argument(hidden=True, help="The old spelling of -w.")] = None,
 ) -> None:
     """Create an empty warehouse (a DuckDB file plus Parquet parts) in the directory -w names."""
-    from protiso.warehouse import Warehouse
 
     if (warehouse is None) == (path is None):
         raise ProtisoError("give the new warehouse's directory once: protiso init -w DIR")
@@ -59,9 +59,6 @@ def sql(
     SQL that only reads opens the warehouse read-only, so several can run at once (and beside `duckdb -readonly`);
     SQL that changes something (CREATE, INSERT, UPDATE, DELETE, DROP, ALTER, COPY ... FROM) opens it for writing.
     """
-    from protiso.warehouse import Warehouse
-    from protiso.warehouse.output import needs_write, run_sql
-
     read_only = not (write or needs_write(query, allow_internal))
     opened = Warehouse.open_as_is(warehouse, read_only) if allow_internal else Warehouse.open(warehouse, read_only=read_only)
     with opened as wh:
@@ -72,7 +69,6 @@ def sql(
 @friendly
 def tables(warehouse: WarehouseOpt) -> None:
     """List the warehouse's tables and views with their row counts (opens it read-only); a view of yours that no longer binds shows (broken)."""
-    from protiso.warehouse import Warehouse
 
     with Warehouse.open(warehouse, read_only=True) as wh:
         rows = wh.tables()
@@ -89,7 +85,5 @@ def repair(warehouse: WarehouseOpt) -> None:
     that shadow protiso's or DuckDB's functions (definitions saved in W/quarantine/functions.sql), and catalogue
     again the Parquet parts on disk that `parts` no longer lists. No data file is deleted.
     """
-    from protiso.warehouse import Warehouse
-
     done = Warehouse.repair(warehouse)
     typer.echo("\n".join(done) if done else "nothing to repair")

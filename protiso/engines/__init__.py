@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from protiso.align.runners import LocalAlignRunner
+from protiso.engines.ray_align import RayAlignRunner
 from protiso.errors import ProtisoError
 
 ENGINES = ("local", "ray")
@@ -52,6 +53,4 @@ def align_runner(engine: str = "local", *, address: str | None = None, cpus_per_
     """The alignment runner for ``engine``; ``address`` and ``cpus_per_worker`` apply to ``ray`` only."""
     if check_engine(engine) == "local":
         return LocalAlignRunner()
-    from protiso.engines.ray_align import RayAlignRunner  # Ray's driver code: loaded only when asked for
-
     return RayAlignRunner(address=address, cpus_per_worker=cpus_per_worker)

@@ -12,6 +12,7 @@ the vectors are kept (RAM or memory-mapped) and every group is measured in one p
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -253,7 +254,6 @@ def _check_models(wh: Warehouse, models: list[str] | None) -> None:
     unknown = [name for name in models if name not in known]
     if not unknown:
         return
-    import difflib
 
     close = [m for name in unknown for m in difflib.get_close_matches(name, known, n=1)]
     hint = f" (did you mean {', '.join(close)}?)" if close else ""

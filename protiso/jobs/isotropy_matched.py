@@ -1,21 +1,9 @@
 """Matched rows of ``protiso isotropy`` (group_by = 'matched'): each set measured again on the proteins
 that every set it is compared with has.
 
-Two families of compared sets (migration 0010):
-
-* ``layers``: every layer of one model, pooling and embedding set (the layer curves). After
-  ``embed --layers all --sample 300`` beside a full last-layer embed, the matched rows of every layer
-  cover the same 300 proteins.
-* ``models``: every model, layer and pooling of one embedding set (the tables across models).
-* ``controls``: the real set and its controls (shuffled, random-init) of one model, layer, pooling and
-  embedding set (the headline's controls table).
-
-``layers`` and ``models`` families are formed within one control.
-
-A family of one set has no matched rows. When a set already holds exactly the matched proteins its row
-over all points is copied (no second scan); otherwise the set is scanned again, restricted to them
-(``isotropy_vectors_matched.sql``). ``matched_sets`` says how many sets were intersected; ``n_points``
-is the matched N.
+Families of compared sets: ``layers`` (the layer curves), ``models`` (tables across models) and
+``controls`` (real beside shuffled and random-init); ``matched_sets`` says how many sets were
+intersected, ``n_points`` is the matched N. Details: docs/architecture.md, "Module notes".
 """
 
 from __future__ import annotations

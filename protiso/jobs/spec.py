@@ -13,7 +13,6 @@ bundled data (``protiso/data``), so the demo job works from any directory.
 from __future__ import annotations
 
 import os
-
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -32,6 +31,8 @@ from protiso.metrics.postprocess import METHODS
 from protiso.options import from_table
 from protiso.report.document import render_report
 from protiso.report.options import ReportOptions
+from protiso.sequences.ingest import ingest_files
+from protiso.warehouse import Warehouse
 
 _DATA = Path(__file__).resolve().parent.parent / "data"
 SECTIONS = ("job", "inputs", "embed", "isotropy", "align", "export", "report")
@@ -245,8 +246,11 @@ def run_job(job: Job, progress: bool = True) -> JobSummary:
     Everything that can fail without the warehouse is checked first: the input files, and every
     embedding step's model, weights and layers (loaded once, reused by the step).
     """
-    from protiso.embedding import embed_proteins, ingest_check, prepare
-    from protiso.warehouse import Warehouse
+    from protiso.embedding import (  # lazy: loads torch/scipy, which protiso --help must not
+        embed_proteins,
+        ingest_check,
+        prepare,
+    )
 
     missing = [str(p) for p in job.inputs if not p.exists()]
     if missing:
@@ -264,8 +268,6 @@ def run_job(job: Job, progress: bool = True) -> JobSummary:
     summary = JobSummary(job.name)
     with Warehouse.open_or_create(job.warehouse) as wh:
         if job.inputs:
-            from protiso.sequences.ingest import ingest_files
-
             checks = [ingest_check(p) for p in prepared]
             result = ingest_files(wh, job.inputs, progress=progress,
                                   check=(lambda w: [check(w) for check in checks]) if checks else None)

@@ -1,16 +1,8 @@
 """What a pair's alignment and embedding similarity share besides sequence similarity: lengths and composition.
 
-Per protein: length = the stored sequence's number of letters; composition = the 20 fractions
-count(residue) / length over ACDEFGHIKLMNPQRSTVWY (the definition of sql/queries/report_partial_correlations.sql).
-Per pair (s = shorter length, l = longer length):
-
-* ``len_diff`` = l - s and ``comp_dist`` = Euclidean distance of the two composition vectors: the linear
-  adjustments (the report's "length" and "length + composition" partial correlations);
-* the flexible basis, a cubic polynomial in each of u = log s, v = log l and the length ratio q = s / l, the
-  interaction u v, and comp_dist and comp_dist^2 (``FLEXIBLE_TERMS``): 12 columns. Each variable is
-  centred and scaled before its powers are taken, which changes the numbers but not the space the columns
-  span, so least squares on it (and the partial correlations) equals least squares on the raw powers.
-* length-ratio strata: q in [0, 0.5), [0.5, 0.8), [0.8, 1] (``RATIO_BINS``).
+Per pair: the linear adjustments (``len_diff``, ``comp_dist``), the flexible basis (``FLEXIBLE_TERMS``: cubic
+polynomials in log lengths and the length ratio, their interaction, composition distance and its square)
+and the length-ratio strata (``RATIO_BINS``). Definitions in full: docs/architecture.md, "Module notes".
 """
 
 from __future__ import annotations

@@ -1,31 +1,10 @@
 """Exact float64 IsoScore, IsoScore*, effective dimensions and eigen-spectra of point clouds.
 
-IsoScore (Rudman et al. 2022) of N points in n dimensions equals ``(PR - 1) / (n - 1)`` where
-``PR = tr(C)^2 / ||C||_F^2`` is the participation ratio of the covariance C: the reference
-implementation (``IsoScore==2.0.1``) normalises the singular values s of C to ``s * sqrt(n) / ||s||``
-and its rescaling collapses algebraically to that ratio. So the effective dimension
-``IsoScore * (n - 1) + 1`` is PR itself and no eigen-decomposition is needed. When N < n the centred
-Gram matrix ``Xc Xc^T`` has the same non-zero spectrum as ``Xc^T Xc`` and is used instead.
-
-IsoScore* (Rudman & Eickhoff, ICLR 2024) applies the same formula to the shrunk covariance
-``(1 - zeta) * C + zeta * C0`` with C the *unbiased* sample covariance (as ``torch.cov``). Two variants:
-
-* ``isoscore_star`` (protiso's default, scale-free): C0 = (tr C / n) I, the identity at the sample's own
-  scale, unless a C0 is given (for a group, the covariance of the whole set it is drawn from, as the
-  paper intends). Multiplying the vectors by any constant leaves it unchanged.
-* ``isoscore_star_fixed`` (package-identical, ``IsoScore.IsoScore_star(points, I, zeta)``): C0 = I
-  unless given; it depends on the scale of the vectors relative to I (UniRep-64 vectors x 10 and x 100
-  give different values), so it is not comparable across models.
-
-Rules for degenerate input (every function here follows them):
-
-* ``points`` must be a 2-D real array (N, n) with n >= 1; anything else raises ProtisoError.
-* NaN or +-inf anywhere raises ProtisoError (never a wrong number).
-* Fewer than 2 points: the covariance is undefined, functions return None.
-* Zero variance (all points equal up to the rounding of their mean): IsoScore, effective dims and
-  the spectrum are undefined and None is returned. IsoScore* is None only if the shrunk covariance
-  is zero (zeta = 0 or C0 = 0; the scale-free target is zero too, so it is None there).
-* n = 1: IsoScore is None ((n - 1) = 0); effective dims is 1.0 when the variance is non-zero.
+IsoScore is the participation ratio of the covariance rescaled to [0, 1] (no eigen-decomposition);
+``isoscore_star`` shrinks toward the identity at the sample's own scale (scale-free, protiso's default),
+``isoscore_star_fixed`` toward I as the IsoScore package does. Degenerate input: ProtisoError for bad
+shapes or non-finite values, None where a metric is undefined. Derivations and the rules in detail:
+docs/architecture.md, "Module notes".
 """
 
 from __future__ import annotations
