@@ -10,7 +10,6 @@ import typer
 from protiso.cli.common import ModelsOpt, WarehouseOpt, app, friendly, model_names
 from protiso.jobs.budget import format_bytes
 from protiso.jobs.options import GROUPINGS, NULL_METHODS, SCOPES, IsotropyOptions
-from protiso.report import render_report
 from protiso.report.options import FORMATS as FIGURE_FORMATS
 from protiso.report.options import ReportOptions
 from protiso.warehouse import Warehouse
@@ -151,6 +150,8 @@ def report(
     whose data is missing says which protiso command produces it. With --figures DIR every figure is also written to
     DIR as an SVG, PNG or PDF file.
     """
+    from protiso.report import render_report  # lazy: loads matplotlib and torch, which protiso --help must not
+
     options = ReportOptions(output, models=model_names(models), title=title, color_by=color_by, figures=figures,
                             figure_format=figure_format).check()
     with Warehouse.open(warehouse, read_only=True) as wh:

@@ -8,7 +8,6 @@ from typing import Annotated, Optional
 import typer
 
 from protiso.cli.common import app, friendly
-from protiso.jobs import load_job, run_job
 
 # -- jobs: declarative TOML specs (protiso/jobs/spec.py) -----------------------------------
 
@@ -25,4 +24,6 @@ def run(
 
     Every step is resumable, so a killed job is finished by running it again.
     """
+    from protiso.jobs import load_job, run_job  # lazy: loads torch and matplotlib, which protiso --help must not
+
     typer.echo(run_job(load_job(job, warehouse), progress=progress).render())
