@@ -25,6 +25,8 @@ from protiso.warehouse import Warehouse
 @pytest.fixture
 def captured(tmp_path, monkeypatch):
     """(warehouse path, calls): every job function the CLI calls records its arguments instead of running."""
+    import protiso.cli.align_commands
+    import protiso.cli.vector_commands
     import protiso.jobs.align
     import protiso.jobs.export_vectors
     import protiso.jobs.isotropy
@@ -43,8 +45,10 @@ def captured(tmp_path, monkeypatch):
 
     monkeypatch.setattr(protiso.jobs.isotropy, "compute_isotropy", record("isotropy"))
     monkeypatch.setattr(protiso.jobs.align, "align_and_measure", record("align"))
+    monkeypatch.setattr(protiso.cli.align_commands, "align_and_measure", record("align"))  # imported at its top
     monkeypatch.setattr(protiso.report.document, "render_report", record("report"))
     monkeypatch.setattr(protiso.jobs.export_vectors, "export_vectors", record("export"))
+    monkeypatch.setattr(protiso.cli.vector_commands, "export_vectors", record("export"))
     return tmp_path / "w", calls
 
 
