@@ -98,12 +98,18 @@ def _checked(values: dict[str, Any], known: dict[str, tuple[type, ...]], name: s
     return values
 
 
-def _embed_steps(raw: dict[str, Any], source: Path, base: Path) -> list[EmbedOptions]:
-    steps = raw.get("embed", [])
+def _tables(raw: dict[str, Any], key: str, source: Path) -> list[dict[str, Any]]:
+    """The ``[[key]]`` tables of a spec (one ``[key]`` table counts as a list of one)."""
+    steps = raw.get(key, [])
     if isinstance(steps, dict):
         steps = [steps]
     if not isinstance(steps, list) or not all(isinstance(step, dict) for step in steps):
-        raise ProtisoError(f"{source}: [[embed]] must be tables")
+        raise ProtisoError(f"{source}: [[{key}]] must be tables")
+    return steps
+
+
+def _embed_steps(raw: dict[str, Any], source: Path, base: Path) -> list[EmbedOptions]:
+    steps = _tables(raw, "embed", source)
     out = []
     for step in steps:
         step = _paths(step, ("weights", "accessions"), base)
@@ -164,13 +170,8 @@ def _paths(values: dict[str, Any], keys: tuple[str, ...], base: Path) -> dict[st
 
 
 def _export_steps(raw: dict[str, Any], source: Path, base: Path) -> list[ExportOptions]:
-    steps = raw.get("export", [])
-    if isinstance(steps, dict):
-        steps = [steps]
-    if not isinstance(steps, list) or not all(isinstance(step, dict) for step in steps):
-        raise ProtisoError(f"{source}: [[export]] must be tables")
     return [_checked_options(ExportOptions, _paths(step, ("output",), base), f"{source}: [export]")
-            for step in steps]
+            for step in _tables(raw, "export", source)]
 
 
 def _report_step(raw: dict[str, Any], source: Path, base: Path) -> ReportOptions | None:
