@@ -1,0 +1,103 @@
+"""The length-matched null (protiso.metrics.length_null): every draw's IsoScore equals a recomputation
+from the raw vectors of the documented random group, and its distribution agrees with an independent
+brute-force length-matched draw; real Swiss-Prot lengths, anisotropic vectors."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from protiso.metrics.isotropy import isoscore
+from protiso.metrics.length_null import LengthNull, length_strata, plan_lengths
+from protiso.metrics.size_null import units_of
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "swissprot-2014" / "swissprot_2014.fasta.gz"
+
+
+def _lengths(count: int) -> np.ndarray:
+    """Lengths of the first ``count`` Swiss-Prot 2014 sequences (tests/fixtures' slice when the data is absent)."""
+    out, current = [], 0
+    with gzip.open(DATA, "rt") as src:
+        for line in src:
+            if line.startswith(">"):
+                if current:
+                    out.append(current)
+                if len(out) == count:
+                    break
+                current = 0
+            else:
+                current += len(line.strip())
+    return np.array(out[:count], dtype=np.float64)
+
+
+@pytest.fixture(scope="module")
+def setting():
+    if not DATA.exists():
+        pytest.skip("Swiss-Prot 2014 is not in shared/data")
+    rng = np.random.default_rng(3)
+    lengths = _lengths(300)
+    dim = 48
+    mix = rng.standard_normal((dim, dim)) * np.geomspace(2.0, 0.1, dim)
+    # vectors whose spread depends on length, so that the length composition matters
+    points = (rng.standard_normal((300, dim)) @ mix) * (1 + np.log(lengths)[:, None] / 4) + 1.0
+    strata = length_strata(lengths, 10)
+    order = np.argsort(lengths)
+    groups = [order[:12], order[:40], order[-30:], order[100:260], np.sort(rng.choice(300, 25, replace=False)),
+              np.sort(rng.choice(300, 280, replace=False)), order[5:45], np.arange(300)]
+    return points, lengths, strata, groups
+
+
+def _redraw(strata, group, seed, j):
+    counts = np.bincount(strata[group], minlength=strata.max() + 1)
+    chosen = []
+    for b, c in enumerate(counts):
+        members = np.flatnonzero(strata == b)
+        chosen += list(members[np.random.default_rng([seed, j, b]).permutation(len(members))][:c])
+    return np.array(chosen)
+
+
+def test_each_draw_equals_its_random_group_recomputed_from_the_vectors(setting):
+    points, _, strata, groups = setting
+    units, _ = units_of(np.arange(len(points)))
+    null = LengthNull(points.astype(np.float32), units, strata, groups, 6, seed=5, relations=[(0, 1), (1, 6)])
+    assert null.plan is not None and null.plan.gram and WHOLE_USED(null.plan)
+    for g, group in enumerate(groups[:-1]):
+        expected = [isoscore(points.astype(np.float32).astype(np.float64)[_redraw(strata, group, 5, j)])
+                    for j in range(6)]
+        assert null.of_group(g).values == pytest.approx(expected, rel=1e-9)
+        assert null.of_group(g).draws == 6
+    whole = null.of_group(len(groups) - 1)      # every protein: the same group each draw, no spread
+    assert whole.sd == pytest.approx(0.0, abs=1e-12)
+
+
+def WHOLE_USED(plan) -> bool:
+    return any(p == 1 for p in plan.parent.values())
+
+
+def test_distribution_agrees_with_an_independent_brute_force_draw(setting):
+    """Same mean and sd within Monte-Carlo error as length-matched groups drawn by another generator."""
+    points, _, strata, groups = setting
+    units, _ = units_of(np.arange(len(points)))
+    draws = 200
+    null = LengthNull(points, units, strata, groups[:3], draws, seed=1)
+    rng = np.random.default_rng(99)
+    for g, group in enumerate(groups[:3]):
+        counts = np.bincount(strata[group], minlength=strata.max() + 1)
+        brute = np.array([isoscore(points[np.concatenate([rng.choice(np.flatnonzero(strata == b), c, replace=False)
+                                                          for b, c in enumerate(counts) if c])]) for _ in range(draws)])
+        mine = np.array(null.of_group(g).values)
+        se_mean = np.sqrt(mine.var(ddof=1) / draws + brute.var(ddof=1) / draws)
+        assert abs(mine.mean() - brute.mean()) < 4 * se_mean
+        assert mine.std(ddof=1) == pytest.approx(brute.std(ddof=1), rel=4 * np.sqrt(2 / (draws - 1)))
+
+
+def test_plan_moves_fewer_rows_than_the_groups_hold(setting):
+    _, _, strata, groups = setting
+    comp = np.array([np.bincount(strata[g], minlength=strata.max() + 1) for g in groups])
+    units = np.bincount(strata).astype(np.float64)
+    plan = plan_lengths(comp, units, units, 4, [(0, 1)])
+    assert plan.rows < comp.sum()
+    assert sorted(v - 2 for v in plan.parent if v >= 2) == list(range(len(groups)))
