@@ -343,8 +343,9 @@ def _compute(wh: Warehouse, by: Sequence[str], bootstrap: int, zeta: float, mode
               "min_points_counts": "proteins", "go_term_rule": "true-path (is_a, part_of; within a namespace)",
               "bootstrap_method": "percentile re-centred on the estimate; global: points (= proteins) if N <= 1000 "
                                   "else 16-64 blocks; local groups: whole proteins with their residues",
-              "local_interval": "per-protein local summaries: percentile bootstrap over proteins of the mean, "
-                                f"{LOCAL_REPLICATES} replicates, seed"}
+              "local_interval": "per-protein local summaries: percentile bootstrap over proteins of the mean; "
+                                "pooled: over the proteins with stored residues, each replicate pooling their "
+                                f"residues (blocks of proteins beyond 16-64); {LOCAL_REPLICATES} replicates, seed"}
     opts = _Options(zeta, bootstrap, seed, level, min_points, memory_budget, null_draws, null, strata)
     skipped: list[str] = []
     with wh.run("isotropy", params) as run:
