@@ -29,6 +29,7 @@ from protiso.jobs.budget import (
 )
 from protiso.jobs.isotropy_groups import Scan, group_members, grouped_rows, scan_set
 from protiso.jobs.isotropy_local import local_definition_rows
+from protiso.jobs.isotropy_local_matched import local_matched_rows
 from protiso.jobs.isotropy_matched import matched_rows
 from protiso.jobs.isotropy_read import scan_embeddings
 from protiso.jobs.isotropy_size import NULL_METHODS, NullOptions, control_for_size, empty_null
@@ -234,6 +235,9 @@ def _local_rows(wh: Warehouse, by: Sequence[str], models: list[str] | None, sets
         spectrum = spectrum_row(item["model"], item["layer"], stats, utcnow())
         if spectrum is not None:
             spectra.append(spectrum)
+    rows += local_matched_rows(wh, models, lambda key, scan: _row(
+        key, scan.stats.sufficient(), scan.stats.cosine(), scan.points, opts,
+        None if scan.accessions is None else scan.accessions.to_numpy(zero_copy_only=False)), opts.budget, opts.bootstrap > 0)
     if not by:
         return rows
     layers = wh.query(wh.sql_text("isotropy_residue_layers"), {"models": models}).to_pylist()
