@@ -5,7 +5,6 @@ brute-force length-matched draw; real Swiss-Prot lengths, anisotropic vectors.""
 from __future__ import annotations
 
 import gzip
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,13 +13,11 @@ from protiso.metrics.isotropy import isoscore
 from protiso.metrics.length_null import LengthNull, length_strata, plan_lengths
 from protiso.metrics.size_null import units_of
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "swissprot-2014" / "swissprot_2014.fasta.gz"
 
-
-def _lengths(count: int) -> np.ndarray:
-    """Lengths of the first ``count`` Swiss-Prot 2014 sequences (tests/fixtures' slice when the data is absent)."""
+def _lengths(fasta, count: int) -> np.ndarray:
+    """Lengths of the first ``count`` sequences of ``fasta`` (gzip)."""
     out, current = [], 0
-    with gzip.open(DATA, "rt") as src:
+    with gzip.open(fasta, "rt") as src:
         for line in src:
             if line.startswith(">"):
                 if current:
@@ -34,11 +31,9 @@ def _lengths(count: int) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def setting():
-    if not DATA.exists():
-        pytest.skip("Swiss-Prot 2014 is not in shared/data")
+def setting(shared_data):
     rng = np.random.default_rng(3)
-    lengths = _lengths(300)
+    lengths = _lengths(shared_data / "swissprot-2014" / "swissprot_2014.fasta.gz", 300)
     dim = 48
     mix = rng.standard_normal((dim, dim)) * np.geomspace(2.0, 0.1, dim)
     # vectors whose spread depends on length, so that the length composition matters
@@ -63,7 +58,9 @@ def test_each_draw_equals_its_random_group_recomputed_from_the_vectors(setting):
     points, _, strata, groups = setting
     units, _ = units_of(np.arange(len(points)))
     null = LengthNull(points.astype(np.float32), units, strata, groups, 6, seed=5, relations=[(0, 1), (1, 6)])
-    assert null.plan is not None and null.plan.gram and WHOLE_USED(null.plan)
+    plan = null.plan
+    assert plan is not None and plan.gram and any(p == 1 for p in plan.parent.values())   # Gram, whole set
+    assert any(p >= 2 and v - 2 not in plan.gram for v, p in plan.parent.items())        # and neighbours
     for g, group in enumerate(groups[:-1]):
         expected = [isoscore(points.astype(np.float32).astype(np.float64)[_redraw(strata, group, 5, j)])
                     for j in range(6)]
@@ -71,10 +68,6 @@ def test_each_draw_equals_its_random_group_recomputed_from_the_vectors(setting):
         assert null.of_group(g).draws == 6
     whole = null.of_group(len(groups) - 1)      # every protein: the same group each draw, no spread
     assert whole.sd == pytest.approx(0.0, abs=1e-12)
-
-
-def WHOLE_USED(plan) -> bool:
-    return any(p == 1 for p in plan.parent.values())
 
 
 def test_distribution_agrees_with_an_independent_brute_force_draw(setting):
