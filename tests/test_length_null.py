@@ -41,7 +41,7 @@ def setting(shared_data):
     strata = length_strata(lengths, 10)
     order = np.argsort(lengths)
     groups = [order[:12], order[:40], order[-30:], order[100:260], np.sort(rng.choice(300, 25, replace=False)),
-              np.sort(rng.choice(300, 280, replace=False)), order[5:45], np.arange(300)]
+              np.sort(rng.choice(300, 280, replace=False)), order[5:45], order[50:250], order[55:255], np.arange(300)]
     return points, lengths, strata, groups
 
 
