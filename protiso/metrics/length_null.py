@@ -20,8 +20,8 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import breadth_first_order, minimum_spanning_tree
 from scipy.spatial import cKDTree
+from threadpoolctl import threadpool_limits
 
-from protiso.metrics.blas import numpy_blas_single
 from protiso.metrics.grouped import EMPTY, NODE_ROWS, WHOLE, MomentEngine
 from protiso.metrics.isotropy import CHUNK_ROWS
 from protiso.metrics.size_null import NullStats, summarise
@@ -122,7 +122,7 @@ class LengthNull:
             engine = MomentEngine(points, whole, CHUNK_ROWS)
             bins = [np.flatnonzero(strata == b) for b in range(n_bins)]
             drawn: list[list[float | None]] = []
-            with numpy_blas_single():
+            with threadpool_limits(1):    # updates of a few rows each: threads only add their wake-ups
                 for j in range(draws):
                     drawn.append(_draw(engine, self.plan, units, lengths, bins, seed, j))
                     if progress:
