@@ -1,20 +1,14 @@
 """Correlations and partial correlations over protein pairs, with delete-one-protein jackknife intervals.
 
-Pairs share proteins, so pairs are not independent draws; the resampling unit is the protein.
-Deleting protein i removes every pair that contains it. With weighted sufficient statistics
-(W = sum w, S1 = sum w z, S2 = sum w z z^T over the pairs, z the columns after subtracting their
-weighted mean), the statistics without protein i are the totals minus the sums over i's pairs, so every
-leave-one-protein-out estimate costs O(pairs) in all (every pair visited once under each of its two
-proteins), not O(proteins x pairs).
-
-* correlation(x, y) = C_xy / sqrt(C_xx C_yy), C the weighted covariance S2 / W - m m^T (weights 1 for an
-  unweighted estimate; the sampling weights of a homolog-enriched sample for the population estimate).
-* partial correlation of x and y given columns K: the correlation of their residuals after weighted
-  least squares on K and an intercept, i.e. from C_xy.K = C_xy - C_xK C_KK^+ C_Ky (pseudo-inverse).
-* interval: the jackknife over the g proteins that have pairs, on Fisher's z = atanh(r):
-  se^2 = (g - 1) / g * sum_i (z_(-i) - mean z_(-i))^2, 95 % interval tanh(atanh(r) +- 1.96 se).
-  Leave-one-out estimates that are undefined (too few pairs left) are left out of the sum.
-  Deterministic: no seed. Spearman: the ranks are computed once on all pairs and held fixed.
+Pairs share proteins, so the resampling unit is the protein: deleting protein i removes every pair that
+contains it. With weighted sums over the pairs (W, S1 = sum w z, S2 = sum w z z^T, z centred on the
+weighted mean), the statistics without i are the totals minus i's own sums, so all leave-one-out
+estimates cost O(pairs) (``moments``: each pair read once under each of its proteins).
+Correlation: C_xy / sqrt(C_xx C_yy), C = S2 / W - m m^T (weights 1, or a homolog-enriched sample's
+sampling weights). Partial given columns K: from C_xy.K = C_xy - C_xK C_KK^+ C_Ky (pseudo-inverse).
+Interval: jackknife over the g proteins with pairs on Fisher's z, se^2 = (g - 1) / g * sum (z_(-i) -
+mean)^2, tanh(atanh(r) +- 1.96 se); undefined leave-one-out values are left out. No seed; Spearman
+ranks are computed once on all pairs and held fixed.
 """
 
 from __future__ import annotations
