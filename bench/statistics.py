@@ -174,7 +174,40 @@ def part_naive(path: str, run_id: str, sample: str, null: str) -> dict:
     return {"per_group_draw": seconds / (3 * len(chosen)), "sampled": len(chosen), "groups": len(groups)}
 
 
-PARTS = {"build": part_build, "job": part_job, "naive": part_naive}
+def part_draw(path: str, draws: str) -> dict:
+    """CPU seconds per draw of each null alone (no job around them) on every GO term's proteins, with the
+    rows the length null's plan expects to move per draw."""
+    from protiso.jobs.budget import parse_memory_budget
+    from protiso.jobs.isotropy_groups import group_members
+    from protiso.jobs.isotropy_read import scan_embeddings
+    from protiso.metrics.length_null import LengthNull, length_strata
+    from protiso.metrics.size_null import SizeNull, units_of
+    from protiso.warehouse import Warehouse
+
+    with Warehouse.open(path) as wh:
+        scan = scan_embeddings(wh, {"model": MODEL, "layer": LAYER, "embedding_set": "raw", "pooling": POOLING},
+                               "vectors", parse_memory_budget("4GiB"), True, "vectors")
+        groups = group_members(wh, scan.accessions, "go_term", MIN_PROTEINS)
+        length = dict(wh.con.execute("SELECT accession, length FROM proteins").fetchall())
+    names = scan.accessions.to_numpy(zero_copy_only=False)
+    units, _ = units_of(names)
+    lengths = np.array([length[a] for a in np.unique(names)], dtype=np.float64)
+    whole, out = scan.stats.sufficient(), {"groups": len(groups.members), "vectors": len(names)}
+    for name, make in (("size", lambda: SizeNull(scan.points, units, [len(m) for m in groups.members], int(draws),
+                                                 2, whole=whole)),
+                       ("length", lambda: LengthNull(scan.points, units, length_strata(lengths), groups.members,
+                                                     int(draws), 2, whole=whole, relations=groups.relations))):
+        cpu, wall = time.process_time(), time.perf_counter()
+        null = make()
+        out[name] = {"cpu_per_draw": (time.process_time() - cpu) / int(draws),
+                     "wall_per_draw": (time.perf_counter() - wall) / int(draws)}
+        if name == "length":
+            out["length_rows_per_draw"] = null.plan.rows
+    scan.close()
+    return out
+
+
+PARTS = {"build": part_build, "job": part_job, "naive": part_naive, "draw": part_draw}
 
 
 def run_part(tree: Path, *args: str) -> dict:
@@ -206,11 +239,21 @@ def main() -> None:
     parser.add_argument("--memory-budget", default="4GiB")
     parser.add_argument("--sample", type=int, default=20, help="groups the naive recomputation measures")
     parser.add_argument("--out", type=Path, help="also write the table here (default bench/out/statistics.txt)")
+    parser.add_argument("--draw-only", type=Path, metavar="WAREHOUSE",
+                        help="only time --draws draws of each null alone with this tree on WAREHOUSE (migrates it)")
     parser.add_argument("--part", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.part:
         name, *rest = args.part
         print(json.dumps(PARTS[name](*rest)))
+        return
+    if args.draw_only:
+        found = run_part(REPO, "draw", str(args.draw_only), str(args.draws))
+        print(f"{found['vectors']:,} vectors, {found['groups']:,} GO terms; CPU (wall) seconds per draw: size null "
+              f"{found['size']['cpu_per_draw']:.1f} ({found['size']['wall_per_draw']:.1f}), length null "
+              f"{found['length']['cpu_per_draw']:.1f} ({found['length']['wall_per_draw']:.1f}), planned "
+              f"{found['length_rows_per_draw']:,.0f} rows per length draw; load "
+              f"{', '.join(f'{x:.1f}' for x in os.getloadavg())}")
         return
     base = args.base or subprocess.run(["git", "-C", str(REPO), "merge-base", "HEAD", "main"], capture_output=True,
                                        text=True, check=True).stdout.strip()
