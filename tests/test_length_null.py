@@ -94,3 +94,18 @@ def test_plan_moves_fewer_rows_than_the_groups_hold(setting):
     plan = plan_lengths(comp, units, units, 4, [(0, 1)])
     assert plan.rows < comp.sum()
     assert sorted(v - 2 for v in plan.parent if v >= 2) == list(range(len(groups)))
+
+
+def test_local_units_draw_whole_proteins_with_their_residues(setting):
+    """Units of several rows (a protein's residues): a random group takes every row of the proteins drawn."""
+    points, _, strata, groups = setting
+    rows_per = np.resize([1, 3, 2], len(points))
+    owner = np.repeat(np.arange(len(points)), rows_per)
+    rng = np.random.default_rng(8)
+    residues = points[owner] + rng.normal(scale=0.3, size=(len(owner), points.shape[1]))
+    units, _ = units_of(owner)
+    null = LengthNull(residues, units, strata, groups[:4], 3, seed=9, relations=[(0, 1)])
+    for g, group in enumerate(groups[:4]):
+        expected = [isoscore(residues[np.concatenate([units[u] for u in _redraw(strata, group, 9, j)])])
+                    for j in range(3)]
+        assert null.of_group(g).values == pytest.approx(expected, rel=1e-9)
