@@ -15,19 +15,31 @@ in one process:
 
     python bench/statistics_pairs.py                   # 3,580 proteins, 6.4 M pairs
     python bench/statistics_pairs.py --proteins 1200   # ~720 k pairs, on a busy machine
+
+``--job WAREHOUSE`` times instead the whole pair-metrics job (``compute_pair_metrics``) on a copy of a
+warehouse of bench/scale_analytics.py (its 6.4 M-pair alignment run), as the ``--base`` commit runs it
+(a ``git archive`` copy of its tree, on its own copy: this tree migrates the warehouse) and with this
+tree, alternating ``--repeats`` times, each run in its own process:
+
+    python bench/statistics_pairs.py --job /tmp/protiso_stats_full/wh --base c760aa2
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import shutil
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, os.environ.get("PROTISO_TREE", str(REPO)))     # --job's parts: the tree they time
 
 
 def synthetic(n_proteins: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -40,12 +52,67 @@ def synthetic(n_proteins: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.nd
     return a.astype(np.int64), b.astype(np.int64), np.column_stack([values, confounds])
 
 
+def part_job(path: str) -> dict:
+    """One pair-metrics job on ``path`` after its earlier pair-metrics parts are set aside."""
+    from protiso.jobs.pair_metrics import compute_pair_metrics
+    from protiso.warehouse import Warehouse
+
+    with Warehouse.open(path) as wh:
+        wh.con.execute("UPDATE runs SET status = 'superseded' WHERE kind = 'pair_metrics' AND status = 'done'")
+        wh.con.execute("DELETE FROM parts WHERE table_name IN ('pair_metrics', 'pair_metric_stats', "
+                       "'partial_correlations')")
+        wh.refresh_views()
+        start, cpu = time.perf_counter(), time.process_time()
+        compute_pair_metrics(wh)
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+        pairs = wh.con.execute("SELECT count(*) FROM pair_metrics").fetchall()[0][0]
+    return {"seconds": seconds, "cpu": cpu, "pairs": pairs}
+
+
+def job(warehouse: Path, base: str, repeats: int) -> None:
+    """The pair-metrics job at ``base`` and now, alternating, on two copies of ``warehouse``."""
+    with tempfile.TemporaryDirectory(prefix="protiso-pairs-") as tmp:
+        old = Path(tmp) / "tree"
+        old.mkdir()
+        archive = subprocess.run(["git", "-C", str(REPO), "archive", base], capture_output=True, check=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(old)], input=archive, check=True)
+        times: dict[str, list[float]] = {"base": [], "now": []}
+        for name, tree in (("base", old), ("now", REPO)):
+            shutil.copytree(warehouse, Path(tmp) / name)
+        print(f"load {', '.join(f'{x:.1f}' for x in os.getloadavg())}; base {base}", flush=True)
+        for _ in range(repeats):
+            for name, tree in (("base", old), ("now", REPO)):
+                done = subprocess.run([sys.executable, __file__, "--part-job", str(Path(tmp) / name)], cwd=tree,
+                                      capture_output=True, text=True,
+                                      env=dict(os.environ, PYTHONPATH=str(tree), PROTISO_TREE=str(tree),
+                                               HF_HUB_OFFLINE="1"))
+                if done.returncode != 0:
+                    raise SystemExit(f"{name} failed:\n{done.stderr[-3000:]}")
+                result = json.loads(done.stdout.strip().splitlines()[-1])
+                times[name].append(result["cpu"])
+                print(f"  pair-metrics job, {name:<4}  {result['seconds']:8.1f} s wall  {result['cpu']:8.1f} s CPU  "
+                      f"({result['pairs']:,} pairs)", flush=True)
+        ratio = min(times["now"]) / min(times["base"])
+        print(f"CPU seconds, fastest now / fastest base: {ratio:.2f}x (target <= 2x); load "
+              f"{', '.join(f'{x:.1f}' for x in os.getloadavg())}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--job", type=Path, help="time the pair-metrics job on a copy of this warehouse instead")
+    parser.add_argument("--base", default="c760aa2", help="with --job: today's commit")
+    parser.add_argument("--repeats", type=int, default=2, help="with --job: runs of each, alternating")
+    parser.add_argument("--part-job", help=argparse.SUPPRESS)
     parser.add_argument("--proteins", type=int, default=3580)
     parser.add_argument("--naive-resamples", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
+    if args.part_job:
+        print(json.dumps(part_job(args.part_job)))
+        return
+    if args.job:
+        job(args.job, args.base, args.repeats)
+        return
 
     from protiso.metrics.pair_jackknife import correlation_intervals, moments, partial_estimates
     from protiso.metrics.pairs import average_ranks

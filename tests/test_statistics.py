@@ -302,3 +302,41 @@ def test_cli_null_option_and_its_errors(tmp_path):
     bad = run_protiso("isotropy", "-w", str(tmp_path / "w"), "--null", "lengths")
     assert bad.returncode != 0 and "unknown --null 'lengths'; choose from size, length" in bad.stderr
     assert len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_local_layer_curve_rows_use_the_proteins_with_residues_at_every_layer(warehouse, tmp_path):
+    """A second layer's stored residues for both proteins with residues plus a third protein that has none
+    at the first layer: both layers' matched local rows are measured on the two proteins' residues only
+    (IsoScore recomputed from the vectors), with their N and the report's label."""
+    from protiso.metrics import isoscore
+    from protiso.report.document import render_report
+
+    g = golden()
+    owners = np.repeat(g["residue_accessions"], g["residue_lengths"]).astype(str)
+    extra = next(str(a) for a in g["accessions"] if str(a) not in set(owners))
+    rng = np.random.default_rng(3)
+    q, _ = np.linalg.qr(rng.standard_normal((g["residue_vectors"].shape[1],) * 2))
+    moved = (g["residue_vectors"].astype(np.float64) @ q + 0.25).astype(np.float32)
+    third = rng.standard_normal((30, moved.shape[1])).astype(np.float32)
+    positions = np.concatenate([np.arange(1, k + 1) for k in g["residue_lengths"]] + [np.arange(1, 31)])
+    with warehouse.commit(None) as tx:
+        tx.write_part("residues", pa.table({
+            "accession": owners.tolist() + [extra] * 30, "model": ["antiberty"] * (len(owners) + 30),
+            "layer": [3] * (len(owners) + 30), "position": positions.astype(np.int32),
+            "vector": vectors(np.vstack([moved, third]))}))
+    summary = compute_isotropy(warehouse, scopes=["local"])
+    data = {r["layer"]: r for r in warehouse.query(
+        "SELECT * FROM isotropy WHERE run_id = ? AND scope = 'local' AND group_by = 'matched'",
+        [summary.run_id]).to_pylist()}
+    layer = int(g["layer"])
+    assert set(data) == {layer, 3}
+    own = g["residue_vectors"].astype(np.float32).astype(np.float64)
+    for found, points in ((data[layer], own), (data[3], moved.astype(np.float64))):
+        assert found["group_value"] == "layers" and found["matched_sets"] == 2 and found["n_proteins"] == 2
+        assert found["n_points"] == len(owners)
+        assert found["isoscore"] == pytest.approx(isoscore(points), rel=1e-9)
+    render_report(warehouse, tmp_path / "r.html")
+    html = (tmp_path / "r.html").read_text()
+    start = html.index('<section id="layers"')
+    layers = html[start:html.index("<section id=", start + 1)]
+    assert "the same 2 proteins&#39; stored residues at every layer" in layers

@@ -24,6 +24,7 @@ from protiso import progress
 from protiso.errors import ProtisoError
 from protiso.jobs.isotropy_groups import Scan, group_members, grouped_rows, scan_set
 from protiso.jobs.isotropy_local import local_definition_rows
+from protiso.jobs.isotropy_local_matched import local_matched_rows
 from protiso.jobs.isotropy_matched import matched_rows
 from protiso.jobs.isotropy_read import scan_embeddings
 from protiso.jobs.isotropy_size import NullOptions, control_for_size, empty_null
@@ -225,6 +226,9 @@ def _local_rows(wh: Warehouse, by: Sequence[str], models: list[str] | None, sets
         spectrum = spectrum_row(item["model"], item["layer"], stats, utcnow())
         if spectrum is not None:
             spectra.append(spectrum)
+    rows += local_matched_rows(wh, models, lambda key, scan: _row(
+        key, scan.stats.sufficient(), scan.stats.cosine(), scan.points, opts,
+        None if scan.accessions is None else scan.accessions.to_numpy(zero_copy_only=False)), opts.budget, opts.bootstrap > 0)
     if not by:
         return rows
     layers = wh.query(wh.sql_text("isotropy_residue_layers"), {"models": models}).to_pylist()
@@ -299,8 +303,9 @@ def _compute(wh: Warehouse, options: IsotropyOptions) -> IsotropySummary:
               "min_points_counts": "proteins", "go_term_rule": "true-path (is_a, part_of; within a namespace)",
               "bootstrap_method": "percentile re-centred on the estimate; global: points (= proteins) if N <= 1000 "
                                   "else 16-64 blocks; local groups: whole proteins with their residues",
-              "local_interval": "per-protein local summaries: percentile bootstrap over proteins of the mean, "
-                                f"{LOCAL_REPLICATES} replicates, seed"}
+              "local_interval": "per-protein local summaries: percentile bootstrap over proteins of the mean; "
+                                "pooled: over the proteins with stored residues, each replicate pooling their "
+                                f"residues (blocks of proteins beyond 16-64); {LOCAL_REPLICATES} replicates, seed"}
     opts = _Options(zeta, bootstrap, seed, level, min_points, memory_budget, null_draws, null, strata)
     skipped: list[str] = []
     with wh.run("isotropy", params) as run:

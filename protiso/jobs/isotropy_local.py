@@ -4,8 +4,10 @@ Per model and layer with residue data: ``pooled`` (all residues in one cloud; Is
 from the merged float64 residue statistics) and ``per_protein`` (each protein's own cloud; IsoScore from
 ``embeddings.local_isoscore``, summarised by ``isotropy_local_per_protein.sql``). Both mean cosines come
 from one streamed scan of the stored residues ordered by protein (``protiso.metrics.local_cosine``);
-``cosine_proteins`` / ``cosine_points`` say how much was stored. Per-protein rows get 95 % intervals over
-proteins (seeded percentile bootstrap of the mean, ``ci_method``, ``ci_replicates``, ``ci_seed``).
+``cosine_proteins`` / ``cosine_points`` say how much was stored. Both rows get 95 % intervals over
+proteins (``ci_method``, ``ci_replicates``, ``ci_seed``): per-protein rows a seeded percentile bootstrap of
+the mean, the pooled row one of the pooled IsoScore over the proteins with stored residues, each replicate
+pooling the residues of the proteins it draws (``protiso.metrics.pooled_bootstrap``).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from protiso.metrics.bootstrap import bootstrap_mean
 from protiso.metrics.local_cosine import LocalCosine
+from protiso.metrics.pooled_bootstrap import PooledUnits, bootstrap_pooled
 from protiso.metrics.stats import SufficientStats
 from protiso.warehouse.vectors import stack_vectors
 
@@ -23,8 +26,10 @@ if TYPE_CHECKING:
 BATCH_ROWS = 8192
 
 
-def _cosines(wh: Warehouse, model: str, layer: int) -> LocalCosine | None:
+def _cosines(wh: Warehouse, model: str, layer: int) -> tuple[LocalCosine | None, PooledUnits | None]:
+    """Both mean cosines and the pooled bootstrap's per-protein sums, from one scan of the stored residues."""
     found: LocalCosine | None = None
+    pool: PooledUnits | None = None
     cursor = wh.con.cursor()
     try:
         reader = cursor.sql(wh.sql_text("isotropy_residue_units"), params={"model": model, "layer": layer}) \
@@ -34,12 +39,13 @@ def _cosines(wh: Warehouse, model: str, layer: int) -> LocalCosine | None:
             if points is None:
                 continue
             if found is None:
-                found = LocalCosine(points.shape[1])
+                found, pool = LocalCosine(points.shape[1]), PooledUnits(points.shape[1])
             names = batch.column("accession").to_numpy(zero_copy_only=False)[kept]
             found.add(names, points)
+            pool.add(names, points)
     finally:
         cursor.close()
-    return None if found is None else found.finish()
+    return (None, None) if found is None else (found.finish(), pool)
 
 
 def _dims(iso: float | None, dim: int, scale_only: bool = False) -> float | None:
@@ -68,7 +74,7 @@ def local_definition_rows(wh: Warehouse, models: list[str] | None, now, replicat
     rows = []
     for key in sorted(set(pooled) | set(per_protein)):
         model, layer = key
-        cos = _cosines(wh, model, layer)
+        cos, pool = _cosines(wh, model, layer)
         cosine = {"cosine_proteins": cos.proteins if cos else None, "cosine_points": cos.n_points if cos else None}
         if key in pooled:
             item = pooled[key]
@@ -80,6 +86,11 @@ def local_definition_rows(wh: Warehouse, models: list[str] | None, now, replicat
                          "effective_dims_q1": None, "effective_dims_median": None, "effective_dims_q3": None,
                          "mean_cosine": cos.pooled_mean() if cos else None, "mean_cosine_sd": None,
                          **cosine, "computed_at": now, **none})
+            found = bootstrap_pooled(pool, stats.isoscore(), replicates, seed, level) if pool else None
+            if found is not None:
+                rows[-1].update(isoscore_ci_low=found[0], isoscore_ci_high=found[1], ci_replicates=replicates,
+                                ci_seed=seed, ci_method="percentile bootstrap over the proteins with stored residues "
+                                                        "(each replicate pools their residues), centred on the estimate")
         if key in per_protein:
             item = per_protein[key]
             dim = item["dim"]

@@ -1,20 +1,14 @@
 """Correlations and partial correlations over protein pairs, with delete-one-protein jackknife intervals.
 
-Pairs share proteins, so pairs are not independent draws; the resampling unit is the protein.
-Deleting protein i removes every pair that contains it. With weighted sufficient statistics
-(W = sum w, S1 = sum w z, S2 = sum w z z^T over the pairs, z the columns after subtracting their
-weighted mean), the statistics without protein i are the totals minus the sums over i's pairs, so every
-leave-one-protein-out estimate costs O(pairs) in all (every pair visited once under each of its two
-proteins), not O(proteins x pairs).
-
-* correlation(x, y) = C_xy / sqrt(C_xx C_yy), C the weighted covariance S2 / W - m m^T (weights 1 for an
-  unweighted estimate; the sampling weights of a homolog-enriched sample for the population estimate).
-* partial correlation of x and y given columns K: the correlation of their residuals after weighted
-  least squares on K and an intercept, i.e. from C_xy.K = C_xy - C_xK C_KK^+ C_Ky (pseudo-inverse).
-* interval: the jackknife over the g proteins that have pairs, on Fisher's z = atanh(r):
-  se^2 = (g - 1) / g * sum_i (z_(-i) - mean z_(-i))^2, 95 % interval tanh(atanh(r) +- 1.96 se).
-  Leave-one-out estimates that are undefined (too few pairs left) are left out of the sum.
-  Deterministic: no seed. Spearman: the ranks are computed once on all pairs and held fixed.
+Pairs share proteins, so the resampling unit is the protein: deleting protein i removes every pair that
+contains it. With weighted sums over the pairs (W, S1 = sum w z, S2 = sum w z z^T, z centred on the
+weighted mean), the statistics without i are the totals minus i's own sums, so all leave-one-out
+estimates cost O(pairs) (``moments``: each pair read once under each of its proteins).
+Correlation: C_xy / sqrt(C_xx C_yy), C = S2 / W - m m^T (weights 1, or a homolog-enriched sample's
+sampling weights). Partial given columns K: from C_xy.K = C_xy - C_xK C_KK^+ C_Ky (pseudo-inverse).
+Interval: jackknife over the g proteins with pairs on Fisher's z, se^2 = (g - 1) / g * sum (z_(-i) -
+mean)^2, tanh(atanh(r) +- 1.96 se); undefined leave-one-out values are left out. No seed; Spearman
+ranks are computed once on all pairs and held fixed.
 """
 
 from __future__ import annotations
@@ -53,49 +47,55 @@ class Moments:
 
 
 def moments(columns: np.ndarray, a: np.ndarray, b: np.ndarray, n_proteins: int, weights: np.ndarray | None = None,
-            rows_per_step: int = 1 << 16) -> Moments:
+            rows_per_step: int = 1 << 13) -> Moments:
     """``Moments`` of ``columns`` (pairs x m, float64) over pairs (a[k], b[k]) of proteins 0..n_proteins-1.
 
-    The pairs are visited once in protein order (each pair under both of its proteins): a protein's sums
-    are one BLAS product of its rows, ``(sqrt(w) z)^T (sqrt(w) z)``; the totals are one product per chunk."""
+    Each pair is read twice, under a and under b (``_add_owned``), and never through a per-protein mask:
+    O(pairs) in all. The totals are the sums of the first side's per-protein sums."""
     z = np.asarray(columns, dtype=np.float64)
     n, m = z.shape
-    w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
-    total = float(w.sum())
-    shift = (w @ z) / total if total > 0 else np.zeros(m)
-    s1 = np.zeros(m)
-    s2 = np.zeros((m, m))
-    for start in range(0, n, rows_per_step):
-        zc = z[start:start + rows_per_step] - shift
-        wc = w[start:start + rows_per_step]
-        zw = zc * np.sqrt(wc)[:, None]
-        s1 += wc @ zc
-        s2 += zw.T @ zw
-    owner = np.concatenate([a, b]).astype(np.int64)
-    order = np.argsort(owner, kind="stable")
-    rows_of = (order % n).astype(np.int64)        # the pair behind each (protein, pair) entry, protein order
-    bounds = np.searchsorted(owner[order], np.arange(n_proteins + 1))
-    del owner, order
-    p_w = np.zeros(n_proteins)
-    p_s1 = np.zeros((n_proteins, m))
-    p_s2 = np.zeros((n_proteins, m, m))
+    w = None if weights is None else np.asarray(weights, dtype=np.float64)
+    total = float(n if w is None else w.sum())
+    shift = ((z.sum(axis=0) if w is None else w @ z) / total) if total > 0 else np.zeros(m)
+    sums = np.zeros((n_proteins, m + 1, m + 1))      # per protein: [sum w zc zc^T, sum w zc; ., sum w]
+    _add_owned(z, w, shift, np.asarray(a, dtype=np.int64), sums, rows_per_step)
+    whole = sums.sum(axis=0)                         # every pair once, under its first protein
+    _add_owned(z, w, shift, np.asarray(b, dtype=np.int64), sums, rows_per_step)
+    return Moments(total, whole[m, :m], whole[:m, :m], sums[:, m, m].copy(), sums[:, m, :m].copy(),
+                   np.ascontiguousarray(sums[:, :m, :m]), shift)
+
+
+def _add_owned(z: np.ndarray, w: np.ndarray | None, shift: np.ndarray, owner: np.ndarray, sums: np.ndarray,
+               rows_per_step: int) -> None:
+    """Add to ``sums[p]`` the product y^T y over the pairs k with owner[k] = p, y = sqrt(w) [z - shift, 1]
+    (one BLAS product per protein). Proteins go in blocks of about ``rows_per_step`` pairs; a block's
+    rows are read in storage order, then reordered by protein inside the block, so that a side stored
+    out of order costs no random reads across the whole array."""
+    g, m = len(sums), z.shape[1]
+    counts = np.bincount(owner, minlength=g)
+    bounds = np.concatenate([[0], np.cumsum(counts)])
+    key = np.uint16 if g < 1 << 16 else np.int64
+    order = None if bool(np.all(owner[1:] >= owner[:-1])) else np.argsort(owner.astype(key), kind="stable")
     first = 0
-    while first < n_proteins:
-        last = int(np.searchsorted(bounds, bounds[first] + rows_per_step, side="right")) - 1
-        last = min(max(last, first + 1), n_proteins)
-        base = bounds[first]
-        rows = rows_of[base:bounds[last]]
-        zc = z[rows] - shift
-        wc = w[rows]
-        zw = zc * np.sqrt(wc)[:, None]
-        for p in range(first, last):
-            lo, hi = bounds[p] - base, bounds[p + 1] - base
-            if hi > lo:
-                p_w[p] = wc[lo:hi].sum()
-                p_s1[p] = wc[lo:hi] @ zc[lo:hi]
-                p_s2[p] = zw[lo:hi].T @ zw[lo:hi]
+    while first < g:
+        last = min(max(int(np.searchsorted(bounds, bounds[first] + rows_per_step, side="right")) - 1, first + 1), g)
+        lo, hi = int(bounds[first]), int(bounds[last])
+        y = np.empty((hi - lo, m + 1))
+        if order is None:
+            rows = slice(lo, hi)
+            np.subtract(z[rows], shift, out=y[:, :m])
+        else:
+            stored = np.sort(order[lo:hi])
+            local = np.argsort((owner[stored] - first).astype(key), kind="stable")
+            rows = stored[local]
+            np.subtract(z[stored][local], shift, out=y[:, :m])
+        y[:, m] = 1.0
+        if w is not None:
+            y *= np.sqrt(w[rows])[:, None]
+        for p in np.flatnonzero(counts[first:last]) + first:
+            part = y[bounds[p] - lo:bounds[p + 1] - lo]
+            sums[p] += part.T @ part
         first = last
-    return Moments(total, s1, s2, p_w, p_s1, p_s2, shift)
 
 
 def _inverse(cov: np.ndarray, controls: tuple[int, ...]) -> np.ndarray:

@@ -56,9 +56,9 @@ def table_view_sql(con: duckdb.DuckDBPyConnection, table: str, parts: Sequence[P
         f'coalesce("{n}", {COLUMN_DEFAULTS[n]}) AS "{n}"' if n in COLUMN_DEFAULTS else f'"{n}"' for n in names
     )
     source = f"read_parquet([{files}], union_by_name = true)"
-    if any(n in COLUMN_DEFAULTS for n in names):
-        # Parts older than a defaulted column lack it: the empty contract, unioned by name, declares it.
-        source = f"(FROM {source} UNION ALL BY NAME ({shape}))"
+    # Parts older than a column of the contract lack it: the empty contract, unioned by name, declares it
+    # (NULL there, or its COLUMN_DEFAULTS value).
+    source = f"(FROM {source} UNION ALL BY NAME ({shape}))"
     # Select the contract's columns explicitly so that the view keeps its shape.
     return f'CREATE OR REPLACE VIEW "{table}" AS SELECT {columns} FROM {source}'
 

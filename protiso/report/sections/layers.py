@@ -3,10 +3,11 @@
 Matched by default: a global curve is drawn from the rows measured on the proteins every layer of the
 model has (``report_isotropy_matched.sql``, group_value 'layers'); where a layer's own proteins differ
 from those, its unmatched figure is drawn as a separate dashed, labelled line, and the table ``n_rows``
-gives N per layer for both. The correlation curves come from ``correlations_matched`` (the pairs complete
-at every layer; ``n_pairs`` rows give N, matched and own). Local curves use each layer's own residues
-(labelled so). Without matched rows (a run before migration 0010) the plain rows are drawn, labelled
-unmatched. Each point carries the ``data-*`` attributes of its row.
+gives N per layer for both. Local curves likewise: the stored residues of the proteins with stored
+residues at every layer (``protiso.jobs.isotropy_local_matched``), each layer's own residues as the
+labelled extra. The correlation curves come from ``correlations_matched`` (``n_pairs`` rows give N).
+Without matched rows (a run before migration 0010) the plain rows are drawn, labelled unmatched. Each
+point carries the ``data-*`` attributes of its row.
 """
 
 from __future__ import annotations
@@ -47,26 +48,28 @@ def layers_section(source: Source) -> LayersSection:
                if r["embedding_set"] == "raw" and r["group_value"] == "layers"]
     section = LayersSection([], n_rows=matched)
     for scope in ("global", "local"):
-        by_model = grouped([r for r in raw if r["scope"] == scope], ("model",))
-        by_model = {k: v for k, v in by_model.items() if len({r["layer"] for r in v}) >= 2}
-        if not by_model:
-            continue
+        own_rows = grouped([r for r in raw if r["scope"] == scope], ("model",))
         same = grouped([r for r in matched if r["scope"] == scope], ("model",))
+        curves = sorted(k for k in {**own_rows, **same}
+                        if len({r["layer"] for r in own_rows.get(k, []) + same.get(k, [])}) >= 2)
+        if not curves:
+            continue
         for metric, label, log in (("isoscore", "IsoScore (log scale)", True),
                                    ("effective_dims", "effective dimensions", False)):
             series = []
-            for (model,), points in by_model.items():
-                points = sorted(points, key=lambda r: r["layer"])
+            for (model,) in curves:
+                points = sorted(own_rows.get((model,), []), key=lambda r: r["layer"])
                 mine = sorted(same.get((model,), []), key=lambda r: r["layer"])
                 differ = not mine or any(r["n_points"] != r["n_own"] for r in mine)
                 if mine:
-                    n = mine[0]["n_points"]
+                    n = mine[0]["n_proteins"] if scope == "local" else mine[0]["n_points"]
+                    what = "proteins' stored residues" if scope == "local" else "proteins"
                     series.append(Series(
-                        f"{model} (the same {n:,} proteins at every layer)", [r["layer"] for r in mine],
+                        f"{model} (the same {n:,} {what} at every layer)", [r["layer"] for r in mine],
                         [r[metric] for r in mine], point_attrs=[iso_point_attrs(r, metric) for r in mine]))
                     if differ and model not in section.unmatched:
                         section.unmatched.append(model)
-                if differ:
+                if differ and points:
                     own = "residues" if scope == "local" else "proteins"
                     series.append(Series(
                         f"{model}, each layer's own {own} (unmatched)", [r["layer"] for r in points],
