@@ -23,7 +23,7 @@ import duckdb
 import pyarrow as pa
 
 from protiso.errors import ProtisoError, did_you_mean
-from protiso.warehouse import catalog, faults, layout, matrix, migrations, recovery, resources
+from protiso.warehouse import catalog, faults, layout, matrix, migrations, recovery, resources, vector_parts
 from protiso.warehouse.catalog import CREATED
 from protiso.warehouse.commit import PARQUET_DIR, Commit, Run, _PendingPart, new_run_id, utcnow
 from protiso.warehouse.connection import LockedError, check_writable, connect, refuse_file_in_path, transaction
@@ -109,6 +109,7 @@ class Warehouse:
             catalog.raise_if_broken(con, path, catalog.FUNCTIONS)
             recovery.collect_files(path, con)
             layout.relocate_hive_parts(path, con)
+            vector_parts.fix_parts(path, con)
             recovery.mark_interrupted(con)
             wh.refresh_views()
             from protiso.warehouse import udfs
