@@ -182,3 +182,33 @@ def test_export_gives_polars_pandas_and_numpy_a_matrix(built, tmp_path) -> None:
     np.testing.assert_array_equal(np.stack(pq.read_table(out).to_pandas()["embedding"].to_numpy()), want)
     shell = duckdb.connect().execute(f"SELECT count(*), min(len(embedding)) FROM '{out}'").fetchall()[0]
     assert shell == (len(ACCESSIONS), VECTORS.shape[1])
+
+
+@pytest.mark.parametrize("version", ["1.0", "2.0"])
+def test_plain_pages_read_the_floats_pyarrow_decodes(tmp_path, version) -> None:
+    """``plain_pages.fill`` against pyarrow on real vectors: several row groups and pages, v1 and v2 data
+    pages; a NULL vector, a compressed chunk or nullable components make it decline (pyarrow decodes)."""
+    from protiso.warehouse import plain_pages
+
+    def write(name: str, column: pa.Array, **options) -> tuple:
+        file = tmp_path / name
+        data = pa.table({"accession": ACCESSIONS, "embedding": column})
+        pq.write_table(data, file, row_group_size=40, data_page_size=20_000, data_page_version=version,
+                       **{"compression": "none", "use_dictionary": ["accession"], **options})
+        return file, pq.ParquetFile(file).metadata
+
+    file, meta = write("plain.parquet", contracts.vector_array(VECTORS))
+    assert meta.num_row_groups == 3 and meta.row_group(0).column(1).total_compressed_size > 3 * 20_000
+    for group, start in enumerate((0, 40, 80)):
+        rows = meta.row_group(group).num_rows
+        out = np.full((rows, VECTORS.shape[1]), np.nan, dtype=np.float32)
+        assert plain_pages.fill(file, meta, group, 1, out)
+        np.testing.assert_array_equal(out, VECTORS[start:start + rows])
+    with_null = pa.FixedSizeListArray.from_arrays(pa.array(VECTORS.reshape(-1)), type=contracts.vector_type(
+        VECTORS.shape[1]), mask=pa.array(np.arange(len(VECTORS)) == 5))
+    for name, column, options in (("null.parquet", with_null, {}),
+                                  ("zstd.parquet", contracts.vector_array(VECTORS), {"compression": "zstd"}),
+                                  ("dict.parquet", contracts.vector_array(VECTORS), {"use_dictionary": True})):
+        file, meta = write(name, column, **options)
+        out = np.empty((meta.row_group(0).num_rows, VECTORS.shape[1]), dtype=np.float32)
+        assert not plain_pages.fill(file, meta, 0, 1, out), name

@@ -29,6 +29,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from protiso.errors import ProtisoError
+from protiso.warehouse import contracts, plain_pages
 from protiso.warehouse.matrix_result import Vectors
 
 if TYPE_CHECKING:
@@ -202,10 +203,35 @@ def _block(array: pa.Array, take: np.ndarray | None, dim: int, what: str, name: 
     return flat[(starts[:, None] + np.arange(dim)).reshape(-1)].reshape(-1, dim)
 
 
+def _finite(target: np.ndarray, plan: Plan, start: int) -> None:
+    """A one-line error naming the first protein of ``target`` (output rows from ``start``) with NaN or inf."""
+    step = max(1, BATCH_BYTES // max(1, target.itemsize * target.shape[1]))
+    for at in range(0, len(target), step):
+        rows = target[at:at + step]
+        if not np.isfinite(rows).all():
+            bad = at + int(np.flatnonzero(~np.isfinite(rows).all(axis=1))[0])
+            raise ProtisoError(f"{plan.what}: the vector of {plan.ids[start + bad]} contains NaN or infinity")
+
+
+def _plain(task: _Task, plan: Plan, out: np.ndarray, meta: pq.ParquetFile) -> bool:
+    """A whole row group of fixed-size float32 vectors stored PLAIN, read straight into ``out`` (``plain_pages``)."""
+    kind = meta.schema_arrow.field(plan.column).type
+    if task.rows is not None or out.dtype != np.float32 or not contracts.is_fixed(kind) or kind.list_size != plan.dim:
+        return False
+    leaf = f"{plan.column}.list.element"
+    index = next((i for i in range(meta.metadata.num_columns) if meta.metadata.schema.column(i).path == leaf), None)
+    target = out[task.start:task.start + task.count]
+    return index is not None and plain_pages.fill(task.path, meta.metadata, task.group, index, target)
+
+
 def _fill(task: _Task, plan: Plan, out: np.ndarray, check: bool) -> None:
     """Decode one row group's vectors into ``out[task.start:task.start + task.count]``."""
     dim = plan.dim
     meta = pq.ParquetFile(task.path, pre_buffer=False, buffer_size=BUFFER_BYTES)   # pages streamed, not the chunk
+    if _plain(task, plan, out, meta):
+        if check:
+            _finite(out[task.start:task.start + task.count], plan, task.start)
+        return
     first, filled = 0, task.start      # row of the row group the batch starts at; output row it fills
     for batch in meta.iter_batches(batch_size=max(256, BATCH_BYTES // (4 * dim)), row_groups=[task.group],
                                    columns=[plan.column], use_threads=False):
@@ -221,9 +247,8 @@ def _fill(task: _Task, plan: Plan, out: np.ndarray, check: bool) -> None:
         block = _block(array, take, dim, plan.what, lambda k: str(plan.ids[at + k]))
         target = out[filled:filled + len(block)]
         np.copyto(target, block, casting="same_kind")
-        if check and not np.isfinite(target).all():
-            bad = int(np.flatnonzero(~np.isfinite(target).all(axis=1))[0])
-            raise ProtisoError(f"{plan.what}: the vector of {plan.ids[filled + bad]} contains NaN or infinity")
+        if check:
+            _finite(target, plan, filled)
         filled += len(block)
     if filled != task.start + task.count:
         raise ProtisoError(f"{plan.what}: {task.path.name} changed while it was read")
