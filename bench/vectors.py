@@ -323,8 +323,33 @@ def part_storage(npy: str, repeat: str) -> dict:
             del table, got
         out[label] = {"seconds": best, "mb_per_s": matrix.nbytes / 1e6 / best, "mb_per_cpu_s": matrix.nbytes / 1e6 / cpu,
                       "file_mib": file.stat().st_size / 2**20, "chosen": chosen(layout, compression, split)}
+        if out[label]["chosen"]:
+            out[label + ", read as wh.vectors reads it (plain pages, one thread)"] = {
+                **plain_read(file, matrix, int(repeat)), "file_mib": file.stat().st_size / 2**20, "chosen": True}
         file.unlink()
     return out
+
+
+def plain_read(file: Path, matrix: np.ndarray, repeat: int) -> dict:
+    """The file's floats read page by page straight into one matrix (``protiso.warehouse.plain_pages``)."""
+    import pyarrow.parquet as pq
+
+    from protiso.warehouse import plain_pages
+
+    meta = pq.ParquetFile(file).metadata
+    best = cpu = None
+    for _ in range(repeat):
+        started, started_cpu = time.perf_counter(), time.process_time()
+        got, row = np.empty(matrix.shape, dtype=np.float32), 0
+        for group in range(meta.num_row_groups):
+            rows = meta.row_group(group).num_rows
+            assert plain_pages.fill(file, meta, group, 0, got[row:row + rows])
+            row += rows
+        seconds, used = time.perf_counter() - started, time.process_time() - started_cpu
+        best, cpu = (seconds, used) if best is None or seconds < best else (best, cpu)
+        assert np.array_equal(got[::997], matrix[::997])
+        del got
+    return {"seconds": best, "mb_per_s": matrix.nbytes / 1e6 / best, "mb_per_cpu_s": matrix.nbytes / 1e6 / cpu}
 
 
 def compare_matrix(n: int, repeat: int) -> None:

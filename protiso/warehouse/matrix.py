@@ -1,16 +1,14 @@
 """Stored vectors as one float32 matrix: ``Warehouse.vectors`` and ``Warehouse.residues``.
 
-The catalogued Parquet parts of ``embeddings`` (or ``residues``) are read directly with pyarrow,
-not through DuckDB: a first pass reads only the small key columns of each row group (row groups whose
-statistics rule the selection out are skipped) and decides which rows belong, so the result's size is
-known; then threads decode the vector column of the chosen row groups, in batches, straight into one
-preallocated ``(N, dim)`` float32 matrix (or a caller's array, e.g. a memory map). Nothing is
-converted to Python lists and no second copy of the matrix is made, so the peak is the matrix plus a
-few batches. Rows come in storage order (parts in catalogue order, rows in file order), the order the
-SQL views give.
-
-Rules: every selected vector has the same length; a NULL vector, NaN or infinity is a one-line
-``ProtisoError`` naming the protein. A ``control`` column absent from older parts reads as ``'none'``.
+The catalogued Parquet parts of ``embeddings`` (or ``residues``) are read directly, not through DuckDB:
+a first pass reads only the small key columns of each row group (skipping row groups whose statistics
+rule the selection out), so the result's size is known; then threads fill one preallocated ``(N, dim)``
+float32 matrix (or a caller's array, e.g. a memory map) row group by row group: whole row groups of
+PLAIN fixed-size parts straight from the file (``plain_pages``), anything else decoded by pyarrow in
+small batches. No Python lists, no second copy: the peak is the matrix plus a few batches. Rows come
+in storage order (parts in catalogue order, rows in file order), the order the SQL views give.
+A NULL vector, NaN, infinity or vectors of different lengths are a one-line ``ProtisoError`` naming
+the protein; a ``control`` column absent from older parts reads as ``'none'``.
 """
 
 from __future__ import annotations
