@@ -121,15 +121,6 @@ def test_parts_hold_fixed_size_vectors_uncompressed(built) -> None:
         np.testing.assert_array_equal(got.numpy(), VECTORS[order] * 4)
 
 
-def test_import_vectors_writes_fixed_size_parts(tmp_path) -> None:
-    np.savez(tmp_path / "v.npz", ids=np.array(ACCESSIONS[:20]), embeddings=VECTORS[:20])
-    with Warehouse.create(tmp_path / "w") as wh:
-        import_vectors(wh, ImportOptions(str(tmp_path / "v.npz"), model="m", layer=6), progress=False)
-        part, = wh.part_paths("embeddings")
-        np.testing.assert_array_equal(wh.vectors(model="m").numpy(), VECTORS[:20])
-    assert contracts.is_fixed(pq.read_schema(part).field("embedding").type)
-
-
 def test_an_old_warehouse_migrates_on_open_with_identical_vectors(built, tmp_path) -> None:
     import shutil
 
@@ -212,3 +203,19 @@ def test_plain_pages_read_the_floats_pyarrow_decodes(tmp_path, version) -> None:
         file, meta = write(name, column, **options)
         out = np.empty((meta.row_group(0).num_rows, VECTORS.shape[1]), dtype=np.float32)
         assert not plain_pages.fill(file, meta, 0, 1, out), name
+
+
+def test_import_and_postprocess_write_fixed_size_parts(tmp_path) -> None:
+    from protiso.jobs.postprocess import postprocess_embeddings
+
+    np.savez(tmp_path / "v.npz", ids=np.array(ACCESSIONS), embeddings=VECTORS)
+    with Warehouse.create(tmp_path / "w") as wh:
+        import_vectors(wh, ImportOptions(str(tmp_path / "v.npz"), model="m", layer=6), progress=False)
+        postprocess_embeddings(wh, "center")
+        raw, centered = wh.vectors(model="m"), wh.vectors(model="m", set="centered")
+    files = _parts(tmp_path / "w")
+    assert len(files) == 2 and all(contracts.is_fixed(pq.read_schema(p).field("embedding").type) for _, p in files)
+    np.testing.assert_array_equal(raw.numpy(), VECTORS[[ACCESSIONS.index(a) for a in raw.ids.to_pylist()]])
+    order = [centered.ids.to_pylist().index(a) for a in raw.ids.to_pylist()]
+    np.testing.assert_allclose(centered.numpy()[order], raw.numpy() - raw.numpy().astype(np.float64).mean(axis=0),
+                               atol=1e-4)
