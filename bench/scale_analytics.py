@@ -25,9 +25,11 @@ Swiss-Prot as human is): organism groups have realistic sizes, not real members.
    50,000 as the embedding job commits them) and the same matrix as a ``.npy``. Side by side, each a cold
    process timed from its start (Python start-up and imports included): ``protiso isotropy -w W --scope
    global`` against ``np.load`` + the IsoScore package (target: the job at least as fast), with both
-   IsoScores; and the scan of the embedding column alone, DuckDB -> Arrow -> lists (what the job did
-   before, ``isotropy_vectors.sql`` + ``stack_vectors``) against the direct reader the job uses now
-   (``protiso.warehouse.matrix``), in MB/s of float32 (target >= 3x).
+   IsoScores; and the scan of the embedding column alone, in MB/s of float32: DuckDB -> Arrow -> lists
+   (what the job did before 0.3, ``isotropy_vectors.sql`` + ``stack_vectors``), the direct reader
+   (``protiso.warehouse.matrix``) over a copy whose parts hold list<float> / zstd as a4b2ece wrote them,
+   and the same reader over the parts as written now (fixed-size lists, uncompressed; target >= 3x
+   a4b2ece's).
 
 On a machine with CUDA, the same whole-set statistics (float64 X^T X of [x 1 1/|x|]) with torch on the
 device, from the same Arrow batches, and the ratio to the CPU job; without one the line says so.
@@ -409,7 +411,7 @@ def build_npy_pair(root: Path, n: int, dim: int = DIM) -> tuple[Path, Path]:
 
     from protiso.warehouse import Warehouse
 
-    path, npy, marker = root / f"npy{n}", root / f"vectors{n}.npy", root / f"built-npy-{n}.json"
+    path, npy, marker = root / f"npy{n}", root / f"vectors{n}.npy", root / f"built-npy-{n}-v11.json"
     if marker.exists():
         return path, npy
     shutil.rmtree(path, ignore_errors=True)
@@ -430,6 +432,31 @@ def build_npy_pair(root: Path, n: int, dim: int = DIM) -> tuple[Path, Path]:
     matrix.flush()
     marker.write_text(json.dumps({"rows": n}))
     return path, npy
+
+
+def old_layout_copy(path: Path) -> Path:
+    """A copy of the warehouse at ``path`` whose parts hold the embedding column as a4b2ece (protiso 0.3) wrote
+    it: ``list<float>``, zstd. Its state says the parts are done, so opening it leaves them as they are."""
+    import duckdb
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    copy = path.with_name(path.name + "-a4b2ece")
+    if copy.exists():
+        return copy
+    shutil.copytree(path, copy.with_name(copy.name + ".tmp"))
+    con = duckdb.connect(str(copy.with_name(copy.name + ".tmp") / "protiso.duckdb"), read_only=True)
+    parts = [row[0] for row in con.execute("SELECT path FROM parts WHERE table_name = 'embeddings'").fetchall()]
+    con.close()
+    for relative in parts:
+        file = copy.with_name(copy.name + ".tmp") / relative
+        data = pq.read_table(file)
+        column = data.column("embedding").cast(pa.list_(pa.float32()))
+        data = data.set_column(data.schema.get_field_index("embedding"), pa.field("embedding", column.type), column)
+        pq.write_table(data, file, compression="zstd", row_group_size=64 * 1024,
+                       use_dictionary=[f.name for f in data.schema if f.name != "embedding"])
+    copy.with_name(copy.name + ".tmp").rename(copy)
+    return copy
 
 
 def _cold(command: list[str]) -> tuple[float, str]:
@@ -464,7 +491,8 @@ def part_scan_lists(path: str) -> dict:
         cursor = wh.con.cursor()
         rows = size = 0
         for batch in cursor.sql(wh.sql_text("isotropy_vectors"), params={
-                "model": MODEL, "layer": LAYER, "embedding_set": "raw", "pooling": POOLING}).to_arrow_reader(8192):
+                "model": MODEL, "layer": LAYER, "embedding_set": "raw", "pooling": POOLING, "control": "none"}
+                ).to_arrow_reader(8192):
             points, _ = stack_vectors(batch.column("vector"), "bench")
             rows, size = rows + len(points), size + points.nbytes
         cursor.close()
@@ -499,12 +527,21 @@ def vs_npy(root: Path, n: int, repeat: int, say) -> None:
     say(f"   job / (np.load + package) = {job[0] / package[0]:.2f} (target <= 1; each round: {rounds})")
     lists = min((run_part("scan_lists", str(path)) for _ in range(repeat)), key=lambda r: r["seconds"])
     direct = min((run_part("scan_direct", str(path)) for _ in range(repeat)), key=lambda r: r["seconds"])
-    say(row.format("scan before: DuckDB -> Arrow batches -> stack_vectors", f"{lists['seconds']:.1f}",
+    old = old_layout_copy(path)
+    for file in old.rglob("part-*.parquet"):
+        with open(file, "rb") as handle:
+            while handle.read(1 << 24):
+                pass
+    base = min((run_part("scan_direct", str(old)) for _ in range(repeat)), key=lambda r: r["seconds"])
+    say(row.format("scan before 0.3: DuckDB -> Arrow batches -> stack_vectors", f"{lists['seconds']:.1f}",
                    f"{lists['bytes'] / 1e6 / lists['seconds']:,.0f} MB/s; CPU {lists['cpu']:.1f} s"))
-    say(row.format("scan now: parts read straight into one matrix", f"{direct['seconds']:.1f}",
+    say(row.format("scan at a4b2ece: direct reader, list<float> zstd parts", f"{base['seconds']:.1f}",
+                   f"{base['bytes'] / 1e6 / base['seconds']:,.0f} MB/s; CPU {base['cpu']:.1f} s"))
+    say(row.format("scan now: direct reader, fixed-size uncompressed parts", f"{direct['seconds']:.1f}",
                    f"{direct['bytes'] / 1e6 / direct['seconds']:,.0f} MB/s = "
-                   f"{lists['seconds'] / direct['seconds']:.1f}x (target >= 3x); CPU {direct['cpu']:.1f} s = "
-                   f"{lists['cpu'] / direct['cpu']:.1f}x less"))
+                   f"{base['seconds'] / direct['seconds']:.1f}x a4b2ece's (target >= 3x), "
+                   f"{lists['seconds'] / direct['seconds']:.1f}x DuckDB's; CPU {direct['cpu']:.1f} s = "
+                   f"{base['cpu'] / direct['cpu']:.1f}x / {lists['cpu'] / direct['cpu']:.1f}x less"))
 
 
 PARTS = {"scan": part_scan, "scan_direct": part_scan_direct, "scan_lists": part_scan_lists, "blas": lambda r, d: part_blas(int(r), int(d)), "whole": part_whole,

@@ -19,13 +19,15 @@ Floor and import run alternately ``--repeat`` times (default 2) and the best tim
 with every round's ratio: on a shared machine single timings vary by tens of percent.
 
 3. ``--matrix N`` (instead of 1 and 2): stored vectors back out as one float32 matrix. A warehouse of N x
-   1024 seeded vectors (parts of 50,000 rows as the embedding job commits them: list<float>, zstd, row
-   groups of 65,536) is read by ``wh.vectors(model=, layer=)`` against the fastest plain pyarrow read of
+   1024 seeded vectors (parts of 50,000 rows written by ``Commit.write_part`` as every job writes them:
+   fixed-size lists, uncompressed, row groups of 65,536) is read by ``wh.vectors(model=, layer=)`` against the fastest plain pyarrow read of
    the same catalogued parts into one numpy matrix (``pq.read_table(parts, columns=["embedding"])``,
    threaded, flattened into a preallocated matrix; targets: time <= 1.25x, peak RSS growth <= 1.3x the
    matrix) and ``np.load`` of the same matrix as ``.npy``; then the scan throughput (MB/s of float32
-   read into numpy, best of --repeat) of the embedding column per storage choice: variable-length list
-   (protiso's, marked) or fixed-size list, zstd / lz4 / none / byte-stream-split + zstd, with file sizes.
+   read into numpy per wall and per CPU second, best of --repeat) of the embedding column per storage
+   choice: variable-length list (protiso 0.3's parts) or fixed-size list (nullable or required
+   components), zstd / lz4 / none / byte-stream-split + zstd, with file sizes; the one protiso's parts
+   use (``protiso.warehouse.contracts``) is marked.
 
 Run: .venv/bin/python bench/vectors.py [--n 200000] [--esm-n 20000] [--repeat 2] [--keep]
      .venv/bin/python bench/vectors.py --matrix 200000 [--repeat 3]
@@ -270,43 +272,84 @@ def part_npy(path: str) -> dict:
             "matrix_mib": matrix.nbytes / 2**20, "checksum": _checksum(matrix)}
 
 
-STORAGE = [  # (label, fixed-size list, compression, byte-stream-split)
-    ("list<float>, zstd (protiso's parts)", False, "zstd", False),
-    ("list<float>, none", False, "none", False),
-    ("fixed_size_list<float, 1024>, zstd", True, "zstd", False),
-    ("fixed_size_list<float, 1024>, lz4", True, "lz4", False),
-    ("fixed_size_list<float, 1024>, none", True, "none", False),
-    ("fixed_size_list<float, 1024>, byte-stream-split + zstd", True, "zstd", True),
+STORAGE = [  # (label, layout: list | fixed | fixed-required, compression, byte-stream-split)
+    ("list<float>, zstd (protiso 0.3's parts, a4b2ece)", "list", "zstd", False),
+    ("list<float>, none", "list", "none", False),
+    ("fixed_size_list<float, 1024>, zstd", "fixed", "zstd", False),
+    ("fixed_size_list<float, 1024>, lz4", "fixed", "lz4", False),
+    ("fixed_size_list<float, 1024>, none", "fixed", "none", False),
+    ("fixed_size_list<float, 1024>, byte-stream-split + zstd", "fixed", "zstd", True),
+    ("fixed_size_list<float not null, 1024>, zstd", "required", "zstd", False),
+    ("fixed_size_list<float not null, 1024>, lz4", "required", "lz4", False),
+    ("fixed_size_list<float not null, 1024>, none", "required", "none", False),
+    ("fixed_size_list<float not null, 1024>, byte-stream-split + zstd", "required", "zstd", True),
 ]
 
 
+def chosen(layout: str, compression: str, split: bool) -> bool:
+    """Whether a storage choice is the one protiso's parts use (protiso.warehouse.contracts)."""
+    from protiso.warehouse import contracts
+
+    return layout == "required" and compression == contracts.VECTOR_COMPRESSION and not split
+
+
 def part_storage(npy: str, repeat: str) -> dict:
-    """Each layout written once from the matrix, then read back into numpy (pyarrow, threaded) ``repeat`` times."""
+    """Each layout written once from the matrix, then read back into numpy (pyarrow, threaded) ``repeat``
+    times: MB/s of wall time and of CPU time (all threads; what a shared machine has to give)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    from protiso.warehouse import contracts
+
     matrix = np.load(npy, mmap_mode="r")
     out = {}
-    for label, fixed, compression, split in STORAGE:
+    for label, layout, compression, split in STORAGE:
         file = OUT / f"storage-{len(out)}.parquet"
         values = pa.array(np.ascontiguousarray(matrix).reshape(-1))
-        column = (pa.FixedSizeListArray.from_arrays(values, DIM) if fixed else
-                  pa.ListArray.from_arrays(pa.array(np.arange(len(matrix) + 1, dtype=np.int32) * DIM), values))
+        column = (pa.ListArray.from_arrays(pa.array(np.arange(len(matrix) + 1, dtype=np.int32) * DIM), values)
+                  if layout == "list" else pa.FixedSizeListArray.from_arrays(
+                      values, type=contracts.vector_type(DIM) if layout == "required" else pa.list_(pa.float32(), DIM)))
         kwargs = {"use_byte_stream_split": ["embedding.list.element"] if split else False}
         pq.write_table(pa.table({"embedding": column}), file, compression=compression, row_group_size=64 * 1024,
                        use_dictionary=False, **kwargs)
         del values, column
-        best = None
+        best = cpu = None
         for _ in range(int(repeat)):
-            started = time.perf_counter()
+            started, started_cpu = time.perf_counter(), time.process_time()
             table = pq.read_table(file, columns=["embedding"], use_threads=True)
             got = np.concatenate([c.flatten().to_numpy().reshape(-1, DIM) for c in table.column(0).chunks])
-            seconds = time.perf_counter() - started
-            best = seconds if best is None else min(best, seconds)
+            seconds, used = time.perf_counter() - started, time.process_time() - started_cpu
+            best, cpu = (seconds, used) if best is None or seconds < best else (best, cpu)
             del table, got
-        out[label] = {"seconds": best, "mb_per_s": matrix.nbytes / 1e6 / best, "file_mib": file.stat().st_size / 2**20}
+        out[label] = {"seconds": best, "mb_per_s": matrix.nbytes / 1e6 / best, "mb_per_cpu_s": matrix.nbytes / 1e6 / cpu,
+                      "file_mib": file.stat().st_size / 2**20, "chosen": chosen(layout, compression, split)}
+        if out[label]["chosen"]:
+            out[label + ", read as wh.vectors reads it (plain pages, one thread)"] = {
+                **plain_read(file, matrix, int(repeat)), "file_mib": file.stat().st_size / 2**20, "chosen": True}
         file.unlink()
     return out
+
+
+def plain_read(file: Path, matrix: np.ndarray, repeat: int) -> dict:
+    """The file's floats read page by page straight into one matrix (``protiso.warehouse.plain_pages``)."""
+    import pyarrow.parquet as pq
+
+    from protiso.warehouse import plain_pages
+
+    meta = pq.ParquetFile(file).metadata
+    best = cpu = None
+    for _ in range(repeat):
+        started, started_cpu = time.perf_counter(), time.process_time()
+        got, row = np.empty(matrix.shape, dtype=np.float32), 0
+        for group in range(meta.num_row_groups):
+            rows = meta.row_group(group).num_rows
+            assert plain_pages.fill(file, meta, group, 0, got[row:row + rows])
+            row += rows
+        seconds, used = time.perf_counter() - started, time.process_time() - started_cpu
+        best, cpu = (seconds, used) if best is None or seconds < best else (best, cpu)
+        assert np.array_equal(got[::997], matrix[::997])
+        del got
+    return {"seconds": best, "mb_per_s": matrix.nbytes / 1e6 / best, "mb_per_cpu_s": matrix.nbytes / 1e6 / cpu}
 
 
 def compare_matrix(n: int, repeat: int) -> None:
@@ -341,9 +384,11 @@ def compare_matrix(n: int, repeat: int) -> None:
           f"set-up, about 0.1 GB); np.load is {vec['seconds'] / best['npy']['seconds']:.1f}x faster than wh.vectors")
     storage = run_part("storage", str(OUT / "matrix.npy"), str(repeat))
     print(f"4. scan of the embedding column into numpy per storage choice (pyarrow, threaded, best of {repeat})")
+    base = storage[STORAGE[0][0]]
     for label, r in storage.items():
-        mark = "  <- protiso's parts" if "protiso" in label else ""
-        print(f"   {label:<58} {r['mb_per_s']:8,.0f} MB/s  file {r['file_mib']:7,.0f} MiB{mark}")
+        mark = "  <- chosen: protiso's parts" if r["chosen"] else ""
+        print(f"   {label:<64} {r['mb_per_s']:7,.0f} MB/s {r['mb_per_cpu_s']:7,.0f} MB/CPU-s "
+              f"({r['mb_per_s'] / base['mb_per_s']:4.1f}x a4b2ece's)  file {r['file_mib']:6,.0f} MiB{mark}")
 
 
 def run_part(*args: str) -> dict:

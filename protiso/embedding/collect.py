@@ -19,35 +19,10 @@ from protiso.errors import ProtisoError
 from protiso.metrics.isotropy import isoscore_from_pr
 from protiso.metrics.stats import SufficientStats
 from protiso.models.base import ModelAdapter, SequenceOutput
+from protiso.warehouse import contracts
 
-EMBEDDINGS_SCHEMA = pa.schema(
-    [
-        ("accession", pa.string()),
-        ("seq_hash", pa.string()),
-        ("model", pa.string()),
-        ("layer", pa.int32()),
-        ("pooling", pa.string()),
-        ("embedding_set", pa.string()),
-        ("control", pa.string()),
-        ("length_policy", pa.string()),
-        ("embedding", pa.list_(pa.float32())),
-        ("local_isoscore", pa.float64()),
-        ("local_n", pa.int32()),
-        ("run_id", pa.string()),
-    ]
-)
-RESIDUES_SCHEMA = pa.schema(
-    [
-        ("accession", pa.string()),
-        ("model", pa.string()),
-        ("layer", pa.int32()),
-        ("control", pa.string()),
-        ("position", pa.int32()),
-        ("residue", pa.string()),
-        ("vector", pa.list_(pa.float32())),
-        ("run_id", pa.string()),
-    ]
-)
+EMBEDDINGS_SCHEMA = contracts.schema("embeddings")   # sql/tables/embeddings.sql
+RESIDUES_SCHEMA = contracts.schema("residues")
 FOLD_ROWS = 16384  # residue vectors gathered before one X^T X product
 _EPS = float(np.finfo(np.float64).eps)
 

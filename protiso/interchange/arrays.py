@@ -20,7 +20,8 @@ import pyarrow.parquet as pq
 
 from protiso.errors import ProtisoError
 from protiso.interchange.ids import names_for
-from protiso.interchange.source import Record, layer_number, list_array
+from protiso.interchange.source import Record, layer_number
+from protiso.warehouse import contracts
 
 BLOCK_ROWS = 4096
 ID_COLUMNS = ("accession", "id", "protein_id", "identifier", "label", "name", "key", "original_id", "seq_hash", "md5")
@@ -367,16 +368,17 @@ class ParquetWriter:
     row_overhead = 128  # bytes per protein besides its vector (accession, seq_hash, offsets)
 
     def __init__(self, path: Path, meta: dict[str, object], *, dim: int, rows: int, residues: bool) -> None:
-        fields = [("accession", pa.string()), ("seq_hash", pa.string()), ("embedding", pa.list_(pa.float32()))]
+        fields = [("accession", pa.string()), ("seq_hash", pa.string()), ("embedding", contracts.vector_type(dim))]
         if residues:
-            fields.append(("residues", pa.list_(pa.list_(pa.float32()))))
+            fields.append(("residues", pa.list_(contracts.vector_type(dim))))
         metadata = {f"protiso.{k}": str(v) for k, v in meta.items() if v is not None}
         self.schema = pa.schema(fields, metadata=metadata)
-        self.writer = pq.ParquetWriter(path, self.schema, compression="zstd")
+        options = contracts.write_options("embeddings", self.schema)   # vectors stored as in the warehouse's parts
+        self.writer = pq.ParquetWriter(path, self.schema, compression=options["compression"] | {"residues": "none"})
 
     def add(self, accessions: list[str], hashes: list[str], vectors: np.ndarray,
             residues: list[np.ndarray | None] | None = None) -> None:
-        columns = [pa.array(accessions, pa.string()), pa.array(hashes, pa.string()), list_array(vectors)]
+        columns = [pa.array(accessions, pa.string()), pa.array(hashes, pa.string()), contracts.vector_array(vectors)]
         if "residues" in self.schema.names:
             columns.append(_nested(residues or [None] * len(accessions)))
         self.writer.write_table(pa.Table.from_arrays(columns, schema=self.schema))
@@ -390,6 +392,6 @@ def _nested(matrices: list[np.ndarray | None]) -> pa.ListArray:
     offsets = pa.array(np.concatenate([[0], np.cumsum(counts)]).astype(np.int32))
     present = [m for m in matrices if m is not None]
     dim = present[0].shape[1] if present else 0
-    inner = list_array(np.concatenate(present) if present else np.zeros((0, dim), np.float32))
+    inner = contracts.vector_array(np.concatenate(present) if present else np.zeros((0, dim), np.float32))
     mask = pa.array([m is None for m in matrices])
     return pa.ListArray.from_arrays(offsets, inner, mask=mask)

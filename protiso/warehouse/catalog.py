@@ -27,7 +27,7 @@ import pyarrow.parquet as pq
 
 from protiso.errors import ProtisoError
 from protiso.metrics import registry
-from protiso.warehouse import layout, migrations, recovery, resources
+from protiso.warehouse import layout, migrations, recovery, resources, vector_parts
 from protiso.warehouse.connection import transaction
 from protiso.warehouse.recovery import PARQUET_DIR
 
@@ -374,6 +374,8 @@ def out_of_date(path: Path, con: duckdb.DuckDBPyConnection) -> tuple[str | None,
         return "given fresh views (it was moved, or last written by another protiso version)", True
     if layout.hive_parts(con):
         return "given the protiso 0.2 part folders (key-value, not hive-style key=value)", False
+    if vector_parts.pending(con):
+        return "given fixed-size vector parts (it has parts of protiso 0.3 or older)", False
     if recovery.dead_runs(con):
         return "updated (runs of processes that died are still marked running)", False
     if (path / PARQUET_DIR / recovery.STAGING_DIR).exists():

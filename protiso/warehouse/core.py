@@ -23,7 +23,7 @@ import duckdb
 import pyarrow as pa
 
 from protiso.errors import ProtisoError, did_you_mean
-from protiso.warehouse import catalog, faults, layout, matrix, migrations, recovery, resources, udfs, views
+from protiso.warehouse import catalog, faults, layout, matrix, migrations, recovery, resources, udfs, vector_parts, views
 from protiso.warehouse.commit import PARQUET_DIR, Commit, Run, _PendingPart, new_run_id, utcnow
 from protiso.warehouse.connection import (
     LockedError,
@@ -33,7 +33,7 @@ from protiso.warehouse.connection import (
     refuse_file_in_path,
     transaction,
 )
-from protiso.warehouse.matrix import Vectors
+from protiso.warehouse.matrix_result import Vectors
 from protiso.warehouse.views import quote
 
 DB_FILE = "protiso.duckdb"
@@ -111,6 +111,7 @@ class Warehouse:
             catalog.raise_if_broken(con, path, catalog.FUNCTIONS)
             recovery.collect_files(path, con)
             layout.relocate_hive_parts(path, con)
+            vector_parts.fix_parts(path, con)
             recovery.mark_interrupted(con)
             wh.refresh_views()
             udfs.register(con)

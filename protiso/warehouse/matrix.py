@@ -1,16 +1,14 @@
 """Stored vectors as one float32 matrix: ``Warehouse.vectors`` and ``Warehouse.residues``.
 
-The catalogued Parquet parts of ``embeddings`` (or ``residues``) are read directly with pyarrow,
-not through DuckDB: a first pass reads only the small key columns of each row group (row groups whose
-statistics rule the selection out are skipped) and decides which rows belong, so the result's size is
-known; then threads decode the vector column of the chosen row groups, in batches, straight into one
-preallocated ``(N, dim)`` float32 matrix (or a caller's array, e.g. a memory map). Nothing is
-converted to Python lists and no second copy of the matrix is made, so the peak is the matrix plus a
-few batches. Rows come in storage order (parts in catalogue order, rows in file order), the order the
-SQL views give.
-
-Rules: every selected vector has the same length; a NULL vector, NaN or infinity is a one-line
-``ProtisoError`` naming the protein. A ``control`` column absent from older parts reads as ``'none'``.
+The catalogued Parquet parts of ``embeddings`` (or ``residues``) are read directly, not through DuckDB:
+a first pass reads only the small key columns of each row group (skipping row groups whose statistics
+rule the selection out), so the result's size is known; then threads fill one preallocated ``(N, dim)``
+float32 matrix (or a caller's array, e.g. a memory map) row group by row group: whole row groups of
+PLAIN fixed-size parts straight from the file (``plain_pages``), anything else decoded by pyarrow in
+small batches. No Python lists, no second copy: the peak is the matrix plus a few batches. Rows come
+in storage order (parts in catalogue order, rows in file order), the order the SQL views give.
+A NULL vector, NaN, infinity or vectors of different lengths are a one-line ``ProtisoError`` naming
+the protein; a ``control`` column absent from older parts reads as ``'none'``.
 """
 
 from __future__ import annotations
@@ -18,7 +16,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,72 +27,19 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from protiso.errors import ProtisoError
+from protiso.warehouse import contracts, plain_pages
+from protiso.warehouse.matrix_result import Vectors
 
 if TYPE_CHECKING:
     from protiso.warehouse import Warehouse
 
-BATCH_BYTES = 8 * 2**20          # decoded vector bytes per batch a thread holds at a time
-BUFFER_BYTES = 4 * 2**20         # compressed bytes read from a file at a time
+BATCH_BYTES = 2 * 2**20          # decoded vector bytes per batch a thread holds at a time (small: the pool keeps them)
+BUFFER_BYTES = 2**20             # bytes read from a file at a time
 _ANY = object()                  # a key that is not filtered
 
 
 def threads() -> int:
     return max(1, min(os.cpu_count() or 1, 8))
-
-
-@dataclass
-class Vectors:
-    """Ids and a float32 matrix, one row per id; ``numpy()``, ``pandas()``, ``polars()``, ``torch()``.
-
-    ``ids`` are accessions (``Warehouse.vectors``) or 1-based positions (``Warehouse.residues``,
-    whose ``residues`` holds the amino acid of each row); ``key`` says what was selected.
-    """
-
-    ids: pa.Array
-    matrix: np.ndarray
-    key: dict[str, Any] = field(default_factory=dict)
-    residues: pa.Array | None = None
-
-    @property
-    def id_name(self) -> str:
-        return "position" if self.residues is not None else "accession"
-
-    def __len__(self) -> int:
-        return self.matrix.shape[0]
-
-    @property
-    def shape(self) -> tuple[int, int]:
-        return self.matrix.shape
-
-    def __array__(self, dtype=None, copy=None):
-        return self.matrix if dtype is None else self.matrix.astype(dtype, copy=False)
-
-    def numpy(self) -> np.ndarray:
-        """The (N, dim) float32 matrix itself (no copy)."""
-        return self.matrix
-
-    def pandas(self):
-        """A DataFrame indexed by the ids, one float32 column per dimension (one block, no copy of the values)."""
-        import pandas as pd
-
-        return pd.DataFrame(self.matrix, index=pd.Index(self.ids.to_numpy(zero_copy_only=False), name=self.id_name),
-                            copy=False)
-
-    def polars(self):
-        """A polars DataFrame: the ids and ``embedding`` as a fixed-size ``Array(Float32, dim)`` column."""
-        import polars as pl
-
-        columns = {self.id_name: pl.from_arrow(self.ids)}
-        if self.residues is not None:
-            columns["residue"] = pl.from_arrow(self.residues)
-        columns["embedding"] = pl.Series("embedding", self.matrix)
-        return pl.DataFrame(columns)
-
-    def torch(self):
-        """A torch tensor sharing the matrix's memory."""
-        import torch
-
-        return torch.from_numpy(self.matrix)
 
 
 @dataclass
@@ -256,10 +201,35 @@ def _block(array: pa.Array, take: np.ndarray | None, dim: int, what: str, name: 
     return flat[(starts[:, None] + np.arange(dim)).reshape(-1)].reshape(-1, dim)
 
 
+def _finite(target: np.ndarray, plan: Plan, start: int) -> None:
+    """A one-line error naming the first protein of ``target`` (output rows from ``start``) with NaN or inf."""
+    step = max(1, BATCH_BYTES // max(1, target.itemsize * target.shape[1]))
+    for at in range(0, len(target), step):
+        rows = target[at:at + step]
+        if not np.isfinite(rows).all():
+            bad = at + int(np.flatnonzero(~np.isfinite(rows).all(axis=1))[0])
+            raise ProtisoError(f"{plan.what}: the vector of {plan.ids[start + bad]} contains NaN or infinity")
+
+
+def _plain(task: _Task, plan: Plan, out: np.ndarray, meta: pq.ParquetFile) -> bool:
+    """A whole row group of fixed-size float32 vectors stored PLAIN, read straight into ``out`` (``plain_pages``)."""
+    kind = meta.schema_arrow.field(plan.column).type
+    if task.rows is not None or out.dtype != np.float32 or not contracts.is_fixed(kind) or kind.list_size != plan.dim:
+        return False
+    leaf = f"{plan.column}.list.element"
+    index = next((i for i in range(meta.metadata.num_columns) if meta.metadata.schema.column(i).path == leaf), None)
+    target = out[task.start:task.start + task.count]
+    return index is not None and plain_pages.fill(task.path, meta.metadata, task.group, index, target)
+
+
 def _fill(task: _Task, plan: Plan, out: np.ndarray, check: bool) -> None:
     """Decode one row group's vectors into ``out[task.start:task.start + task.count]``."""
     dim = plan.dim
     meta = pq.ParquetFile(task.path, pre_buffer=False, buffer_size=BUFFER_BYTES)   # pages streamed, not the chunk
+    if _plain(task, plan, out, meta):
+        if check:
+            _finite(out[task.start:task.start + task.count], plan, task.start)
+        return
     first, filled = 0, task.start      # row of the row group the batch starts at; output row it fills
     for batch in meta.iter_batches(batch_size=max(256, BATCH_BYTES // (4 * dim)), row_groups=[task.group],
                                    columns=[plan.column], use_threads=False):
@@ -275,9 +245,8 @@ def _fill(task: _Task, plan: Plan, out: np.ndarray, check: bool) -> None:
         block = _block(array, take, dim, plan.what, lambda k: str(plan.ids[at + k]))
         target = out[filled:filled + len(block)]
         np.copyto(target, block, casting="same_kind")
-        if check and not np.isfinite(target).all():
-            bad = int(np.flatnonzero(~np.isfinite(target).all(axis=1))[0])
-            raise ProtisoError(f"{plan.what}: the vector of {plan.ids[filled + bad]} contains NaN or infinity")
+        if check:
+            _finite(target, plan, filled)
         filled += len(block)
     if filled != task.start + task.count:
         raise ProtisoError(f"{plan.what}: {task.path.name} changed while it was read")
