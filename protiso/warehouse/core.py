@@ -1,4 +1,4 @@
-"""The warehouse: one DuckDB file plus zstd Parquet parts in a directory.
+"""The warehouse: one DuckDB file plus Parquet parts in a directory.
 
 Layout: ``W/protiso.duckdb`` (catalog, bookkeeping, materialised results, views) and
 ``W/parquet/<table>/[<key>-<value>/]part-<id>.parquet``, e.g. ``parquet/embeddings/model-antiberty/layer-8/``.
@@ -25,14 +25,8 @@ import pyarrow as pa
 from protiso.errors import ProtisoError, did_you_mean
 from protiso.warehouse import catalog, faults, layout, matrix, migrations, recovery, resources, udfs, vector_parts, views
 from protiso.warehouse.commit import PARQUET_DIR, Commit, Run, _PendingPart, new_run_id, utcnow
-from protiso.warehouse.connection import (
-    LockedError,
-    check_writable,
-    connect,
-    make_folder,
-    refuse_file_in_path,
-    transaction,
-)
+from protiso.warehouse.connection import (LockedError, check_writable, connect, make_folder, refuse_file_in_path,
+                                          transaction)
 from protiso.warehouse.matrix_result import Vectors
 from protiso.warehouse.views import quote
 

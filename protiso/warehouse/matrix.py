@@ -29,6 +29,7 @@ import pyarrow.parquet as pq
 from protiso.errors import ProtisoError
 from protiso.warehouse import contracts, plain_pages
 from protiso.warehouse.matrix_result import Vectors
+from protiso.warehouse.predicates import check_predicate, read_accessions
 
 if TYPE_CHECKING:
     from protiso.warehouse import Warehouse
@@ -332,9 +333,6 @@ def vectors(wh: Warehouse, model: str | None = None, layer: int | None = None, s
             control: str = "none", accessions: Sequence[str] | str | None = None, where: str | None = None,
             pooling: str | None = None) -> Vectors:
     """The stored per-protein vectors of one model, layer, embedding set and control (``Warehouse.vectors``)."""
-    from protiso.embedding.select import read_accessions
-    from protiso.warehouse.predicates import check_predicate
-
     filters: dict[str, Any] = {"embedding_set": set, "control": control}
     if model is not None:
         filters["model"] = model

@@ -42,14 +42,14 @@ class Vectors:
 
     def pandas(self):
         """A DataFrame indexed by the ids, one float32 column per dimension (one block, no copy of the values)."""
-        import pandas as pd
+        import pandas as pd  # lazy: optional for users who never ask for a DataFrame
 
         return pd.DataFrame(self.matrix, index=pd.Index(self.ids.to_numpy(zero_copy_only=False), name=self.id_name),
                             copy=False)
 
     def polars(self):
         """A polars DataFrame: the ids and ``embedding`` as a fixed-size ``Array(Float32, dim)`` column."""
-        import polars as pl
+        import polars as pl  # lazy: optional, loaded only when asked for
 
         columns = {self.id_name: pl.from_arrow(self.ids)}
         if self.residues is not None:
@@ -59,6 +59,6 @@ class Vectors:
 
     def torch(self):
         """A torch tensor sharing the matrix's memory."""
-        import torch
+        import torch  # lazy: torch takes seconds to import; only .torch() needs it
 
         return torch.from_numpy(self.matrix)
