@@ -40,20 +40,6 @@ HEAVY = {"torch", "ray", "matplotlib", "h5py", "transformers", "huggingface_hub"
 # lazy (``protiso --help`` must not load torch, tests/test_packaging.py). Like a HEAVY import, it needs
 # a reason comment. Everything else of protiso's own is imported at the top.
 
-# Files other branches rewrite in this round: their offenders are marked, to be fixed there.
-# Delete this mapping once those branches are merged.
-IN_FLIGHT = {
-    "protiso/warehouse/matrix.py": "fixedsize",
-    "protiso/warehouse/udfs.py": "metrics",
-    "protiso/metrics/": "metrics",
-    "protiso/jobs/isotropy": "metrics/options",
-    "protiso/cli/": "options",
-    "protiso/align/run.py": "options",
-    "protiso/jobs/spec.py": "options",
-    "protiso/report/common.py": "options",
-}
-
-
 @dataclass(frozen=True)
 class Import:
     source: str       # importing module, dotted
@@ -93,8 +79,7 @@ LAZY_EXPORTS = _lazy_exports()
 
 def _where(module: str, line: int | None = None) -> str:
     rel = MODULES[module].relative_to(PACKAGE.parent).as_posix()
-    mark = next((f"  [rewritten on branch {who}]" for prefix, who in IN_FLIGHT.items() if rel.startswith(prefix)), "")
-    return f"{rel}{'' if line is None else f':{line}'}{mark}"
+    return f"{rel}{'' if line is None else f':{line}'}"
 
 
 def _parents(tree: ast.AST) -> dict[ast.AST, ast.AST]:
