@@ -351,32 +351,45 @@ def group_moments(points: np.ndarray, members: Sequence[np.ndarray], relations: 
         raise ProtisoError(f"group isotropy needs {plan.matrices_needed} matrices of {dim} x {dim} float64 "
                            f"({plan.matrices_needed * 8 * dim * dim / 2**20:,.1f} MiB) at once; the memory "
                            f"budget allows {max_matrices}")
+    def move(state: np.ndarray, g: int, p: int) -> None:
+        engine.move(state, members[g], None if p == WHOLE else members[p - 2])
+
+    with numpy_blas_single():
+        for g, moments in walk_plan(plan, engine, members.__getitem__, move):
+            yield g, moments
+            if progress:
+                progress(1)
+
+
+def walk_plan(plan, engine: MomentEngine, members: Callable[[int], np.ndarray],
+              move: Callable[[np.ndarray, int, int], None]) -> Iterator[tuple[int, GroupMoments]]:
+    """Each group's moments, walking ``plan``'s spanning tree depth first with a stack of states.
+
+    ``members(g)``: group g's rows; ``move(state, g, p)``: turn the state of tree node ``p`` (a group
+    ``p - 2``, or ``WHOLE``) into group g's by adding and removing the rows where they differ. A child
+    visited last inherits its parent's state in place; the others get a copy."""
     stack: list[tuple[int, int, np.ndarray | None, bool]] = []
 
     def push(v: int, state: np.ndarray | None) -> None:
-        kids = plan.children.get(v, [])
-        for pos, kid in enumerate(reversed(kids)):       # the heaviest deepest: visited last, in place
+        for pos, kid in enumerate(reversed(plan.children.get(v, []))):   # the heaviest deepest: visited last
             stack.append((kid, v, state, pos == 0))
 
     push(EMPTY, None)
-    with numpy_blas_single():
-        while stack:
-            v, p, state, inherit = stack.pop()
-            if v == WHOLE:
-                push(v, engine.whole_state())
-                continue
-            g = v - 2
-            if g in plan.gram:
-                yield g, engine.gram(members[g])
-            else:
-                if p == EMPTY:
-                    state = engine.new_state()
-                    engine.update(state, members[g], 1.0)
-                else:
-                    state = state if inherit else state.copy()
-                    engine.move(state, members[g], None if p == WHOLE else members[p - 2])
-                yield g, engine.finish(state, members[g])
-                push(v, state)
-            if progress:
-                progress(1)
+    while stack:
+        v, p, state, inherit = stack.pop()
+        if v == WHOLE:
+            push(v, engine.whole_state())
+            continue
+        g = v - 2
+        if g in plan.gram:
+            yield g, engine.gram(members(g))
+            continue
+        if p == EMPTY:
+            state = engine.new_state()
+            engine.update(state, members(g), 1.0)
+        else:
+            state = state if inherit else state.copy()
+            move(state, g, p)
+        yield g, engine.finish(state, members(g))
+        push(v, state)
 

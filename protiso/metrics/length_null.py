@@ -22,7 +22,7 @@ from scipy.sparse.csgraph import breadth_first_order, minimum_spanning_tree
 from scipy.spatial import cKDTree
 from threadpoolctl import threadpool_limits
 
-from protiso.metrics.grouped import EMPTY, NODE_ROWS, WHOLE, MomentEngine
+from protiso.metrics.grouped import EMPTY, NODE_ROWS, WHOLE, MomentEngine, walk_plan
 from protiso.metrics.isotropy import CHUNK_ROWS
 from protiso.metrics.size_null import NullStats, summarise
 from protiso.metrics.stats import SufficientStats
@@ -157,28 +157,6 @@ def _draw(engine: MomentEngine, plan: LengthPlan, units: list[np.ndarray], lengt
                 lo, hi = sorted((int(comp[p - 2][b]), int(c)))
                 engine.update(state, rows[b][ends[b][lo]:ends[b][hi]], 1.0 if c > comp[p - 2][b] else -1.0)
 
-    stack: list[tuple[int, int, np.ndarray | None, bool]] = []
-
-    def push(v: int, state: np.ndarray | None) -> None:
-        for pos, kid in enumerate(reversed(plan.children.get(v, []))):
-            stack.append((kid, v, state, pos == 0))
-
-    push(EMPTY, None)
-    while stack:
-        v, p, state, inherit = stack.pop()
-        if v == WHOLE:
-            push(v, engine.whole_state())
-            continue
-        u = v - 2
-        if u in plan.gram:
-            out[u] = engine.gram(members(u)).isoscore()
-            continue
-        if p == EMPTY:
-            state = engine.new_state()
-            engine.update(state, members(u), 1.0)
-        else:
-            state = state if inherit else state.copy()
-            move(state, u, p)
-        out[u] = engine.finish(state, members(u)).isoscore()
-        push(v, state)
+    for u, moments in walk_plan(plan, engine, members, move):
+        out[u] = moments.isoscore()
     return out

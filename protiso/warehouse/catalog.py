@@ -92,7 +92,7 @@ def protiso_names() -> frozenset[str]:
 @cache
 def _definitions_digest() -> str:
     digest = hashlib.sha256()
-    for folder in ("tables", "macros", "views"):
+    for folder in ("tables", "fragments", "macros", "views"):
         for name in resources.sql_files(folder):
             digest.update(f"{folder}/{name}\0{resources.sql_source(folder, name)}\0".encode())
     return digest.hexdigest()

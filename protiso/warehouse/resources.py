@@ -44,13 +44,15 @@ def sql_source(folder: str, name: str) -> str:
 
 def sql_text(folder: str, name: str, **values: str) -> str:
     """The text of ``sql/<folder>/<name>``, its ``{{ name }}`` placeholders filled from the active metric
-    registry (``Registry.placeholders``) and ``values``."""
+    registry (``Registry.placeholders``), ``values`` and ``sql/fragments/<name>.sql`` (shared column lists)."""
     text = sql_source(folder, name)
     if "{{" not in text:
         return text
     filled = {**registry.active().placeholders(), **values}
 
     def fill(match: re.Match) -> str:
+        if match.group(1) not in filled and f"{match.group(1)}.sql" in sql_files("fragments"):
+            return sql_source("fragments", f"{match.group(1)}.sql").rstrip("\n")
         if match.group(1) not in filled:
             raise ProtisoError(f"sql/{folder}/{name}: unknown placeholder {match.group(0)}")
         return filled[match.group(1)]

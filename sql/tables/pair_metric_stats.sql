@@ -17,12 +17,7 @@
 -- metric is NULL, e.g. cosine of a zero vector, normalized_score of an all-X protein); null_by_metric counts
 -- each metric's NULLs among the pairs with vectors (a pair can have several).
 SELECT
-    NULL::VARCHAR   AS model,
-    NULL::INTEGER   AS layer,
-    NULL::VARCHAR   AS pooling,
-    NULL::VARCHAR   AS embedding_set,
-    NULL::VARCHAR   AS control,
-    NULL::VARCHAR   AS alignment_run,
+{{ pair_set_key }}
     NULL::VARCHAR   AS stratum,
     NULL::VARCHAR   AS weighting,
     NULL::BIGINT    AS n,

@@ -11,12 +11,7 @@
 -- non-NULL (complete = true); NULL otherwise. They make Spearman = corr(rank, rank) a plain
 -- aggregate in the correlations view.
 SELECT
-    NULL::VARCHAR AS model,
-    NULL::INTEGER AS layer,
-    NULL::VARCHAR AS pooling,
-    NULL::VARCHAR AS embedding_set,
-    NULL::VARCHAR AS control,
-    NULL::VARCHAR AS alignment_run,
+{{ pair_set_key }}
     NULL::VARCHAR AS accession_a,
     NULL::VARCHAR AS accession_b,
     NULL::DOUBLE  AS cosine,

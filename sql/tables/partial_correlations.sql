@@ -13,12 +13,7 @@
 -- adjustment's columns and an intercept. pearson_low / pearson_high: 95 % delete-one-protein jackknife on
 -- Fisher's z over n_proteins proteins. Written by protiso's pair-metrics job beside pair_metric_stats.
 SELECT
-    NULL::VARCHAR AS model,
-    NULL::INTEGER AS layer,
-    NULL::VARCHAR AS pooling,
-    NULL::VARCHAR AS embedding_set,
-    NULL::VARCHAR AS control,
-    NULL::VARCHAR AS alignment_run,
+{{ pair_set_key }}
     NULL::VARCHAR AS stratum,
     NULL::VARCHAR AS weighting,
     NULL::VARCHAR AS length_ratio,
