@@ -16,10 +16,11 @@ import numpy as np
 
 from protiso.errors import ProtisoError
 from protiso.metrics.isotropy import CHUNK_ROWS, check_points
+from protiso.metrics.stats import Mergeable
 
 
 @dataclass
-class CosineStats:
+class CosineStats(Mergeable):
     """Mergeable statistics for the mean pairwise cosine: count, sum of unit vectors, sum of their norms^2."""
 
     dim: int
@@ -38,10 +39,7 @@ class CosineStats:
 
     def add(self, points: np.ndarray, checked: bool = False) -> CosineStats:
         """Accumulate more vectors (in place); returns self."""
-        if not checked:
-            points = check_points(points)
-        if points.shape[1] != self.dim:
-            raise ProtisoError(f"cosine: vectors have dimension {points.shape[1]}, expected {self.dim}")
+        points = self._checked(points, checked, "cosine")
         for start in range(0, points.shape[0], CHUNK_ROWS):
             block = points[start : start + CHUNK_ROWS].astype(np.float64)
             norms = np.sqrt(np.einsum("ij,ij->i", block, block))
@@ -55,11 +53,8 @@ class CosineStats:
         return self
 
     def merge(self, other: CosineStats) -> CosineStats:
-        if other.dim != self.dim:
-            raise ProtisoError(f"cosine: cannot merge dimension {other.dim} into {self.dim}")
+        self._same_dim(other, "cosine")
         return CosineStats(self.dim, self.n + other.n, self.sum_unit + other.sum_unit, self.sum_sq + other.sum_sq)
-
-    __add__ = merge
 
     def mean_cosine(self) -> float | None:
         if self.n < 2:

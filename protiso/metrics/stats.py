@@ -33,7 +33,27 @@ from protiso.metrics.isotropy import (
 RELATIVE_VARIANCE_FLOOR = 1e-10
 
 
-class SufficientStats:
+class Mergeable:
+    """Statistics that add up: ``a + b`` is ``a.merge(b)``, which refuses another dimension."""
+
+    dim: int
+
+    def __add__(self, other):
+        return self.merge(other)
+
+    def _checked(self, points: np.ndarray, checked: bool, what: str) -> np.ndarray:
+        """``points`` validated (unless ``checked``) and of this dimension."""
+        points = points if checked else check_points(points)
+        if points.shape[1] != self.dim:
+            raise ProtisoError(f"{what}: vectors have dimension {points.shape[1]}, expected {self.dim}")
+        return points
+
+    def _same_dim(self, other: Mergeable, what: str) -> None:
+        if other.dim != self.dim:
+            raise ProtisoError(f"{what}: cannot merge dimension {other.dim} into {self.dim}")
+
+
+class SufficientStats(Mergeable):
     """Count, float64 sum of vectors and float64 sum of outer products, mergeable by addition."""
 
     def __init__(self, dim: int, n: int = 0, sum_x: np.ndarray | None = None,
@@ -70,10 +90,7 @@ class SufficientStats:
 
     def add(self, points: np.ndarray, checked: bool = False) -> SufficientStats:
         """Accumulate vectors (N, dim) in place, converting chunks to float64; returns self."""
-        if not checked:
-            points = check_points(points)
-        if points.shape[1] != self.dim:
-            raise ProtisoError(f"sufficient statistics: vectors have dimension {points.shape[1]}, expected {self.dim}")
+        points = self._checked(points, checked, "sufficient statistics")
         for start in range(0, points.shape[0], CHUNK_ROWS):
             block = points[start : start + CHUNK_ROWS].astype(np.float64)
             self.sum_x += block.sum(axis=0)
@@ -83,11 +100,8 @@ class SufficientStats:
 
     def merge(self, other: SufficientStats) -> SufficientStats:
         """A new object holding the statistics of both."""
-        if other.dim != self.dim:
-            raise ProtisoError(f"sufficient statistics: cannot merge dimension {other.dim} into {self.dim}")
+        self._same_dim(other, "sufficient statistics")
         return SufficientStats(self.dim, self.n + other.n, self.sum_x + other.sum_x, self.sum_xxt + other.sum_xxt)
-
-    __add__ = merge
 
     def mean(self) -> np.ndarray | None:
         return None if self.n == 0 else self.sum_x / self.n

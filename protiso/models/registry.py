@@ -32,14 +32,8 @@ FAMILIES = {
 }
 
 
-def load_model(
-    name_or_path: str,
-    device: str = "auto",
-    *,
-    weights: str | None = None,
-    max_residues: int | None = None,
-    init_seed: int | None = None,
-) -> ModelAdapter:
+def load_model(name_or_path: str, device: str = "auto", *, weights: str | None = None,
+               max_residues: int | None = None, init_seed: int | None = None) -> ModelAdapter:
     """Load the model named ``name_or_path`` on ``device`` (``auto`` = CUDA when available).
 
     ``weights`` is a weight-file path for UniRep (overrides the packaged one) and ProteinBERT

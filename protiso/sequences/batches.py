@@ -17,52 +17,29 @@ from typing import Iterator
 
 import pyarrow as pa
 
+from protiso.warehouse import contracts
+
 BATCH_SIZE = 20_000
 
-PROTEINS = pa.schema([
-    ("accession", pa.string()),
-    ("entry_name", pa.string()),
-    ("protein_name", pa.string()),
-    ("organism", pa.string()),
-    ("taxon_id", pa.int64()),
-    ("gene", pa.string()),
-    ("protein_existence", pa.int32()),
-    ("sequence_version", pa.int32()),
-    ("sequence", pa.string()),
-    ("declared_length", pa.int32()),   # length the source states (ID line, TSV Length), checked at staging
-    ("record", pa.int64()),
-])
-PROTEIN_GO = pa.schema([
-    ("accession", pa.string()),
-    ("go_id", pa.string()),
-    ("ontology", pa.string()),         # molecular_function | biological_process | cellular_component | NULL
-    ("record", pa.int64()),
-])
-PROTEIN_KEYWORDS = pa.schema([
-    ("accession", pa.string()),
-    ("keyword", pa.string()),
-    ("record", pa.int64()),
-])
-PROTEIN_XREFS = pa.schema([
-    ("accession", pa.string()),
-    ("database", pa.string()),         # Pfam | InterPro (UniProt flat files' DR lines)
-    ("xref_id", pa.string()),          # PF00001, IPR000001, ...
-    ("record", pa.int64()),
-])
-GO_TERMS = pa.schema([
-    ("go_id", pa.string()),
-    ("name", pa.string()),
-    ("namespace", pa.string()),
-    ("is_obsolete", pa.bool_()),
-    ("record", pa.int64()),
-])
-GO_GRAPH = pa.schema([
-    ("child", pa.string()),
-    ("parent", pa.string()),
-    ("distance", pa.int32()),
-    ("relation", pa.string()),
-    ("record", pa.int64()),
-])
+RECORD = ("record", pa.int64())   # the 1-based line where the record starts in its file
+
+
+def _staged(table: str, *extra: tuple[str, pa.DataType], drop: tuple[str, ...] = ()) -> pa.Schema:
+    """The shape a reader yields for ``table``: its contract (``sql/tables``) without what the ingest
+    adds (``source``, ``run_id`` and ``drop``), plus ``extra``."""
+    kept = [f for f in contracts.schema(table) if f.name not in ("source", "run_id", *drop)]
+    return pa.schema(kept + [pa.field(name, kind) for name, kind in extra])
+
+
+# declared_length: the length the source states (ID line, TSV Length), checked at staging; the ingest
+# derives length and seq_hash from the normalised sequence. protein_go.ontology: molecular_function |
+# biological_process | cellular_component | NULL; protein_xrefs: Pfam | InterPro DR lines of flat files.
+PROTEINS = _staged("proteins", ("declared_length", pa.int32()), RECORD, drop=("length", "seq_hash"))
+PROTEIN_GO = _staged("protein_go", RECORD)
+PROTEIN_KEYWORDS = _staged("protein_keywords", RECORD)
+PROTEIN_XREFS = _staged("protein_xrefs", RECORD)
+GO_TERMS = _staged("go_terms", RECORD)
+GO_GRAPH = _staged("go_graph", RECORD)
 REJECTS = pa.schema([
     ("record", pa.int64()),
     ("accession", pa.string()),
