@@ -212,6 +212,37 @@ def test_partials_within_length_ratio_strata(enriched):
         assert r["pearson"] == pytest.approx(np.corrcoef(part["cosine"], part["score"])[0, 1], rel=1e-9)
 
 
+def test_flexible_partials_within_length_ratio_strata_match_least_squares(enriched):
+    """Within a narrow length-ratio stratum the cubic in the ratio is nearly collinear (condition ~1e8):
+    the stored partial still equals least squares on the stated basis, refitted in the stratum."""
+    path, run, _, _ = enriched
+    df = _pairs(path, run)
+    la, lb, c = _sequence_terms(path, df)
+    q = np.minimum(la, lb) / np.maximum(la, lb)
+    with Warehouse.open(path) as wh:
+        rows = wh.query("SELECT * FROM partial_correlations WHERE alignment_run = ? AND stratum = 'all' AND "
+                        "weighting = 'unweighted' AND adjustment = 'flexible length + composition' AND "
+                        "metric_x = 'cosine' AND metric_y = 'identity'", [run]).to_pylist()
+    bins = {"[0, 0.5)": (0, 0.5), "[0.5, 0.8)": (0.5, 0.8), "[0.8, 1]": (0.8, 1.01), "all": (0, 2)}
+    checked = 0
+    for r in rows:
+        lo, hi = bins[r["length_ratio"]]
+        inside = (q >= lo) & (q < hi)
+        if inside.sum() < 30:
+            continue
+        scaled = [(t - t.mean()) / t.std() for t in (np.log(np.minimum(la, lb))[inside],
+                                                        np.log(np.maximum(la, lb))[inside], q[inside], c[inside])]
+        u, v, w, d = scaled
+        basis = np.column_stack([np.ones(len(u)), u, u ** 2, u ** 3, v, v ** 2, v ** 3, w, w ** 2, w ** 3, u * v,
+                                 d, d ** 2])
+        x, y = df["cosine"].to_numpy()[inside], df["identity"].to_numpy()[inside]
+        rx = x - basis @ np.linalg.lstsq(basis, x, rcond=None)[0]
+        ry = y - basis @ np.linalg.lstsq(basis, y, rcond=None)[0]
+        assert r["pearson"] == pytest.approx(np.corrcoef(rx, ry)[0, 1], abs=1e-9), r["length_ratio"]
+        checked += 1
+    assert checked >= 3
+
+
 def test_align_samples_embedded_proteins(tmp_path):
     from align_helpers import read_fasta, warehouse_with_proteins
 

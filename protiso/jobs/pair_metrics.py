@@ -26,7 +26,7 @@ from tqdm import tqdm
 
 from protiso.errors import ProtisoError
 from protiso.jobs.budget import DEFAULT_MEMORY_BUDGET, MINIMUM_MEMORY_BUDGET, format_bytes
-from protiso.metrics.confounds import FLEXIBLE_TERMS, RATIO_BINS, composition, flexible_basis, raw_terms
+from protiso.metrics.confounds import FLEXIBLE_TERMS, RATIO_BINS, composition, flexible_basis, orthonormal, raw_terms
 from protiso.metrics.pair_jackknife import INTERVAL, correlation_intervals, moments, partial_estimates, weighted_ranks
 from protiso.metrics.pairs import average_ranks, block_rows_for, blocked_pair_distances
 
@@ -232,9 +232,9 @@ def _partials(group: dict, run_id: str, data: _PairData, stratum: str, weighting
         if n < 3:
             continue
         linear = np.column_stack([data.terms["len_diff"][keep], data.terms["comp_dist"][keep]])
-        flexible = flexible_basis({key: value[keep] for key, value in data.terms.items()})
-        columns = np.column_stack([*(data.values[m][keep] for m in METRICS), linear, flexible])
         w = None if weights is None else weights[keep]
+        flexible = orthonormal(flexible_basis({key: value[keep] for key, value in data.terms.items()}), w)
+        columns = np.column_stack([*(data.values[m][keep] for m in METRICS), linear, flexible])
         mom = moments(columns, data.ia[keep], data.ib[keep], data.n_proteins, w)
         controls = {"none": (), "length (linear)": (k,), "length + composition (linear)": (k, k + 1),
                     "flexible length + composition": tuple(range(k + 2, k + 2 + flexible.shape[1]))}
