@@ -194,48 +194,34 @@ def test_partial_correlations_match_least_squares(enriched, adjustment):
     assert got[("all", "weighted")]["pearson"] == pytest.approx(weighted, abs=1e-6)
 
 
-def test_partials_within_length_ratio_strata(enriched):
-    path, run, _, _ = enriched
-    df = _pairs(path, run)
-    la, lb, _ = _sequence_terms(path, df)
-    q = np.minimum(la, lb) / np.maximum(la, lb)
-    with Warehouse.open(path) as wh:
-        rows = wh.query("SELECT * FROM partial_correlations WHERE alignment_run = ? AND stratum = 'all' AND "
-                        "weighting = 'unweighted' AND adjustment = 'none' AND metric_x = 'cosine' AND "
-                        "metric_y = 'score'", [run]).to_pylist()
-    bins = {"[0, 0.5)": (0, 0.5), "[0.5, 0.8)": (0.5, 0.8), "[0.8, 1]": (0.8, 1.01)}
-    assert {r["length_ratio"] for r in rows} == {"all", *bins}
-    for r in rows:
-        lo, hi = bins.get(r["length_ratio"], (0, 2))
-        part = df[(q >= lo) & (q < hi)]
-        assert r["n"] == len(part)
-        assert r["pearson"] == pytest.approx(np.corrcoef(part["cosine"], part["score"])[0, 1], rel=1e-9)
-
-
-def test_flexible_partials_within_length_ratio_strata_match_least_squares(enriched):
-    """Within a narrow length-ratio stratum the cubic in the ratio is nearly collinear (condition ~1e8):
-    the stored partial still equals least squares on the stated basis, refitted in the stratum."""
+@pytest.mark.parametrize("adjustment", ["none", "flexible length + composition"])
+def test_partials_within_length_ratio_strata(enriched, adjustment):
+    """Each length-ratio stratum's row is least squares refitted on the stratum's pairs; for the flexible
+    basis that holds even inside [0.8, 1], where the cubic in the ratio is nearly collinear (condition ~1e8)."""
     path, run, _, _ = enriched
     df = _pairs(path, run)
     la, lb, c = _sequence_terms(path, df)
     q = np.minimum(la, lb) / np.maximum(la, lb)
     with Warehouse.open(path) as wh:
         rows = wh.query("SELECT * FROM partial_correlations WHERE alignment_run = ? AND stratum = 'all' AND "
-                        "weighting = 'unweighted' AND adjustment = 'flexible length + composition' AND "
-                        "metric_x = 'cosine' AND metric_y = 'identity'", [run]).to_pylist()
-    bins = {"[0, 0.5)": (0, 0.5), "[0.5, 0.8)": (0.5, 0.8), "[0.8, 1]": (0.8, 1.01), "all": (0, 2)}
+                        "weighting = 'unweighted' AND adjustment = ? AND metric_x = 'cosine' AND "
+                        "metric_y = 'score'", [run, adjustment]).to_pylist()
+    bins = {"[0, 0.5)": (0, 0.5), "[0.5, 0.8)": (0.5, 0.8), "[0.8, 1]": (0.8, 1.01)}
+    assert {r["length_ratio"] for r in rows} == {"all", *bins}
     checked = 0
     for r in rows:
-        lo, hi = bins[r["length_ratio"]]
+        lo, hi = bins.get(r["length_ratio"], (0, 2))
         inside = (q >= lo) & (q < hi)
-        if inside.sum() < 30:
-            continue
-        scaled = [(t - t.mean()) / t.std() for t in (np.log(np.minimum(la, lb))[inside],
-                                                        np.log(np.maximum(la, lb))[inside], q[inside], c[inside])]
-        u, v, w, d = scaled
-        basis = np.column_stack([np.ones(len(u)), u, u ** 2, u ** 3, v, v ** 2, v ** 3, w, w ** 2, w ** 3, u * v,
-                                 d, d ** 2])
-        x, y = df["cosine"].to_numpy()[inside], df["identity"].to_numpy()[inside]
+        assert r["n"] == int(inside.sum())
+        basis = [np.ones(r["n"])]
+        if adjustment != "none":
+            if r["n"] < 30:
+                continue
+            u, v, w, d = ((t - t.mean()) / t.std() for t in (np.log(np.minimum(la, lb))[inside],
+                                                             np.log(np.maximum(la, lb))[inside], q[inside], c[inside]))
+            basis += [u, u ** 2, u ** 3, v, v ** 2, v ** 3, w, w ** 2, w ** 3, u * v, d, d ** 2]
+        basis = np.column_stack(basis)
+        x, y = df["cosine"].to_numpy()[inside], df["score"].to_numpy()[inside]
         rx = x - basis @ np.linalg.lstsq(basis, x, rcond=None)[0]
         ry = y - basis @ np.linalg.lstsq(basis, y, rcond=None)[0]
         assert r["pearson"] == pytest.approx(np.corrcoef(rx, ry)[0, 1], abs=1e-9), r["length_ratio"]
