@@ -64,9 +64,9 @@ def test_choices_in_help_are_the_library_s(help_texts) -> None:
     from protiso.embedding.lengths import LENGTH_POLICIES
     from protiso.engines import ENGINES
     from protiso.interchange.source import FORMATS as VECTOR_FORMATS
-    from protiso.jobs.isotropy import GROUPINGS, SCOPES
+    from protiso.jobs.options import GROUPINGS, SCOPES
     from protiso.metrics.postprocess import METHODS
-    from protiso.report.plots import FORMATS as FIGURE_FORMATS
+    from protiso.report.options import FORMATS as FIGURE_FORMATS
     from protiso.sequences.detect import FORMATS as SEQUENCE_FORMATS
     from protiso.warehouse.output import FORMATS as SQL_FORMATS
 

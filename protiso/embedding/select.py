@@ -18,7 +18,6 @@ import duckdb
 import pyarrow as pa
 
 from protiso.errors import ProtisoError
-from protiso.warehouse.predicates import read_accessions  # noqa: F401  (protiso.embedding.select.read_accessions)
 
 if TYPE_CHECKING:
     from protiso.embedding.options import Prepared

@@ -28,7 +28,7 @@ from protiso.jobs.isotropy_local_matched import local_matched_rows
 from protiso.jobs.isotropy_matched import matched_rows
 from protiso.jobs.isotropy_read import scan_embeddings
 from protiso.jobs.isotropy_size import NullOptions, control_for_size, empty_null
-from protiso.jobs.options import GROUPINGS, SCOPES, IsotropyOptions  # noqa: F401  (GROUPINGS, SCOPES re-exported)
+from protiso.jobs.options import IsotropyOptions
 from protiso.metrics import registry as metric_registry
 from protiso.metrics.bootstrap import bootstrap_isoscore, bootstrap_isoscore_units
 from protiso.metrics.registry import Sums

@@ -27,7 +27,7 @@ import pyarrow.parquet as pq
 
 from protiso.errors import ProtisoError
 from protiso.metrics import registry
-from protiso.warehouse import layout, migrations, recovery, resources, vector_parts
+from protiso.warehouse import contracts, layout, migrations, recovery, resources, vector_parts
 from protiso.warehouse.connection import transaction
 from protiso.warehouse.recovery import PARQUET_DIR
 
@@ -297,7 +297,7 @@ def _uncatalogued_parts(path: Path, con: duckdb.DuckDBPyConnection) -> dict[str,
     known_ids = {row[0] for row in con.execute("SELECT part_id FROM parts").fetchall()}
     out: dict[str, list[tuple[str, Path]]] = {}
     for table in parquet_tables():
-        contract = set(con.sql(resources.sql_text("tables", f"{table}.sql")).columns)
+        contract = set(contracts.schema(table).names)
         for file in sorted((path / PARQUET_DIR / table).rglob("part-*.parquet")):
             match = _PART.fullmatch(file.name)
             if match is None or str(file.relative_to(path)) in known_paths or match.group(1) in known_ids:

@@ -23,7 +23,8 @@ import duckdb
 import pyarrow as pa
 
 from protiso.errors import ProtisoError, did_you_mean
-from protiso.warehouse import catalog, faults, layout, matrix, migrations, recovery, resources, udfs, vector_parts, views
+from protiso.warehouse import (catalog, contracts, faults, layout, matrix, migrations, recovery, resources, udfs,
+                               vector_parts, views)
 from protiso.warehouse.commit import PARQUET_DIR, Commit, Run, _PendingPart, new_run_id, utcnow
 from protiso.warehouse.connection import (LockedError, check_writable, connect, make_folder, refuse_file_in_path,
                                           transaction)
@@ -254,7 +255,7 @@ class Warehouse:
         """The Arrow schema of a Parquet-backed table, from ``sql/tables/<table>.sql``."""
         if table not in self.parquet_tables():
             raise ProtisoError(f"{table} is not a Parquet-backed table")
-        return self.con.sql(resources.sql_text("tables", f"{table}.sql")).to_arrow_table().schema
+        return contracts.schema(table)
 
     def conform(self, table: str, data: pa.Table) -> pa.Table:
         """Select and cast ``data``'s columns to the contract of ``table``; absent columns become NULL."""

@@ -19,7 +19,6 @@ import numpy as np
 
 from protiso.metrics.stream import StreamStats
 from protiso.report.common import Missing, Source, rows
-from protiso.report.options import check_color_by  # noqa: F401  (re-exported)
 from protiso.report.plots import scatter
 from protiso.warehouse.vectors import stack_vectors
 
