@@ -172,3 +172,39 @@ def test_windows_give_the_same_rows_block_by_block(wh: Warehouse) -> None:
     assert len(blocks) >= 3 and [b for b, _ in blocks] == list(np.cumsum([0] + [len(x) for _, x in blocks[:-1]]))
     np.testing.assert_array_equal(np.concatenate([x for _, x in blocks]), whole)
     assert whole.shape == (2 * 99, 512)
+    stretched = matrix.windows(plan, max_rows=17)               # the 40-row fixed-size parts are cut at rows 17, 34
+    blocks = [block.copy() for _, block in stretched]
+    # the mixed part's 30 + 29 rows of list<float> stay one block
+    assert max(len(b) for b in blocks) == 59 and sum(len(b) == 17 for b in blocks) >= 4
+    np.testing.assert_array_equal(np.concatenate(blocks), whole)
+
+
+def test_stretches_of_row_groups_read_in_parallel(wh: Warehouse, monkeypatch) -> None:
+    from protiso.warehouse import matrix
+
+    plan = matrix.plan(wh, "embeddings", "embedding", {"model": "antiberty", "embedding_set": "raw"}, "test")
+    whole = matrix.read(plan)
+    monkeypatch.setattr(matrix, "STRETCH_BYTES", 9 * 512 * 4)
+    seen: list[tuple[int, int]] = []
+    again = matrix.read(plan, done=lambda a, b: seen.append((a, b)))
+    np.testing.assert_array_equal(again, whole)
+    assert len(seen) > len(plan.tasks) and seen[0][0] == 0 and all(b == c for (_, b), (c, _) in zip(seen, seen[1:]))
+
+
+def test_row_groups_whose_statistics_settle_a_key_are_not_tested(tmp_path) -> None:
+    """``_pinned``: a key every row holds (by min = max and no NULLs, or all NULL for 'none') needs no read;
+    a key no row can hold skips the row group; anything else is read and tested."""
+    import pyarrow.parquet as pq
+
+    from protiso.warehouse.matrix import _pinned
+
+    file = tmp_path / "keys.parquet"
+    pq.write_table(pa.table({"layer": [4, 4, 4, 4], "model": ["m", "m", "m", "n"],
+                             "control": [None, None, "none", "shuffled"]}), file, row_group_size=2)
+    meta = pq.ParquetFile(file).metadata
+    first, second = meta.row_group(0), meta.row_group(1)
+    assert _pinned(first, 0, "layer", 4) is True and _pinned(first, 0, "layer", 5) is False
+    assert _pinned(first, 1, "model", "m") is True and _pinned(second, 1, "model", "m") is False
+    assert _pinned(first, 2, "control", "none") is True and _pinned(first, 2, "control", "shuffled") is None
+    assert _pinned(second, 2, "control", "none") is False
+    assert _pinned(first, None, "control", "none") is True and _pinned(first, None, "control", "shuffled") is None

@@ -195,6 +195,11 @@ def test_plain_pages_read_the_floats_pyarrow_decodes(tmp_path, version) -> None:
         out = np.full((rows, VECTORS.shape[1]), np.nan, dtype=np.float32)
         assert plain_pages.fill(file, meta, group, 1, out)
         np.testing.assert_array_equal(out, VECTORS[start:start + rows])
+        for first, count in ((0, 1), (7, rows - 9), (rows - 5, 5)):       # stretches that start and end inside pages
+            part = np.full((count, VECTORS.shape[1]), np.nan, dtype=np.float32)
+            assert plain_pages.fill(file, meta, group, 1, part, first)
+            np.testing.assert_array_equal(part, VECTORS[start + first:start + first + count])
+        assert not plain_pages.fill(file, meta, group, 1, np.empty((2, VECTORS.shape[1]), np.float32), rows - 1)
     with_null = pa.FixedSizeListArray.from_arrays(pa.array(VECTORS.reshape(-1)), type=contracts.vector_type(
         VECTORS.shape[1]), mask=pa.array(np.arange(len(VECTORS)) == 5))
     for name, column, options in (("null.parquet", with_null, {}),

@@ -6,8 +6,8 @@ instead of streaming DuckDB's Arrow batches and flattening their lists: the scan
 was most of the job's time. Statistics are added in storage order, each row group as soon as it and
 all before it are read, so the float64 pass overlaps the decoding. Vectors are kept when groups or a
 bootstrap need them (in RAM up to half the memory budget, else memory-mapped); otherwise the set is read
-in windows of whole row groups (about 256 MiB, or an eighth of the budget), the next while this one is
-folded in.
+in windows of about 32 MiB (stretches of fixed-size row groups, or whole row groups of other storage),
+the next while this one is folded in: two small buffers, filled again and again, not a fresh matrix.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from protiso.warehouse import matrix
 if TYPE_CHECKING:
     from protiso.warehouse import Warehouse
 
-WINDOW_BYTES = 256 * 2**20       # vectors read at a time when they are not kept (two such windows in memory)
+WINDOW_BYTES = 32 * 2**20       # vectors read at a time when they are not kept (two such windows in memory)
 
 
 def scan_embeddings(wh: Warehouse, key: dict, what: str, budget: int, keep: bool, desc: str) -> Scan:

@@ -23,8 +23,8 @@ import duckdb
 import pyarrow as pa
 
 from protiso.errors import ProtisoError, did_you_mean
-from protiso.warehouse import (catalog, contracts, faults, layout, matrix, migrations, recovery, resources, udfs,
-                               vector_parts, views)
+from protiso.warehouse import (catalog, contracts, faults, layout, matrix_select, migrations, recovery, resources,
+                               udfs, vector_parts, views)
 from protiso.warehouse.commit import PARQUET_DIR, Commit, Run, _PendingPart, new_run_id, utcnow
 from protiso.warehouse.connection import (LockedError, check_writable, connect, make_folder, refuse_file_in_path,
                                           transaction)
@@ -218,13 +218,13 @@ class Warehouse:
         ``model`` / ``layer`` / ``pooling`` may be left out when the warehouse has one; ``accessions`` (a
         list, or a file of one a line) and ``where`` (an SQL predicate over ``proteins`` columns, e.g.
         ``"organism LIKE 'Homo%'"``) narrow the proteins. Read straight from the Parquet parts
-        (``protiso.warehouse.matrix``)."""
-        return matrix.vectors(self, model, layer, set, control, accessions, where, pooling)
+        (``protiso.warehouse.matrix_select``, ``protiso.warehouse.matrix``)."""
+        return matrix_select.vectors(self, model, layer, set, control, accessions, where, pooling)
 
     def residues(self, accession: str, model: str | None = None, layer: int | None = None) -> Vectors:
         """The stored residue vectors of one protein, by position: ``ids`` are positions, ``residues``
         the amino acids, ``matrix`` (length, dim) float32."""
-        return matrix.residues(self, accession, model, layer)
+        return matrix_select.residues(self, accession, model, layer)
 
     def sql_text(self, name: str) -> str:
         """The text of ``sql/queries/<name>.sql``."""

@@ -1,11 +1,11 @@
 """Stored vectors as one float32 matrix: ``Warehouse.vectors`` and ``Warehouse.residues``.
 
 The catalogued Parquet parts of ``embeddings`` (or ``residues``) are read directly, not through DuckDB:
-a first pass reads only the small key columns of each row group (skipping row groups whose statistics
-rule the selection out), so the result's size is known; then threads fill one preallocated ``(N, dim)``
-float32 matrix (or a caller's array, e.g. a memory map) row group by row group: whole row groups of
-PLAIN fixed-size parts straight from the file (``plain_pages``), anything else decoded by pyarrow in
-small batches. No Python lists, no second copy: the peak is the matrix plus a few batches. Rows come
+a first pass reads only the accessions and the key columns that row-group statistics do not settle
+(skipping row groups they rule out), so the result's size is known; then threads fill one preallocated
+``(N, dim)`` float32 matrix (or a caller's array, e.g. a memory map): PLAIN fixed-size parts straight
+from the file (``plain_pages``) in stretches of 32 MiB, anything else row group by row group, decoded by
+pyarrow in small batches. No Python lists, no second copy: the peak is the matrix plus a few batches. Rows come
 in storage order (parts in catalogue order, rows in file order), the order the SQL views give.
 A NULL vector, NaN, infinity or vectors of different lengths are a one-line ``ProtisoError`` naming
 the protein; a ``control`` column absent from older parts reads as ``'none'``.
@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -28,14 +27,13 @@ import pyarrow.parquet as pq
 
 from protiso.errors import ProtisoError
 from protiso.warehouse import contracts, plain_pages
-from protiso.warehouse.matrix_result import Vectors
-from protiso.warehouse.predicates import check_predicate, read_accessions
 
 if TYPE_CHECKING:
     from protiso.warehouse import Warehouse
 
 BATCH_BYTES = 2 * 2**20          # decoded vector bytes per batch a thread holds at a time (small: the pool keeps them)
 BUFFER_BYTES = 2**20             # bytes read from a file at a time
+STRETCH_BYTES = 32 * 2**20       # vectors of a PLAIN row group one thread reads at a time (and ``done`` reports)
 _ANY = object()                  # a key that is not filtered
 
 
@@ -47,9 +45,10 @@ def threads() -> int:
 class _Task:
     path: Path
     group: int
-    rows: np.ndarray | None      # selected row indices within the row group; None = all
+    rows: np.ndarray | None      # selected row indices within the row group; None = rows first .. first + count
     start: int                   # first row of the output it fills
     count: int
+    first: int = 0               # with ``rows`` None: the row group's first row it reads
 
 
 @dataclass
@@ -76,6 +75,20 @@ def _matches(stats, value) -> bool:
         return stats.min <= value <= stats.max
     except TypeError:
         return True
+
+
+def _pinned(row_group: pq.RowGroupMetaData, leaf: int | None, name: str, value: Any) -> bool | None:
+    """Whether every row of ``row_group`` has ``value`` in column ``name`` by its statistics alone (True),
+    none has (None: the row group is skipped), or the column must be read (False)."""
+    default = "none" if name == "control" else None            # what NULL (or an absent column) reads as
+    if leaf is None:
+        return True if value == default else None
+    stats = row_group.column(leaf).statistics
+    if stats is None or not stats.has_null_count:
+        return False
+    if stats.null_count == row_group.num_rows:
+        return True if value == default else None
+    return bool(stats.null_count == 0 and stats.has_min_max and stats.min == stats.max == value)
 
 
 def _key_mask(table: pa.Table, filters: dict[str, Any], accessions: pa.Array | None) -> pa.Array | None:
@@ -109,15 +122,20 @@ def plan(wh: Warehouse, table: str, column: str, filters: dict[str, Any], what: 
         except (OSError, pa.ArrowException) as error:
             raise ProtisoError(f"cannot read {path}: {str(error).splitlines()[0]}") from None
         leaves = {meta.metadata.schema.column(i).path: i for i in range(meta.metadata.num_columns)}
-        cols = [name for name in keys if name in meta.schema_arrow.names]
         out = []
         for group in range(meta.num_row_groups):
             row_group = meta.metadata.row_group(group)
             if any(not _matches(row_group.column(leaves[name]).statistics, value)   # control: NULL reads 'none'
                    for name, value in filters.items() if name in leaves and name != "control"):
                 continue
+            pinned = {name: _pinned(row_group, leaves.get(name), name, value) for name, value in filters.items()}
+            if None in pinned.values():
+                continue
+            tested = {name: value for name, value in filters.items() if not pinned[name]}   # the rest hold for all rows
+            cols = [name for name in keys if name in meta.schema_arrow.names
+                    and (name in tested or name not in filters or name in extra)]
             data = meta.read_row_group(group, columns=cols, use_threads=False)
-            mask = _key_mask(data, filters, accessions)
+            mask = _key_mask(data, tested, accessions)
             if mask is None:
                 out.append((group, data, None))
                 continue
@@ -220,7 +238,7 @@ def _plain(task: _Task, plan: Plan, out: np.ndarray, meta: pq.ParquetFile) -> bo
     leaf = f"{plan.column}.list.element"
     index = next((i for i in range(meta.metadata.num_columns) if meta.metadata.schema.column(i).path == leaf), None)
     target = out[task.start:task.start + task.count]
-    return index is not None and plain_pages.fill(task.path, meta.metadata, task.group, index, target)
+    return index is not None and plain_pages.fill(task.path, meta.metadata, task.group, index, target, task.first)
 
 
 def _fill(task: _Task, plan: Plan, out: np.ndarray, check: bool) -> None:
@@ -232,6 +250,8 @@ def _fill(task: _Task, plan: Plan, out: np.ndarray, check: bool) -> None:
             _finite(out[task.start:task.start + task.count], plan, task.start)
         return
     first, filled = 0, task.start      # row of the row group the batch starts at; output row it fills
+    if task.rows is None and (task.first or task.count != meta.metadata.row_group(task.group).num_rows):
+        task = _Task(task.path, task.group, np.arange(task.first, task.first + task.count), task.start, task.count)
     for batch in meta.iter_batches(batch_size=max(256, BATCH_BYTES // (4 * dim)), row_groups=[task.group],
                                    columns=[plan.column], use_threads=False):
         array = batch.column(0)
@@ -261,6 +281,8 @@ def read(plan: Plan, out: np.ndarray | None = None, check: bool = True,
         out = np.empty((plan.rows, plan.dim or 0), dtype=np.float32)
     if plan.rows == 0:
         return out
+    plan = Plan(_stretches(plan, max(1, STRETCH_BYTES // (4 * max(1, plan.dim or 1)))), plan.ids, plan.extra,
+                plan.dim, plan.column, plan.what)
     with ThreadPoolExecutor(threads()) as pool:
         futures = [pool.submit(_fill, task, plan, out, check) for task in plan.tasks]
         try:
@@ -275,9 +297,35 @@ def read(plan: Plan, out: np.ndarray | None = None, check: bool = True,
     return out
 
 
+def _plain_chunk(task: _Task, plan: Plan) -> bool:
+    """Whether ``task``'s row group stores the plan's vectors as PLAIN-readable fixed-size floats."""
+    meta = pq.ParquetFile(task.path).metadata
+    kind = meta.schema.to_arrow_schema().field(plan.column).type
+    leaf = f"{plan.column}.list.element"
+    chunks = [meta.row_group(task.group).column(i) for i in range(meta.num_columns)
+              if meta.schema.column(i).path == leaf]
+    return (contracts.is_fixed(kind) and kind.list_size == plan.dim and len(chunks) == 1
+            and chunks[0].compression == "UNCOMPRESSED")
+
+
+def _stretches(plan: Plan, max_rows: int) -> list[_Task]:
+    """The plan's tasks with every whole row group of a PLAIN fixed-size part cut into stretches of at
+    most ``max_rows`` rows (``plain_pages`` starts each at its page); other row groups stay whole."""
+    out = []
+    for t in plan.tasks:
+        if t.rows is None and t.count > max_rows and _plain_chunk(t, plan):
+            out += [_Task(t.path, t.group, None, t.start + k, min(max_rows, t.count - k), t.first + k)
+                    for k in range(0, t.count, max_rows)]
+        else:
+            out.append(t)
+    return out
+
+
 def windows(plan: Plan, max_rows: int, check: bool = True) -> Iterator[tuple[int, np.ndarray]]:
-    """The plan's vectors as consecutive blocks of whole row groups, at most ``max_rows`` rows where a row
-    group allows: (first row, block). Two buffers: the next block is read while the caller uses this one."""
+    """The plan's vectors as consecutive blocks of at most ``max_rows`` rows (whole row groups, or stretches
+    of a PLAIN fixed-size one; a larger row group of another storage is one block): (first row, block).
+    Two buffers: the next block is read while the caller uses this one."""
+    plan = Plan(_stretches(plan, max_rows), plan.ids, plan.extra, plan.dim, plan.column, plan.what)
     spans: list[tuple[int, int]] = []
     i = 0
     while i < len(plan.tasks):
@@ -296,7 +344,7 @@ def windows(plan: Plan, max_rows: int, check: bool = True) -> Iterator[tuple[int
         a, b = spans[k]
         base = plan.tasks[a].start
         rows = sum(t.count for t in plan.tasks[a:b])
-        part = Plan([_Task(t.path, t.group, t.rows, t.start - base, t.count) for t in plan.tasks[a:b]],
+        part = Plan([_Task(t.path, t.group, t.rows, t.start - base, t.count, t.first) for t in plan.tasks[a:b]],
                     plan.ids[base:base + rows], {}, plan.dim, plan.column, plan.what)
         return base, read(part, buffers[k % 2][:rows], check)
 
@@ -307,86 +355,3 @@ def windows(plan: Plan, max_rows: int, check: bool = True) -> Iterator[tuple[int
             if k + 1 < len(spans):
                 future = ahead.submit(load, k + 1)
             yield base, block
-
-
-def _one(found: Plan, name: str, what: str) -> None:
-    """A one-line error when the selection holds several values of ``name`` (model, layer, pooling)."""
-    values = {*pc.unique(found.extra[name]).to_pylist()} if found.rows else set()
-    if len(values) > 1:
-        shown = ", ".join(sorted(map(str, values)))
-        raise ProtisoError(f"{what} holds several {name}s ({shown}); pass {name}=")
-
-
-def _available(wh: Warehouse, table: str) -> str:
-    rows = wh.con.execute(f"SELECT DISTINCT model, layer FROM {table} ORDER BY ALL").fetchall()
-    return "; the warehouse has " + (", ".join(f"{m} layer {lay}" for m, lay in rows) if rows else
-                                     f"no {table} yet")
-
-
-def _describe(table: str, model: str | None, layer: int | None, rest: str) -> str:
-    words = [table] + ([f"of model {model}"] if model is not None else []) + \
-        ([f"layer {layer}"] if layer is not None else [])
-    return " ".join(words) + (f" ({rest})" if rest else "")
-
-
-def vectors(wh: Warehouse, model: str | None = None, layer: int | None = None, set: str = "raw",
-            control: str = "none", accessions: Sequence[str] | str | None = None, where: str | None = None,
-            pooling: str | None = None) -> Vectors:
-    """The stored per-protein vectors of one model, layer, embedding set and control (``Warehouse.vectors``)."""
-    filters: dict[str, Any] = {"embedding_set": set, "control": control}
-    if model is not None:
-        filters["model"] = model
-    if layer is not None:
-        filters["layer"] = int(layer)
-    if pooling is not None:
-        filters["pooling"] = pooling
-    chosen = None
-    listed = read_accessions(accessions) if accessions is not None else None
-    if listed is not None:
-        chosen = pa.array(listed, pa.string())
-    predicate = check_predicate(where, "where=")
-    if predicate is not None:
-        sql = wh.sql_text("vectors_where").replace("/*WHERE*/ TRUE", predicate)
-        try:
-            matched = wh.con.sql(sql).to_arrow_table().column("accession").combine_chunks()
-        except duckdb.Error as error:  # a wrong column or type in the user's predicate
-            raise ProtisoError(f"where={predicate!r}: {str(error).splitlines()[0]}") from None
-        chosen = matched if chosen is None else pc.filter(matched, pc.is_in(matched, value_set=chosen))
-    what = _describe("embeddings", model, layer, f"set {set}, control {control}"
-                     + (f", pooling {pooling}" if pooling is not None else ""))
-    found = plan(wh, "embeddings", "embedding", filters, what, chosen, extra=("model", "layer", "pooling"))
-    for name in ("model", "layer", "pooling"):
-        _one(found, name, what)
-    if found.rows == 0 and chosen is None:
-        raise ProtisoError(f"no {what}{_available(wh, 'embeddings')}")
-    matrix = read(found) if found.rows else np.empty((0, 0), dtype=np.float32)
-    key = {"model": model, "layer": layer, "embedding_set": set, "control": control, "pooling": pooling}
-    for name in ("model", "layer", "pooling"):
-        if found.rows:
-            key[name] = found.extra[name][0].as_py()
-    return Vectors(found.ids, matrix, key)
-
-
-def residues(wh: Warehouse, accession: str, model: str | None = None, layer: int | None = None) -> Vectors:
-    """The stored residue vectors of one protein, by position (``Warehouse.residues``)."""
-    filters: dict[str, Any] = {"accession": accession}
-    if model is not None:
-        filters["model"] = model
-    if layer is not None:
-        filters["layer"] = int(layer)
-    what = _describe(f"residues of {accession}", model, layer, "")
-    found = plan(wh, "residues", "vector", filters, what, extra=("model", "layer", "position", "residue"))
-    for name in ("model", "layer"):
-        _one(found, name, what)
-    if found.rows == 0:
-        raise ProtisoError(f"no stored {what} (ingest with --residues){_available(wh, 'residues')}")
-    matrix = read(found)
-    positions = found.extra["position"]
-    order = np.argsort(positions.to_numpy(zero_copy_only=False), kind="stable")
-    if (np.diff(order) != 1).any():
-        matrix = matrix[order]
-        positions, letters = positions.take(pa.array(order)), found.extra["residue"].take(pa.array(order))
-    else:
-        letters = found.extra["residue"]
-    return Vectors(positions, matrix, {"accession": accession, "model": found.extra["model"][0].as_py(),
-                                       "layer": found.extra["layer"][0].as_py()}, letters)

@@ -1,11 +1,12 @@
-"""Vectors of a whole row group read straight from the file into a matrix, when they are stored PLAIN.
+"""Vectors of a row group (or a stretch of its rows) read straight from the file into a matrix, when stored PLAIN.
 
 A part's vector column (``contracts``: fixed-size lists of required floats, uncompressed, no dictionary)
 holds, page after page, a Thrift page header, the repetition and definition levels and then the
 floats themselves, in row order. ``fill`` parses the headers (Thrift compact protocol, the few fields
-needed) and reads each page's floats with one ``readinto`` into the caller's rows: one copy, as
-``np.load`` makes, instead of decoding into Arrow and copying again. It returns False (and the caller
-decodes with pyarrow) for anything else: another codec or encoding, a dictionary page, NULL vectors.
+needed) and reads each page's floats with one ``readinto`` into the caller's rows (any stretch of rows
+of the row group): one copy, as ``np.load`` makes, instead of decoding into Arrow and copying again.
+It returns False (and the caller decodes with pyarrow) for anything else: another codec or encoding, a
+dictionary page, NULL vectors.
 """
 
 from __future__ import annotations
@@ -88,17 +89,21 @@ class _Reader:
         raise ValueError(f"unknown Thrift type {kind}")
 
 
-def fill(path: Path, meta: pq.FileMetaData, group: int, column: int, out: np.ndarray) -> bool:
-    """Read the floats of column chunk ``column`` of row group ``group`` into ``out`` (rows x dim float32,
-    C-contiguous); False, with ``out`` in an unknown state, when the chunk is not plain required floats."""
+def fill(path: Path, meta: pq.FileMetaData, group: int, column: int, out: np.ndarray, first: int = 0) -> bool:
+    """Read the floats of rows ``first`` .. ``first + len(out)`` of column chunk ``column`` of row group
+    ``group`` into ``out`` (rows x dim float32, C-contiguous); False, with ``out`` in an unknown state, when
+    the chunk is not plain required floats. Pages before the rows are skipped by their headers."""
     chunk = meta.row_group(group).column(column)
-    if (sys.byteorder != "little" or chunk.compression != "UNCOMPRESSED" or chunk.physical_type != "FLOAT" or chunk.has_dictionary_page
-            or meta.row_group(group).num_rows != out.shape[0] or not out.flags.c_contiguous):
+    rows = meta.row_group(group).num_rows
+    if (sys.byteorder != "little" or chunk.compression != "UNCOMPRESSED" or chunk.physical_type != "FLOAT"
+            or chunk.has_dictionary_page or first < 0 or first + out.shape[0] > rows or not out.flags.c_contiguous):
         return False
     target = memoryview(out.reshape(-1)).cast("B")
-    filled, at, end = 0, chunk.data_page_offset, chunk.data_page_offset + chunk.total_compressed_size
+    lo = first * (out.shape[1] if out.ndim == 2 else 1) * out.itemsize    # byte of the chunk's floats to start at
+    hi = lo + len(target)
+    seen, at, end = 0, chunk.data_page_offset, chunk.data_page_offset + chunk.total_compressed_size
     with open(path, "rb", buffering=0) as handle:
-        while at < end:
+        while at < end and seen < hi:
             handle.seek(at)
             head = handle.read(256)
             reader = _Reader(head)
@@ -118,11 +123,13 @@ def fill(path: Path, meta: pq.FileMetaData, group: int, column: int, out: np.nda
             else:
                 return False
             count = size - skip
-            if count < 0 or filled + count > len(target):
+            if count < 0:
                 return False
-            handle.seek(body + skip)
-            if handle.readinto(target[filled:filled + count]) != count:
-                return False
-            filled += count
+            a, b = max(seen, lo), min(seen + count, hi)       # this page's floats that ``out`` wants
+            if a < b:
+                handle.seek(body + skip + a - seen)
+                if handle.readinto(target[a - lo:b - lo]) != b - a:
+                    return False
+            seen += count
             at = body + size
-    return filled == len(target)
+    return seen >= hi
