@@ -27,10 +27,8 @@ Rerunning it on the same warehouse reuses what is there. Long: run it with nohup
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -40,25 +38,12 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from _common import read_fasta
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 FASTA = REPO / ".." / "shared" / "data" / "swissprot-2014" / "swissprot_2014.fasta.gz"
 AMINO = "ACDEFGHIKLMNPQRSTVWY"
-
-
-def read_fasta(path: Path) -> list[tuple[str, str]]:
-    out, accession, chunks = [], None, []
-    with gzip.open(path, "rt") as handle:
-        for line in handle:
-            if line.startswith(">"):
-                if accession:
-                    out.append((accession, "".join(chunks)))
-                accession, chunks = line[1:].split()[0], []
-            else:
-                chunks.append(line.strip())
-    if accession:
-        out.append((accession, "".join(chunks)))
-    return out
 
 
 def timed(function, *args):
@@ -210,8 +195,8 @@ def full(args) -> None:
             times.append(time.perf_counter() - wall)
         if query.endswith("correlations"):
             print(out.stdout)
-        log[query] = {"median_s": statistics.median(times), "min_s": min(times)}
-        print(f"{query} (DuckDB CLI): median {statistics.median(times):.2f} s, min {min(times):.2f} s over 5 runs")
+        log[query] = {"median_s": float(np.median(times)), "min_s": min(times)}
+        print(f"{query} (DuckDB CLI): median {float(np.median(times)):.2f} s, min {min(times):.2f} s over 5 runs")
     log.update(pairs=n_pairs, workers=args.workers)
     print(json.dumps(log, indent=1))
 

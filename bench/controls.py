@@ -21,7 +21,6 @@ The demo-timing benchmark of the controls is bench/controls_demo.py.
 from __future__ import annotations
 
 import argparse
-import gzip
 import resource
 import sys
 import time
@@ -29,28 +28,13 @@ from pathlib import Path
 
 import numpy as np
 
+from _common import read_fasta
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 FASTA = REPO / ".." / "shared" / "data" / "swissprot-2014" / "swissprot_2014.fasta.gz"
 LAMBDA, K = 0.267, 0.041          # BLOSUM62, gap open 11, extend 1 (NCBI BLAST's gapped Karlin-Altschul values)
 STANDARD = set("ACDEFGHIKLMNPQRSTVWY")
-
-
-def read_fasta(path: Path, limit: int | None = None) -> list[tuple[str, str]]:
-    out, accession, chunks = [], None, []
-    with gzip.open(path, "rt") as handle:
-        for line in handle:
-            if line.startswith(">"):
-                if accession:
-                    out.append((accession, "".join(chunks)))
-                    if limit and len(out) >= limit:
-                        return out
-                accession, chunks = line[1:].split()[0], []
-            else:
-                chunks.append(line.strip())
-    if accession:
-        out.append((accession, "".join(chunks)))
-    return out
 
 
 def clean(sequence: str) -> str:

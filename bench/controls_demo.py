@@ -17,11 +17,12 @@ residues/s and the median ratio to the real embedding.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -66,12 +67,12 @@ def main() -> None:
             for control, (seconds, count) in found.items():
                 times[control].append(seconds)
                 residues[control] = count
-    real, fastest = statistics.median(times["none"]), min(times["none"])
+    real, fastest = float(np.median(times["none"])), min(times["none"])
     print(f"\n{args.model}, {args.proteins} proteins of the demo sample, {args.rounds} rounds "
           f"(median, and the fastest round: the least disturbed by other load):")
     print(f"{'control':<12} {'median s':>9} {'residues/s':>11} {'x real':>7} {'fastest s':>10} {'x real':>7}")
     for control in CONTROLS:
-        median, best = statistics.median(times[control]), min(times[control])
+        median, best = float(np.median(times[control])), min(times[control])
         print(f"{control:<12} {median:9.1f} {residues[control] / median:11,.0f} {median / real:7.2f} "
               f"{best:10.1f} {best / fastest:7.2f}")
     worst = max(min(times[c]) / fastest for c in CONTROLS[1:])

@@ -24,24 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
+from _common import peak_mib, reset_peak, status_mib
+
 OUT = Path(__file__).resolve().parent / "out"
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def status_kb(field: str) -> int:
-    for line in open("/proc/self/status"):
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    return 0
-
-
-def reset_peak() -> None:
-    with open("/proc/self/clear_refs", "w") as handle:
-        handle.write("5")
-
-
-def mib(kb: int) -> float:
-    return kb / 1024
 
 
 def make_vectors(path: Path, n: int, dim: int, seed: int = 0) -> None:
@@ -80,12 +66,12 @@ def part_sql(path: Path) -> dict:
 
     con = duckdb.connect()
     udfs.register(con)
-    before = status_kb("VmRSS")
+    before = status_mib("VmRSS")
     reset_peak()
     start = time.perf_counter()
     value = con.execute(f"SELECT isoscore(list(embedding)) FROM read_parquet('{path}')").fetchone()[0]
-    return {"seconds": time.perf_counter() - start, "value": value, "rss_before_mib": mib(before),
-            "peak_mib": mib(status_kb("VmHWM"))}
+    return {"seconds": time.perf_counter() - start, "value": value, "rss_before_mib": before,
+            "peak_mib": peak_mib()}
 
 
 def part_reference(path: Path) -> dict:
@@ -94,24 +80,24 @@ def part_reference(path: Path) -> dict:
 
     points = load_vectors(path)
     torch.set_num_threads(torch.get_num_threads())
-    before = status_kb("VmRSS")
+    before = status_mib("VmRSS")
     reset_peak()
     start = time.perf_counter()
     value = float(IsoScore(points))
-    return {"seconds": time.perf_counter() - start, "value": value, "rss_before_mib": mib(before),
-            "peak_mib": mib(status_kb("VmHWM"))}
+    return {"seconds": time.perf_counter() - start, "value": value, "rss_before_mib": before,
+            "peak_mib": peak_mib()}
 
 
 def part_numpy(path: Path) -> dict:
     from protiso.metrics import isoscore
 
     points = load_vectors(path)
-    before = status_kb("VmRSS")
+    before = status_mib("VmRSS")
     reset_peak()
     start = time.perf_counter()
     value = isoscore(points)
-    return {"seconds": time.perf_counter() - start, "value": value, "rss_before_mib": mib(before),
-            "peak_mib": mib(status_kb("VmHWM"))}
+    return {"seconds": time.perf_counter() - start, "value": value, "rss_before_mib": before,
+            "peak_mib": peak_mib()}
 
 
 def part_cosine(n: int, dim: int) -> dict:
@@ -152,7 +138,7 @@ def part_stream(total: int, dim: int, checkpoints: list[int]) -> dict:
         seen += rows
         step += 1
         while checkpoints and seen >= checkpoints[0]:
-            marks.append({"residues": checkpoints.pop(0), "rss_mib": mib(status_kb("VmRSS")),
+            marks.append({"residues": checkpoints.pop(0), "rss_mib": status_mib("VmRSS"),
                           "seconds": time.perf_counter() - start})
     con = duckdb.connect()
     con.execute("CREATE TABLE residue_stats (run_id VARCHAR, model VARCHAR, layer INTEGER, n BIGINT, dim INTEGER, "
@@ -166,7 +152,7 @@ def part_stream(total: int, dim: int, checkpoints: list[int]) -> dict:
     sql_start = time.perf_counter()
     sql_value = con.execute("SELECT stats_isoscore(n, dim, sum_x, sum_xxt) FROM residue_stats_merged()").fetchone()[0]
     return {"marks": marks, "isoscore": stats.isoscore(), "sql_isoscore": sql_value,
-            "sql_seconds": time.perf_counter() - sql_start, "peak_mib": mib(status_kb("VmHWM"))}
+            "sql_seconds": time.perf_counter() - sql_start, "peak_mib": peak_mib()}
 
 
 # -- driver ----------------------------------------------------------------------------------------

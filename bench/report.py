@@ -17,7 +17,6 @@ checked.
 from __future__ import annotations
 
 import argparse
-import gzip
 import multiprocessing
 import os
 import resource
@@ -29,6 +28,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from _common import read_fasta
 import pyarrow as pa
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,17 +41,7 @@ FAMILIES = 400
 
 def sample_proteins(count: int, seed: int) -> list[tuple[str, str]]:
     """A seeded sample of ``count`` proteins among the first 40,000 Swiss-Prot 2014 records."""
-    records, accession, chunks = [], None, []
-    with gzip.open(FASTA, "rt") as handle:
-        for line in handle:
-            if line.startswith(">"):
-                if accession:
-                    records.append((accession, "".join(chunks)))
-                if len(records) >= 40_000:
-                    break
-                accession, chunks = line[1:].split()[0], []
-            else:
-                chunks.append(line.strip())
+    records = read_fasta(FASTA, 40_000)
     rng = np.random.default_rng(seed)
     return [records[i] for i in sorted(rng.choice(len(records), size=count, replace=False))]
 

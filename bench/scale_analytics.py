@@ -51,6 +51,8 @@ from pathlib import Path
 
 import numpy as np
 
+from _common import peak_mib, reset_peak
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 DATA = REPO / ".." / "shared" / "data" / "swissprot-2014"
@@ -60,22 +62,6 @@ MODEL, LAYER, POOLING = "synthetic", 1, "mean"
 DIM = 1024
 PAIR_PROTEINS = 3580
 ORGANISMS = 13_000
-
-
-def status_kb(field: str) -> int:
-    for line in open("/proc/self/status"):
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    return 0
-
-
-def reset_peak() -> None:
-    with open("/proc/self/clear_refs", "w") as handle:
-        handle.write("5")
-
-
-def peak_mib() -> float:
-    return status_kb("VmHWM") / 1024
 
 
 # -- building the warehouse (once) ------------------------------------------------------------------

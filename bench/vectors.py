@@ -48,22 +48,12 @@ from pathlib import Path
 
 import numpy as np
 
+from _common import peak_mib, reset_peak, status_mib
+
 ROOT = Path(__file__).resolve().parents[1]
 OUT = Path(__file__).resolve().parent / "out" / "vectors"
 FASTA = ROOT / ".." / "shared" / "data" / "swissprot-2014" / "swissprot_2014.fasta.gz"
 DIM = 1024
-
-
-def status_mib(field: str) -> float:
-    with open("/proc/self/status") as handle:
-        for line in handle:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def peak_mib() -> float:
-    return status_mib("VmHWM")
 
 
 # -- data ------------------------------------------------------------------------------------------
@@ -213,11 +203,6 @@ def make_matrix_data(n: int) -> Path:
 
 def _checksum(matrix: np.ndarray) -> float:
     return float(matrix.sum(dtype=np.float64))
-
-
-def reset_peak() -> None:
-    with open("/proc/self/clear_refs", "w") as handle:   # resets VmHWM to the current RSS
-        handle.write("5")
 
 
 def part_wh_vectors(path: str) -> dict:
