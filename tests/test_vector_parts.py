@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from protiso import Warehouse
+from protiso import ProtisoError, Warehouse
 from protiso.jobs.export_vectors import export_vectors
 from protiso.jobs.import_vectors import ImportOptions, import_vectors
 from protiso.warehouse import contracts, vector_parts
@@ -224,3 +224,30 @@ def test_import_and_postprocess_write_fixed_size_parts(tmp_path) -> None:
     order = [centered.ids.to_pylist().index(a) for a in raw.ids.to_pylist()]
     np.testing.assert_allclose(centered.numpy()[order], raw.numpy() - raw.numpy().astype(np.float64).mean(axis=0),
                                atol=1e-4)
+
+
+def test_an_unreadable_old_part_stops_the_migration_in_one_line(built, tmp_path) -> None:
+    """A truncated old part: opening names it in one line with the remedy (the catalog's footer check comes
+    before the migration), rewrites nothing into a temp file; once the file is whole again the next open
+    finishes the migration with the vectors unchanged."""
+    import shutil
+
+    path = tmp_path / "broken"
+    shutil.copytree(built, path)
+    before = _contents(path)
+    _make_old(path)
+    _, part = _parts(path)[-1]
+    whole = part.read_bytes()
+    part.write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(ProtisoError) as error:
+        Warehouse.open(path)
+    message = str(error.value)
+    assert "\n" not in message and str(part.relative_to(path)) in message and "protiso repair" in message
+    assert not list(path.rglob(".tmp-*")) and part.read_bytes() == whole[: len(whole) // 2]
+    part.write_bytes(whole)
+    with Warehouse.open(path) as wh:
+        assert not vector_parts.pending(wh.con)
+    after = _contents(path)
+    assert all(layout.startswith("fixed") for layout in _layouts(path)) and after[0] == before[0]
+    for got, want in zip((*after[1], after[2]), (*before[1], before[2])):
+        np.testing.assert_array_equal(got, want)
