@@ -191,6 +191,21 @@ def test_stretches_of_row_groups_read_in_parallel(wh: Warehouse, monkeypatch) ->
     assert len(seen) > len(plan.tasks) and seen[0][0] == 0 and all(b == c for (_, b), (c, _) in zip(seen, seen[1:]))
 
 
+def test_residues_of_a_protein_alone_in_its_part(tmp_path) -> None:
+    """Statistics settle every key of the part (one protein, one model, one layer): only the ids are read."""
+    rl, ra, rv = DATA["residue_lengths"], DATA["residue_accessions"], DATA["residue_vectors"]
+    k, accession = int(rl[0]), str(ra[0])
+    with Warehouse.create(tmp_path / "w") as new:
+        with new.run("embed", {}) as run, run.commit() as tx:
+            tx.write_part("residues", pa.table({
+                "accession": [accession] * k, "model": ["antiberty"] * k, "layer": [8] * k,
+                "position": np.arange(k, 0, -1, dtype=np.int32), "residue": ["X"] * k,
+                "vector": pa.array(list(rv[:k][::-1]), pa.list_(pa.float32()))}))
+        got = new.residues(accession)
+    assert got.ids.to_pylist() == list(range(1, k + 1))
+    np.testing.assert_array_equal(got.numpy(), rv[:k].astype(np.float32))
+
+
 def test_row_groups_whose_statistics_settle_a_key_are_not_tested(tmp_path) -> None:
     """``_pinned``: a key every row holds (by min = max and no NULLs, or all NULL for 'none') needs no read;
     a key no row can hold skips the row group; anything else is read and tested."""

@@ -132,8 +132,8 @@ def plan(wh: Warehouse, table: str, column: str, filters: dict[str, Any], what: 
             if None in pinned.values():
                 continue
             tested = {name: value for name, value in filters.items() if not pinned[name]}   # the rest hold for all rows
-            cols = [name for name in keys if name in meta.schema_arrow.names
-                    and (name in tested or name not in filters or name in extra)]
+            cols = [name for name in keys if name in meta.schema_arrow.names      # the ids, and what is tested
+                    and (name in tested or name not in filters or name in extra or name == "accession")]
             data = meta.read_row_group(group, columns=cols, use_threads=False)
             mask = _key_mask(data, tested, accessions)
             if mask is None:
