@@ -5,8 +5,8 @@ Every GO term with >= 10 proteins (true-path) of one set of vectors, through `pr
 
 * today: the job as the base commit (--base, default the merge base with main) runs it, size null of
   --draws random groups per size, from a copy of that commit's tree (git archive), on a warehouse that
-  commit built (a newer schema cannot be opened by it: the base line is skipped with a note when the
-  warehouse was already migrated);
+  commit built (a newer schema cannot be opened by it, so this tree's lines run on a copy, ``-now``,
+  which this tree migrates);
 * now, --null size: the same job with this tree (scale-free IsoScore* towards the whole set's covariance,
   stored draws, p-values, BH q-values per namespace, Monte-Carlo error, roots left out);
 * now, --null length: the length-matched null (--draws draws, 10 length strata) instead;
@@ -110,6 +110,7 @@ def part_build(path: str, root: str, proteins: str, dim: str) -> dict:
 
 
 def part_job(path: str, budget: str, draws: str, null: str) -> dict:
+    import dataclasses
     import inspect
 
     from protiso.errors import ProtisoError
@@ -117,8 +118,13 @@ def part_job(path: str, budget: str, draws: str, null: str) -> dict:
     from protiso.jobs.isotropy import compute_isotropy
     from protiso.warehouse import Warehouse
 
+    try:                                 # since issue 20 the job's fields live on IsotropyOptions
+        from protiso.jobs.options import IsotropyOptions
+        fields = {f.name for f in dataclasses.fields(IsotropyOptions)}
+    except ImportError:
+        fields = set(inspect.signature(compute_isotropy).parameters)
     extra = {"null": null} if null != "size" else {}
-    if extra and "null" not in inspect.signature(compute_isotropy).parameters:
+    if extra and "null" not in fields:
         return {"skipped": "this tree has no --null"}
     try:
         wh = Warehouse.open(path)
@@ -296,15 +302,21 @@ def main() -> None:
         say(row.format(f"today (base commit), size null, {today['groups']:,} GO terms", f"{today['seconds']:.1f}",
                        f"{today['cpu']:.1f}", f"{today['peak_mib']:.0f}", ""))
     results = {}
+    mine = path.with_name(path.name + "-now")             # this tree migrates what it opens: the base's stays
+    if not mine.exists():
+        shutil.copytree(path, mine)
     for null in ("size", "length"):
-        now = run_part(REPO, "job", str(path), args.memory_budget, str(args.draws), null)
+        now = run_part(REPO, "job", str(mine), args.memory_budget, str(args.draws), null)
+        if "skipped" in now:
+            say(row.format(f"now, --null {null}", "-", "-", "-", f"skipped: {now['skipped']}"))
+            continue
         results[null] = now
         ratio = (f"{now['cpu'] / today['cpu']:.2f}x today (<= 2x); wall {now['seconds'] / today['seconds']:.2f}x"
                  if "seconds" in today else "")
         say(row.format(f"now, --null {null} + p, q, MC error, {now['groups']:,} GO terms", f"{now['seconds']:.1f}",
                        f"{now['cpu']:.1f}", f"{now['peak_mib']:.0f}", ratio))
-    for null in ("size", "length"):
-        naive = run_part(REPO, "naive", str(path), results[null]["run_id"], str(args.sample), null)
+    for null in results:
+        naive = run_part(REPO, "naive", str(mine), results[null]["run_id"], str(args.sample), null)
         total = naive["per_group_draw"] * naive["groups"] * args.draws
         say(row.format(f"naive per-resample recomputation, {null} null", "", f"{total:.1f}", "",
                        f"extrapolated from {naive['sampled']} groups x 3 draws: "
