@@ -208,6 +208,8 @@ def test_plain_pages_read_the_floats_pyarrow_decodes(tmp_path, version) -> None:
         file, meta = write(name, column, **options)
         out = np.empty((meta.row_group(0).num_rows, VECTORS.shape[1]), dtype=np.float32)
         assert not plain_pages.fill(file, meta, 0, 1, out), name
+        # a stretch after the NULL vector (row 5) would read shifted floats: declined too
+        assert not plain_pages.fill(file, meta, 0, 1, out[:10], 20), name
 
 
 def test_import_and_postprocess_write_fixed_size_parts(tmp_path) -> None:
@@ -251,3 +253,20 @@ def test_an_unreadable_old_part_stops_the_migration_in_one_line(built, tmp_path)
     assert all(layout.startswith("fixed") for layout in _layouts(path)) and after[0] == before[0]
     for got, want in zip((*after[1], after[2]), (*before[1], before[2])):
         np.testing.assert_array_equal(got, want)
+
+
+def test_a_null_vector_is_named_when_row_groups_are_read_in_stretches(built, monkeypatch) -> None:
+    """Stretches of a row group holding a NULL vector are decoded by pyarrow (plain pages decline them):
+    the NULL is named, and the stretches before it read the right rows."""
+    from protiso.warehouse import matrix
+
+    monkeypatch.setattr(matrix, "STRETCH_BYTES", 2 * VECTORS.shape[1] * 4)   # two rows a stretch
+    with Warehouse.open(built, read_only=True) as wh:
+        np.testing.assert_array_equal(wh.vectors(model="antiberty", layer=4, accessions=ACCESSIONS[:3]).numpy(),
+                                      VECTORS[:3] * 4)
+        with pytest.raises(ProtisoError, match=f"the stored vector of {ACCESSIONS[3]} is NULL"):
+            wh.vectors(model="antiberty", layer=8)
+        plan = matrix.plan(wh, "embeddings", "embedding", {"model": "antiberty", "layer": 8}, "test")
+        blocks = matrix.windows(plan, max_rows=2, check=False)
+        first = next(blocks)[1].copy()
+        np.testing.assert_array_equal(first, VECTORS[[ACCESSIONS.index(a) for a in plan.ids[:2].to_pylist()]] * 8)

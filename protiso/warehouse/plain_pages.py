@@ -6,7 +6,7 @@ floats themselves, in row order. ``fill`` parses the headers (Thrift compact pro
 needed) and reads each page's floats with one ``readinto`` into the caller's rows (any stretch of rows
 of the row group): one copy, as ``np.load`` makes, instead of decoding into Arrow and copying again.
 It returns False (and the caller decodes with pyarrow) for anything else: another codec or encoding, a
-dictionary page, NULL vectors.
+dictionary page, a page holding a NULL vector (its floats would no longer line up with its rows).
 """
 
 from __future__ import annotations
@@ -123,8 +123,10 @@ def fill(path: Path, meta: pq.FileMetaData, group: int, column: int, out: np.nda
             else:
                 return False
             count = size - skip
-            if count < 0:
-                return False
+            values = header[5].get(1) if kind == _DATA else header[8].get(1)     # levels, NULL vectors included
+            nulls = header[8].get(2, 0) if kind == _DATA_V2 else 0
+            if count < 0 or nulls or values is None or values * out.itemsize != count:
+                return False        # a page with a NULL vector: rows and floats no longer line up
             a, b = max(seen, lo), min(seen + count, hi)       # this page's floats that ``out`` wants
             if a < b:
                 handle.seek(body + skip + a - seen)
