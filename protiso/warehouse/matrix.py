@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -230,13 +230,19 @@ def _finite(target: np.ndarray, plan: Plan, start: int) -> None:
             raise ProtisoError(f"{plan.what}: the vector of {plan.ids[start + bad]} contains NaN or infinity")
 
 
-def _plain(task: _Task, plan: Plan, out: np.ndarray, meta: pq.ParquetFile) -> bool:
-    """A whole row group of fixed-size float32 vectors stored PLAIN, read straight into ``out`` (``plain_pages``)."""
+def _leaf(meta: pq.ParquetFile, plan: Plan) -> int | None:
+    """The column index of the part's float components when its vectors are fixed-size lists of
+    ``plan.dim`` (what ``plain_pages`` can read), else None."""
     kind = meta.schema_arrow.field(plan.column).type
-    if task.rows is not None or out.dtype != np.float32 or not contracts.is_fixed(kind) or kind.list_size != plan.dim:
-        return False
+    if not contracts.is_fixed(kind) or kind.list_size != plan.dim:
+        return None
     leaf = f"{plan.column}.list.element"
-    index = next((i for i in range(meta.metadata.num_columns) if meta.metadata.schema.column(i).path == leaf), None)
+    return next((i for i in range(meta.metadata.num_columns) if meta.metadata.schema.column(i).path == leaf), None)
+
+
+def _plain(task: _Task, plan: Plan, out: np.ndarray, meta: pq.ParquetFile) -> bool:
+    """A row group (or stretch) of fixed-size float32 vectors stored PLAIN, read straight into ``out``."""
+    index = None if task.rows is not None or out.dtype != np.float32 else _leaf(meta, plan)
     target = out[task.start:task.start + task.count]
     return index is not None and plain_pages.fill(task.path, meta.metadata, task.group, index, target, task.first)
 
@@ -281,8 +287,7 @@ def read(plan: Plan, out: np.ndarray | None = None, check: bool = True,
         out = np.empty((plan.rows, plan.dim or 0), dtype=np.float32)
     if plan.rows == 0:
         return out
-    plan = Plan(_stretches(plan, max(1, STRETCH_BYTES // (4 * max(1, plan.dim or 1)))), plan.ids, plan.extra,
-                plan.dim, plan.column, plan.what)
+    plan = replace(plan, tasks=_stretches(plan, max(1, STRETCH_BYTES // (4 * max(1, plan.dim or 1)))))
     with ThreadPoolExecutor(threads()) as pool:
         futures = [pool.submit(_fill, task, plan, out, check) for task in plan.tasks]
         try:
@@ -299,13 +304,9 @@ def read(plan: Plan, out: np.ndarray | None = None, check: bool = True,
 
 def _plain_chunk(task: _Task, plan: Plan) -> bool:
     """Whether ``task``'s row group stores the plan's vectors as PLAIN-readable fixed-size floats."""
-    meta = pq.ParquetFile(task.path).metadata
-    kind = meta.schema.to_arrow_schema().field(plan.column).type
-    leaf = f"{plan.column}.list.element"
-    chunks = [meta.row_group(task.group).column(i) for i in range(meta.num_columns)
-              if meta.schema.column(i).path == leaf]
-    return (contracts.is_fixed(kind) and kind.list_size == plan.dim and len(chunks) == 1
-            and chunks[0].compression == "UNCOMPRESSED")
+    meta = pq.ParquetFile(task.path)
+    index = _leaf(meta, plan)
+    return index is not None and plain_pages.plain_chunk(meta.metadata, task.group, index)
 
 
 def _stretches(plan: Plan, max_rows: int) -> list[_Task]:
@@ -325,7 +326,7 @@ def windows(plan: Plan, max_rows: int, check: bool = True) -> Iterator[tuple[int
     """The plan's vectors as consecutive blocks of at most ``max_rows`` rows (whole row groups, or stretches
     of a PLAIN fixed-size one; a larger row group of another storage is one block): (first row, block).
     Two buffers: the next block is read while the caller uses this one."""
-    plan = Plan(_stretches(plan, max_rows), plan.ids, plan.extra, plan.dim, plan.column, plan.what)
+    plan = replace(plan, tasks=_stretches(plan, max_rows))
     spans: list[tuple[int, int]] = []
     i = 0
     while i < len(plan.tasks):

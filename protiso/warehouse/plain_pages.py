@@ -89,14 +89,22 @@ class _Reader:
         raise ValueError(f"unknown Thrift type {kind}")
 
 
+def plain_chunk(meta: pq.FileMetaData, group: int, column: int) -> bool:
+    """Whether column chunk ``column`` of row group ``group`` is uncompressed floats with no dictionary
+    (what ``fill`` reads; a page holding a NULL vector can still make it decline)."""
+    chunk = meta.row_group(group).column(column)
+    return (sys.byteorder == "little" and chunk.compression == "UNCOMPRESSED" and chunk.physical_type == "FLOAT"
+            and not chunk.has_dictionary_page)
+
+
 def fill(path: Path, meta: pq.FileMetaData, group: int, column: int, out: np.ndarray, first: int = 0) -> bool:
     """Read the floats of rows ``first`` .. ``first + len(out)`` of column chunk ``column`` of row group
     ``group`` into ``out`` (rows x dim float32, C-contiguous); False, with ``out`` in an unknown state, when
     the chunk is not plain required floats. Pages before the rows are skipped by their headers."""
     chunk = meta.row_group(group).column(column)
     rows = meta.row_group(group).num_rows
-    if (sys.byteorder != "little" or chunk.compression != "UNCOMPRESSED" or chunk.physical_type != "FLOAT"
-            or chunk.has_dictionary_page or first < 0 or first + out.shape[0] > rows or not out.flags.c_contiguous):
+    if (not plain_chunk(meta, group, column) or first < 0 or first + out.shape[0] > rows
+            or not out.flags.c_contiguous):
         return False
     target = memoryview(out.reshape(-1)).cast("B")
     lo = first * (out.shape[1] if out.ndim == 2 else 1) * out.itemsize    # byte of the chunk's floats to start at
