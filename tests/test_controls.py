@@ -288,6 +288,77 @@ def test_headline_names_the_command_that_makes_a_missing_control(built):
     assert 'data-control-missing="shuffled"' not in html
 
 
+def test_an_imported_model_gets_its_shuffled_control_from_protiso_shuffle_and_import_vectors(built, tmp_path):
+    """Vectors made elsewhere: the headline names `protiso shuffle` + `import-vectors --control` (not `embed`,
+    which needs the model); the FASTA holds the shuffles `embed --control shuffled` uses, and what the model
+    makes of it, imported, is stored exactly as the embedded control (vectors, residue letters, hashes)."""
+    from protiso.jobs.isotropy import compute_isotropy
+    from protiso.report import render_report
+    from protiso.sequences.ingest import ingest_files
+
+    src = str(built["path"])
+    real, shuffled = tmp_path / "real.h5", tmp_path / "shuffled.h5"
+    for control, out in (("none", real), ("shuffled", shuffled)):
+        done = run_protiso("export", "-w", src, "--model", MODEL, "--control", control, "--residues", "-o", str(out))
+        assert done.returncode == 0, done.stderr
+    path = tmp_path / "w"
+    with Warehouse.create(path) as wh:
+        ingest_files(wh, [built["root"] / "proteins.fasta"], progress=False)
+    imported = "elsewhere"
+    done = run_protiso("import-vectors", str(real), "-w", str(path), "--model", imported, "--no-progress")
+    assert done.returncode == 0, done.stderr
+    with Warehouse.open(path) as wh:
+        compute_isotropy(wh, scopes=["global"])
+        render_report(wh, tmp_path / "before.html")
+    html = (tmp_path / "before.html").read_text()
+    assert 'data-control-missing="shuffled"' in html and 'data-control-missing="random-init"' in html
+    assert f"protiso shuffle -w W --model {imported} --seed 0 -o shuffled.fasta" in html
+    assert f"--model {imported} --layer 4 --control shuffled --seed 0" in html
+    assert f"--model {imported} --layer 4 --control random-init" in html
+    assert f"protiso embed -w W --model {imported}" not in html
+
+    fasta = tmp_path / "shuffled.fasta"
+    done = run_protiso("shuffle", "-w", str(path), "--model", imported, "--seed", str(SEED), "-o", str(fasta))
+    assert done.returncode == 0 and f"--control shuffled --seed {SEED}" in done.stdout, done.stderr
+    again = run_protiso("shuffle", "-w", str(path), "--model", imported, "-o", str(fasta))
+    assert again.returncode == 2 and again.stderr.count("\n") == 1 and "--force" in again.stderr
+    from Bio import SeqIO
+
+    written = {r.id: str(r.seq) for r in SeqIO.parse(str(fasta), "fasta")}
+    with Warehouse.open(src, read_only=True) as wh:
+        embedded = dict(wh.con.execute("SELECT accession, sequence FROM control_sequences").fetchall())
+        want_vectors = _vectors(wh, "shuffled")
+        want_residues = wh.query("SELECT accession, position, residue, vector FROM residues WHERE control = 'shuffled' "
+                                 "ORDER BY accession, position").to_pylist()
+    assert written == embedded  # the shuffles `protiso embed --control shuffled --seed 7` embedded
+
+    bad = run_protiso("import-vectors", str(shuffled), "-w", str(path), "--model", imported, "--control", "reversed")
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "--control must be one of" in bad.stderr
+    done = run_protiso("import-vectors", str(shuffled), "-w", str(path), "--model", imported, "--control", "shuffled",
+                       "--seed", str(SEED), "--no-progress")
+    assert done.returncode == 0 and "control shuffled" in done.stdout, done.stderr
+    with Warehouse.open(path) as wh:
+        got = {
+            r["accession"]: np.asarray(r["embedding"], dtype=np.float64) for r in wh.query(
+                "SELECT accession, embedding FROM embeddings WHERE model = ? AND control = 'shuffled'",
+                [imported]).to_pylist()}
+        assert got.keys() == want_vectors.keys()
+        for accession, vector in got.items():
+            np.testing.assert_array_equal(vector, want_vectors[accession])
+        residues = wh.query("SELECT accession, position, residue, vector FROM residues WHERE model = ? AND "
+                            "control = 'shuffled' ORDER BY accession, position", [imported]).to_pylist()
+        assert residues == want_residues  # letters of the shuffled sequence, vectors exact
+        hashes = dict(wh.con.execute("SELECT accession, seq_hash FROM embeddings WHERE control = 'shuffled'")
+                      .fetchall())
+        assert hashes == {a: hashlib.md5(s.encode()).hexdigest() for a, s in embedded.items()}
+        assert wh.con.execute("SELECT count(*) FROM residue_stats WHERE model = ? AND control = 'shuffled'",
+                              [imported]).fetchall() == [(1,)]
+        compute_isotropy(wh, controls=["shuffled"], scopes=["global"])
+        render_report(wh, tmp_path / "after.html")
+    html = (tmp_path / "after.html").read_text()
+    assert 'data-control-missing="shuffled"' not in html and 'data-control-missing="random-init"' in html
+
+
 def test_ray_engine_embeds_controls_as_the_local_one(built, tmp_path):
     pytest.importorskip("ray", reason="Ray is not installed (pip install 'protiso[ray]')")
     from protiso.engines import embed_runner

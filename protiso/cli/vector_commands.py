@@ -10,9 +10,11 @@ import typer
 from protiso.cli.common import WarehouseOpt, app, friendly
 from protiso.jobs.export_vectors import export_vectors
 from protiso.jobs.options import ExportOptions
+from protiso.jobs.shuffle import ShuffleOptions, write_shuffled
 from protiso.warehouse import Warehouse
 
 EXPORT = ExportOptions("out.h5", "model")  # the defaults shown in help
+SHUFFLE = ShuffleOptions("shuffled.fasta")
 
 
 # -- interchange: vectors in and out (protiso/jobs/import_vectors.py, export_vectors.py) -----
@@ -48,6 +50,14 @@ def import_vectors(
         help="The model's number of layers (its last layer's number), recorded so that the report knows which "
         "stored layer is the last (the study's per-residue figure applies there only). Known without it for "
         "ProtBERT, ProtBERT-BFD, ProtXLNet, ProteinBERT and ESM-2 names such as esm2_t33_650M_UR50D.")] = None,
+    control: Annotated[str, typer.Option(
+        "--control", metavar="[none|shuffled|random-init]",
+        help="What the vectors are of: none (real sequences, trained model), shuffled (the FASTA `protiso "
+        "shuffle` wrote, embedded by the model) or random-init (the model's architecture with random weights). "
+        "Reports put each model's controls beside its real figures.")] = "none",
+    seed: Annotated[int, typer.Option(
+        help="With --control shuffled: the seed `protiso shuffle` used (residue letters and sequence hashes "
+        "are the shuffled sequence's).")] = 0,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Progress bar on stderr.")] = True,
 ) -> None:
     """Import vectors made elsewhere into `embeddings` / `residues`, all or nothing.
@@ -66,9 +76,33 @@ def import_vectors(
 
     options = ImportOptions(str(path), model=model, layer=layer, format=fmt, pooling=pooling, residues=residues,
                             ids=str(ids) if ids else None, skip_unknown=skip_unknown,
-                            num_layers=num_layers)
+                            num_layers=num_layers, control=control, seed=seed)
     with Warehouse.open_or_create(warehouse) as wh:
         typer.echo(run_import(wh, options, progress=progress).render())
+
+
+@app.command()
+@friendly
+def shuffle(
+    warehouse: WarehouseOpt,
+    output: Annotated[Path, typer.Option("--output", "-o", help="The FASTA file to write.", dir_okay=False)],
+    model: Annotated[Optional[str], typer.Option(
+        "--model", "-m", metavar="MODEL",
+        help="Only the proteins holding a real vector of MODEL (default: every protein with a sequence).")] = None,
+    seed: Annotated[int, typer.Option(
+        help="Seed of the shuffle (give the same to `import-vectors --seed`).")] = SHUFFLE.seed,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Replace OUTPUT if it exists; refused otherwise.")] = SHUFFLE.force,
+) -> None:
+    """Write the shuffled-sequence control as FASTA, for a model protiso cannot run here (ProtBERT, ESM-2, ...).
+
+    Each protein's residues in the seeded order `protiso embed --control shuffled` uses (it depends on the seed and
+    the accession only; recorded in `control_sequences`). Embed the file with the model that made the imported
+    vectors, then `protiso import-vectors FILE -w W --model M --control shuffled --seed S`: reports put the control
+    beside the real figures.
+    """
+    with Warehouse.open(warehouse) as wh:
+        typer.echo(write_shuffled(wh, ShuffleOptions(output, model=model, seed=seed, force=force)).render())
 
 
 @app.command()

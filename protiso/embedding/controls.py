@@ -76,3 +76,15 @@ def with_control(table: pa.Table, control: str) -> pa.Table:
     if "control" in table.column_names:
         return table.set_column(table.schema.get_field_index("control"), "control", column)
     return table.append_column("control", column)
+
+
+def record_shuffles(run, rows: pa.Table) -> None:
+    """Store shuffled sequences (``shuffled_pending``'s rows) in ``control_sequences``, in one commit of ``run``
+    (an embed run's before its vectors; ``protiso shuffle``'s before its FASTA appears)."""
+    wh = run.warehouse
+    wh.con.register("protiso_control_sequences", rows)
+    try:
+        with run.commit() as tx:
+            tx.execute(wh.sql_text("embed_insert_control_sequences"), {"run_id": run.id})
+    finally:
+        wh.con.unregister("protiso_control_sequences")

@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from tqdm import tqdm
 
-from protiso.embedding.controls import shuffled_pending, with_control
+from protiso.embedding.controls import record_shuffles, shuffled_pending, with_control
 from protiso.embedding.lengths import LONG_REJECT_SOURCE, LongProteins
 from protiso.embedding.options import EmbedOptions, Prepared, prepare
 from protiso.embedding.runners import ChunkPlan, LocalRunner, Runner
@@ -117,7 +117,7 @@ def embed_proteins(wh: Warehouse, options: EmbedOptions | Prepared, *, runner: R
             _record_rejects(run, f"embed:{adapter.name}", rejected, None if source is None else source[1])
             _record_rejects(run, LONG_REJECT_SOURCE.format(model=adapter.name), skipped, None)
             if shuffles is not None and shuffles.num_rows:
-                _record_shuffles(run, shuffles)
+                record_shuffles(run, shuffles)
             desc = f"embed {adapter.name}" + (f" ({runner.engine} x{params['workers']})" if "workers" in params else "")
             bar = tqdm(total=plan.residues, unit="res", unit_scale=True, desc=desc, file=sys.stderr,
                        disable=not progress, smoothing=0.1)
@@ -223,17 +223,6 @@ def check_sequences(adapter, pending: pa.Table, skip_invalid: bool) -> dict[str,
                 raise
             rejected[accession] = str(error)
     return rejected
-
-
-def _record_shuffles(run, rows: pa.Table) -> None:
-    """Store the shuffled sequences of a ``--control shuffled`` run (``control_sequences``) before its vectors."""
-    wh = run.warehouse
-    wh.con.register("protiso_control_sequences", rows)
-    try:
-        with run.commit() as tx:
-            tx.execute(wh.sql_text("embed_insert_control_sequences"), {"run_id": run.id})
-    finally:
-        wh.con.unregister("protiso_control_sequences")
 
 
 def _record_rejects(run, source: str, rejected: dict[str, str], shard_rejects: pa.Table | None) -> None:

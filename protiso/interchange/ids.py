@@ -55,11 +55,11 @@ class Match(NamedTuple):
 class IdResolver:
     """Matches records' names to the warehouse's proteins (see the module docstring)."""
 
-    def __init__(self, wh: Warehouse, model: str) -> None:
+    def __init__(self, wh: Warehouse, model: str, control: str = "none") -> None:
         self.wh = wh
         con = wh.con
         con.execute(wh.sql_text("import_proteins"))
-        con.execute(wh.sql_text("import_existing"), {"model": model})
+        con.execute(wh.sql_text("import_existing"), {"model": model, "control": control})
         self.proteins = con.execute(wh.sql_text("import_protein_count")).fetchall()[0][0]
         self._sequences = False
 

@@ -68,7 +68,7 @@ def export_vectors(wh: Warehouse, options: ExportOptions | str | Path, model: st
     writer_class = WRITERS.get(output.suffix.lower())
     if writer_class is None:
         raise ProtisoError(f"{output}: the file name must end in {', '.join(WRITERS)}")
-    _check_output(output, force)
+    check_output(output, force)
     layer, pooling, rows, dim = _choose(wh, model, layer, embedding_set, control)
     meta = {"model": model, "layer": layer, "embedding_set": embedding_set, "pooling": pooling, "control": control,
             "protiso": versions().get("protiso", "")}
@@ -97,16 +97,16 @@ def export_vectors(wh: Warehouse, options: ExportOptions | str | Path, model: st
             writer.close()
         os.replace(tmp, output)
     except OSError as error:  # a full disk (ENOSPC), the folder made unwritable meanwhile, ...
-        _quietly_remove(tmp)
+        quietly_remove(tmp)
         raise ProtisoError(f"cannot write {output}: {_os_reason(error)}; nothing was written") from None
     except BaseException:
-        _quietly_remove(tmp)
+        quietly_remove(tmp)
         raise
     return ExportSummary(str(output), model, layer, embedding_set, pooling, dim, written, stored,
                          output.stat().st_size, time.perf_counter() - started)
 
 
-def _check_output(output: Path, force: bool) -> None:
+def check_output(output: Path, force: bool) -> None:
     """Refuse, in one line, an output that exists (without ``force``) or a folder that is missing or unwritable."""
     if output.is_symlink() or output.exists():
         if output.is_dir() and not output.is_symlink():
@@ -152,10 +152,10 @@ def _remove_stale_temps(output: Path) -> None:
         except OSError:
             continue
         if stale:
-            _quietly_remove(entry)
+            quietly_remove(entry)
 
 
-def _quietly_remove(path: Path) -> None:
+def quietly_remove(path: Path) -> None:
     try:
         path.unlink(missing_ok=True)
     except OSError:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from queue import Full, Queue
@@ -22,12 +22,14 @@ from queue import Full, Queue
 import pyarrow as pa
 from tqdm import tqdm
 
+from protiso.embedding.controls import check_control, shuffle, with_control
 from protiso.embedding.stage_io import parse_residues
 from protiso.errors import ProtisoError
 from protiso.interchange.ids import IdResolver, Match
 from protiso.interchange.readers import open_source
 from protiso.interchange.rows import RowBuilder
 from protiso.interchange.source import FORMATS, MAX_LAYER, Record, Source
+from protiso.sequences.normalise import seq_hash
 from protiso.warehouse import Warehouse
 from protiso.warehouse.embedding_stats import EmbeddingStats, staging
 
@@ -58,6 +60,8 @@ class ImportOptions:
     ids: str | None = None
     skip_unknown: bool = False
     num_layers: int | None = None
+    control: str = "none"
+    seed: int = 0
 
     def check(self) -> float:
         """Check the values that need no file; returns the fraction of residue vectors stored."""
@@ -72,6 +76,9 @@ class ImportOptions:
         if self.num_layers is not None and (isinstance(self.num_layers, bool) or not isinstance(self.num_layers, int)
                                             or self.num_layers < 1):
             raise ProtisoError(f"--num-layers must be the model's number of layers (>= 1); got {self.num_layers!r}")
+        check_control(self.control)
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ProtisoError(f"--seed must be a whole number >= 0; got {self.seed!r}")
         if self.pooling is not None and not str(self.pooling).strip():
             raise ProtisoError("--pooling must describe the rule in words; got an empty string")
         return parse_residues(self.residues)
@@ -79,7 +86,8 @@ class ImportOptions:
     def params(self, source: Source) -> dict:
         return {"path": str(Path(self.path).resolve()), "format": source.format, "model": self.model,
                 "layer": self.layer, "pooling": self.pooling, "residues": str(self.residues),
-                "ids": self.ids, "skip_unknown": self.skip_unknown, "num_layers": self.num_layers}
+                "ids": self.ids, "skip_unknown": self.skip_unknown, "num_layers": self.num_layers,
+                "control": self.control, **({"seed": self.seed} if self.control == "shuffled" else {})}
 
 
 @dataclass
@@ -102,6 +110,7 @@ class ImportSummary:
     seconds: float
     rejected: list[str] = field(default_factory=list)  # records matching no protein (skip_unknown)
     created: int = 0  # proteins created from the records' ids (a warehouse without sequences)
+    control: str = "none"  # what the vectors are of (protiso.embedding.controls)
 
     @property
     def rows_per_second(self) -> float:
@@ -109,7 +118,8 @@ class ImportSummary:
 
     def render(self) -> str:
         dims = ", ".join(f"layer {layer}: dim {dim}" for layer, dim in sorted(self.dims.items())) or "no vectors"
-        first = (f"imported {self.vectors:,} vectors for {self.proteins:,} proteins as {self.model} ({dims}) from "
+        what = self.model if self.control == "none" else f"{self.model}, control {self.control}"
+        first = (f"imported {self.vectors:,} vectors for {self.proteins:,} proteins as {what} ({dims}) from "
                  f"{self.path} ({self.format}, {self.records:,} records) in {self.seconds:,.1f} s "
                  f"({self.rows_per_second:,.0f} records/s)")
         lines = [first, f"run {self.run_id}; pooling: {self.pooling}"]
@@ -131,7 +141,8 @@ def import_vectors(wh: Warehouse, options: ImportOptions, progress: bool = True)
     """Import the vectors ``options`` names into ``wh`` (see the module docstring)."""
     fraction = options.check()
     source = open_source(options.path, options.format, options.ids)
-    resolver = IdResolver(wh, options.model)
+    resolver = IdResolver(wh, options.model, options.control)
+    letters = _control_letters(options, resolver.sequences)
     try:
         created: dict[str, int | None] | None = None
         if not wh.con.execute(wh.sql_text("has_sequences")).fetchall()[0][1]:
@@ -153,9 +164,12 @@ def import_vectors(wh: Warehouse, options: ImportOptions, progress: bool = True)
                         tx.write_part("proteins", _new_proteins(created, source, run.id))
                         new_proteins += len(created)
                         created.clear()
-                    tables = builder.build([r for r, _ in kept], [f for _, f in kept], resolver.sequences)
+                    tables = builder.build([r for r, _ in kept], [f for _, f in kept], letters)
                     for layer, (embeddings, residues) in sorted(tables.items()):
-                        partition = {"model": options.model, "layer": layer}
+                        partition = {"model": options.model, "layer": layer,
+                                     **({} if options.control == "none" else {"control": options.control})}
+                        embeddings = _as_control(embeddings, options.control, letters)
+                        residues = _as_control(residues, options.control, letters)
                         if embeddings is not None:
                             tx.write_part("embeddings", embeddings, partition)
                             global_stats.add(embeddings, f"vectors of {options.model}")
@@ -165,7 +179,7 @@ def import_vectors(wh: Warehouse, options: ImportOptions, progress: bool = True)
                     bar.update(len(chunk))
                 for layer, stats in builder.statistics().items():
                     tx.execute(wh.sql_text("embed_residue_stats_upsert"),
-                               [run.id, options.model, layer, *stats.to_flat(), "none"])
+                               [run.id, options.model, layer, *stats.to_flat(), options.control])
                 global_stats.stage(wh, tx, run.id)
                 if rejected:
                     sources, labels, reasons = (list(column) for column in zip(*rejected))
@@ -173,6 +187,7 @@ def import_vectors(wh: Warehouse, options: ImportOptions, progress: bool = True)
                                {"run_id": run.id, "sources": sources, "records": labels, "reasons": reasons})
                 summary = _summary(run.id, options, source, builder, records, rejected, started)
                 summary.created = new_proteins
+                summary.control = options.control
                 run.columns.update(layer=",".join(map(str, builder.layers)) or None, pooling=builder.pooling)
                 run.params["layers"] = builder.layers
                 run.params["summary"] = {**asdict(summary), "rejected": len(rejected)}
@@ -180,6 +195,31 @@ def import_vectors(wh: Warehouse, options: ImportOptions, progress: bool = True)
         resolver.close()
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _control_letters(options: ImportOptions, sequences: Callable[[list[str]], dict[str, str]]
+                     ) -> Callable[[list[str]], dict[str, str]]:
+    """The stored sequences as the vectors saw them: for ``shuffled``, in the order ``protiso shuffle`` wrote
+    them (seed, accession), so residue letters and sequence hashes are the shuffled sequence's."""
+    if options.control != "shuffled":
+        return sequences
+    return lambda accessions: {a: shuffle(a, s, options.seed)[0] for a, s in sequences(accessions).items() if s}
+
+
+def _as_control(table: pa.Table | None, control: str, letters: Callable[[list[str]], dict[str, str]]
+                ) -> pa.Table | None:
+    """``table`` with its ``control`` column; a shuffled control's embeddings carry the shuffled sequence's
+    hash where the sequence is known, as ``protiso embed --control shuffled`` writes them."""
+    if table is None or control == "none":
+        return table
+    table = with_control(table, control)
+    if control == "shuffled" and "seq_hash" in table.column_names:
+        accessions = table.column("accession").to_pylist()
+        known = letters(accessions)
+        hashes = [seq_hash(known[a]) if known.get(a) else h
+                  for a, h in zip(accessions, table.column("seq_hash").to_pylist())]
+        table = table.set_column(table.schema.get_field_index("seq_hash"), "seq_hash", pa.array(hashes, pa.string()))
+    return table
 
 
 def _matched(chunk: list[Record], source: Source, resolver: IdResolver, skip_unknown: bool, rejected: list,

@@ -80,9 +80,17 @@ def _interval(value: dict[str, Any], metric: str, keys: dict[str, Any]) -> list[
 
 
 def _commands(model: str, layer: int, control: str, stored: bool, has_iso: bool, has_corr: bool,
-              real_corr: bool) -> list[str]:
+              real_corr: bool, imported: bool = False) -> list[str]:
+    """What makes a missing control's figures; for a model whose real vectors were imported (protiso may not
+    have it), the shuffled sequences to embed elsewhere and the import of what that makes."""
     out = []
-    if not stored:
+    if not stored and imported:
+        if control == "shuffled":
+            out.append(f"protiso shuffle -w W --model {model} --seed 0 -o shuffled.fasta")
+        made = "VECTORS_OF_SHUFFLED_FASTA" if control == "shuffled" else "VECTORS_FROM_RANDOM_WEIGHTS"
+        out.append(f"protiso import-vectors {made} -w W --model {model} --layer {layer} --control {control}"
+                   + (" --seed 0" if control == "shuffled" else ""))
+    elif not stored:
         out.append(f"protiso embed -w W --model {model} --layers {layer} --control {control} --seed 0")
     if not has_iso:
         out.append(f"protiso isotropy -w W --control {control} --scope global")
@@ -222,8 +230,9 @@ def control_models(source: Source, headline_layers: dict[str, int]) -> list[Cont
     if not headline_layers:
         return []
     iso = rows(source.wh, "report_controls_isotropy", models=source.models)
-    stored = {(r["model"], r["layer"], r["control"]) for r in rows(source.wh, "report_controls_stored",
-                                                                     models=source.models)}
+    stored_rows = rows(source.wh, "report_controls_stored", models=source.models)
+    stored = {(r["model"], r["layer"], r["control"]) for r in stored_rows}
+    imported = {(r["model"], r["layer"]) for r in stored_rows if r["control"] == "none" and r["imported"]}
     corr = rows(source.wh, "report_controls_correlations", models=source.models) \
         if has_relation(source.wh, "correlations") else []
     partials = rows(source.wh, "report_controls_partials", models=source.models) \
@@ -251,7 +260,7 @@ def control_models(source: Source, headline_layers: dict[str, int]) -> list[Cont
         for control in CONTROLS:
             has_iso, has_corr = control in by_control, control in corr_by
             commands = [] if control == "none" else _commands(model, layer, control, (model, layer, control) in stored,
-                                                              has_iso, has_corr, real_corr)
+                                                              has_iso, has_corr, real_corr, (model, layer) in imported)
             cells = strata.get(control, {})
             stratum_rows = [StratumRow(st, w, STRATA[(st, w)], cells[(st, w)], part_by.get((control, st, w), {}))
                             for st, w in order if (st, w) in cells]
