@@ -15,7 +15,8 @@ Every GO term with >= 10 proteins (true-path) of one set of vectors, through `pr
   extrapolated to every group and --draws draws.
 
 Target (issue 22): each "now" line within 2x of today's job time. The machine may be shared, so the
-comparison is of CPU seconds (all threads of the part's process); wall seconds are printed beside.
+comparison is of CPU seconds (all threads of the part's process and of the worker processes that drew its
+nulls, --workers); wall seconds are printed beside.
 
 Full scale (the Swiss-Prot-scale warehouse of bench/scale_analytics.py, 435,059 x 1024; minutes, GBs):
 
@@ -50,6 +51,19 @@ sys.path.insert(0, str(TREE))
 DATA = REPO / ".." / "shared" / "data" / "swissprot-2014"
 MODEL, LAYER, POOLING = "synthetic", 1, "mean"
 MIN_PROTEINS = 10
+
+
+def cpu_seconds() -> float:
+    """CPU seconds of this process and of its children that ended (the null's worker processes)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+def worker_mib() -> float:
+    """Peak RSS of the largest child that ended (a null-draw worker), in MiB; 0 if none."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
 def peak_mib() -> float:
@@ -109,7 +123,7 @@ def part_build(path: str, root: str, proteins: str, dim: str) -> dict:
 # -- parts, each in its own process ------------------------------------------------------------------
 
 
-def part_job(path: str, budget: str, draws: str, null: str) -> dict:
+def part_job(path: str, budget: str, draws: str, null: str, workers: str = "auto") -> dict:
     import dataclasses
     import inspect
 
@@ -131,14 +145,17 @@ def part_job(path: str, budget: str, draws: str, null: str) -> dict:
     except ProtisoError as exc:
         return {"skipped": str(exc)}
     with wh:
-        start, cpu = time.perf_counter(), time.process_time()
+        if "workers" in fields and workers != "auto":
+            extra["workers"] = int(workers)
+        start, cpu = time.perf_counter(), cpu_seconds()
         summary = compute_isotropy(wh, by=["go_term"], scopes=["global"], models=[MODEL], embedding_set="raw",
                                    min_points=MIN_PROTEINS, null_draws=int(draws),
                                    memory_budget=parse_memory_budget(budget), **extra)
-        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+        seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu
         groups = wh.con.execute("SELECT count(*) FROM isotropy WHERE run_id = ? AND group_by = 'go_term'",
                                 [summary.run_id]).fetchall()[0][0]
-        return {"seconds": seconds, "cpu": cpu, "peak_mib": peak_mib(), "groups": groups, "run_id": summary.run_id}
+        return {"seconds": seconds, "cpu": cpu, "peak_mib": peak_mib(), "groups": groups, "run_id": summary.run_id,
+                "worker_mib": worker_mib()}
 
 
 def part_naive(path: str, run_id: str, sample: str, null: str) -> dict:
@@ -180,9 +197,10 @@ def part_naive(path: str, run_id: str, sample: str, null: str) -> dict:
     return {"per_group_draw": seconds / (3 * len(chosen)), "sampled": len(chosen), "groups": len(groups)}
 
 
-def part_draw(path: str, draws: str) -> dict:
-    """CPU seconds per draw of each null alone (no job around them) on every GO term's proteins, with the
-    rows the length null's plan expects to move per draw."""
+def part_draw(path: str, draws: str, workers: str = "1") -> dict:
+    """CPU and wall seconds per draw of each null alone (no job around them) on every GO term's proteins, in
+    ``workers`` processes (CPU seconds include theirs), with the rows the length null's plan expects to move
+    per draw."""
     from protiso.jobs.budget import parse_memory_budget
     from protiso.jobs.isotropy_groups import group_members
     from protiso.jobs.isotropy_read import scan_embeddings
@@ -199,13 +217,14 @@ def part_draw(path: str, draws: str) -> dict:
     units, _ = units_of(names)
     lengths = np.array([length[a] for a in np.unique(names)], dtype=np.float64)
     whole, out = scan.stats.sufficient(), {"groups": len(groups.members), "vectors": len(names)}
+    crew = {"workers": int(workers)} if workers != "1" else {}        # older trees draw in this process only
     for name, make in (("size", lambda: SizeNull(scan.points, units, [len(m) for m in groups.members], int(draws),
-                                                 2, whole=whole)),
+                                                 2, whole=whole, **crew)),
                        ("length", lambda: LengthNull(scan.points, units, length_strata(lengths), groups.members,
-                                                     int(draws), 2, whole=whole, relations=groups.relations))):
-        cpu, wall = time.process_time(), time.perf_counter()
+                                                     int(draws), 2, whole=whole, relations=groups.relations, **crew))):
+        cpu, wall = cpu_seconds(), time.perf_counter()
         null = make()
-        out[name] = {"cpu_per_draw": (time.process_time() - cpu) / int(draws),
+        out[name] = {"cpu_per_draw": (cpu_seconds() - cpu) / int(draws),
                      "wall_per_draw": (time.perf_counter() - wall) / int(draws)}
         if name == "length":
             out["length_rows_per_draw"] = null.plan.rows
@@ -245,6 +264,9 @@ def main() -> None:
     parser.add_argument("--memory-budget", default="4GiB")
     parser.add_argument("--sample", type=int, default=20, help="groups the naive recomputation measures")
     parser.add_argument("--out", type=Path, help="also write the table here (default bench/out/statistics.txt)")
+    parser.add_argument("--workers", default="auto",
+                        help="processes that draw the nulls in this tree's lines (auto: the job's default, one per "
+                        "CPU for draws worth it); CPU seconds always include theirs")
     parser.add_argument("--draw-only", type=Path, metavar="WAREHOUSE",
                         help="only time --draws draws of each null alone with this tree on WAREHOUSE (migrates it)")
     parser.add_argument("--part", nargs="+", help=argparse.SUPPRESS)
@@ -254,11 +276,12 @@ def main() -> None:
         print(json.dumps(PARTS[name](*rest)))
         return
     if args.draw_only:
-        found = run_part(REPO, "draw", str(args.draw_only), str(args.draws))
+        workers = "1" if args.workers == "auto" else args.workers
+        found = run_part(REPO, "draw", str(args.draw_only), str(args.draws), workers)
         print(f"{found['vectors']:,} vectors, {found['groups']:,} GO terms; CPU (wall) seconds per draw: size null "
               f"{found['size']['cpu_per_draw']:.1f} ({found['size']['wall_per_draw']:.1f}), length null "
               f"{found['length']['cpu_per_draw']:.1f} ({found['length']['wall_per_draw']:.1f}), planned "
-              f"{found['length_rows_per_draw']:,.0f} rows per length draw; load "
+              f"{found['length_rows_per_draw']:,.0f} rows per length draw; {workers} worker(s); load "
               f"{', '.join(f'{x:.1f}' for x in os.getloadavg())}")
         return
     base = args.base or subprocess.run(["git", "-C", str(REPO), "merge-base", "HEAD", "main"], capture_output=True,
@@ -306,13 +329,15 @@ def main() -> None:
     if not mine.exists():
         shutil.copytree(path, mine)
     for null in ("size", "length"):
-        now = run_part(REPO, "job", str(mine), args.memory_budget, str(args.draws), null)
+        now = run_part(REPO, "job", str(mine), args.memory_budget, str(args.draws), null, args.workers)
         if "skipped" in now:
             say(row.format(f"now, --null {null}", "-", "-", "-", f"skipped: {now['skipped']}"))
             continue
         results[null] = now
         ratio = (f"{now['cpu'] / today['cpu']:.2f}x today (<= 2x); wall {now['seconds'] / today['seconds']:.2f}x"
                  if "seconds" in today else "")
+        if now.get("worker_mib"):
+            ratio += f"; largest null worker {now['worker_mib']:.0f} MiB"
         say(row.format(f"now, --null {null} + p, q, MC error, {now['groups']:,} GO terms", f"{now['seconds']:.1f}",
                        f"{now['cpu']:.1f}", f"{now['peak_mib']:.0f}", ratio))
     for null in results:

@@ -11,7 +11,7 @@ import pytest
 
 from protiso.metrics.isotropy import isoscore
 from protiso.metrics.length_null import LengthNull, length_strata, plan_lengths
-from protiso.metrics.size_null import units_of
+from protiso.metrics.size_null import SizeNull, units_of
 
 
 def _lengths(fasta, count: int) -> np.ndarray:
@@ -109,3 +109,17 @@ def test_local_units_draw_whole_proteins_with_their_residues(setting):
         expected = [isoscore(residues[np.concatenate([units[u] for u in _redraw(strata, group, 9, j)])])
                     for j in range(3)]
         assert null.of_group(g).values == pytest.approx(expected, rel=1e-9)
+
+
+def test_draws_in_worker_processes_equal_the_draws_in_this_one(setting):
+    """--workers changes who draws, not what: both nulls give the same values, bit for bit, in draw order."""
+    points, _, strata, groups = setting
+    points = points.astype(np.float32)
+    units, _ = units_of(np.arange(len(points)))
+    sizes = [len(g) for g in groups]
+    length = [LengthNull(points, units, strata, groups, 5, seed=2, workers=w) for w in (1, 2, 3)]
+    size = [SizeNull(points, units, sizes, 5, seed=2, workers=w) for w in (1, 2, 3)]
+    for g, k in enumerate(sizes):
+        assert length[0].of_group(g).draws == 5
+        assert length[0].of_group(g).values == length[1].of_group(g).values == length[2].of_group(g).values
+        assert size[0].of_size(k).values == size[1].of_size(k).values == size[2].of_size(k).values

@@ -137,11 +137,11 @@ def test_every_isotropy_option_is_reachable(captured, tmp_path) -> None:
     (from_cli,) = cli(captured, "isotropy", "--by", "organism,go_term", "--bootstrap", 5, "--level", 0.9, "--zeta", 0.3,
                       "-m", "m1", "-m", "m2", "--embedding-set", "centered", "--scope", "global", "--control",
                       "shuffled", "--seed", 3, "--min-points", 4, "--memory-budget", "512MiB", "--null-draws", 7,
-                      "--null", "length", "--strata", 5)
+                      "--null", "length", "--strata", 5, "--workers", 2)
     from_toml = toml(tmp_path, '[isotropy]\nby = ["organism", "go_term"]\nbootstrap = 5\nlevel = 0.9\nzeta = 0.3\n'
                      'models = ["m1", "m2"]\nembedding_set = ["centered"]\nscopes = ["global"]\n'
                      'controls = ["shuffled"]\nseed = 3\nmin_points = 4\nmemory_budget = "512MiB"\nnull_draws = 7\n'
-                     'null = "length"\nstrata = 5\npostprocess = ["center"]\n').isotropy
+                     'null = "length"\nstrata = 5\nworkers = 2\npostprocess = ["center"]\n').isotropy
     assert from_cli == from_toml.options and from_toml.postprocess == ["center"]
     assert from_cli.memory_budget == 512 * 2**20
     differs_everywhere(IsotropyOptions(), from_cli)
@@ -198,6 +198,7 @@ def test_every_report_and_export_option_is_reachable(captured, tmp_path) -> None
 @pytest.mark.parametrize("body, message", [
     ("[isotropy]\nzetta = 0.1\n", r"\[isotropy\] unknown key\(s\) zetta; known: by, "),
     ("[isotropy]\nnull_draws = -1\n", r"\[isotropy\] --null-draws must be >= 0"),
+    ("[isotropy]\nworkers = 0\n", r"\[isotropy\] --workers must be a whole number >= 1; got 0"),
     ("[isotropy]\nzeta = 2.0\n", r"\[isotropy\] .*zeta must be in \[0, 1\]"),
     ("[align]\nopen_score = -3\n", r"\[align\] unknown key\(s\) open_score; known: .*open, extend"),
     ("[align]\npairs = \"some\"\n", r"\[align\] --pairs must be a number of pairs"),

@@ -67,7 +67,8 @@ def test_group_moments_target_terms_in_both_forms_equal_the_package():
 @pytest.fixture(scope="module")
 def go_tested(tmp_path_factory, shared_data):
     """The 99 AntiBERTy proteins with their GO annotations and the real GO 2014 graph, groups tested
-    against the size null (40 draws) and, in a second run, against the length-matched null."""
+    against the size null (40 draws) and, in a second run, against the length-matched null drawn by two
+    worker processes."""
     from protiso.sequences.ingest import ingest_files
 
     wh = build_warehouse(tmp_path_factory.mktemp("go") / "w")
@@ -75,7 +76,7 @@ def go_tested(tmp_path_factory, shared_data):
                       shared_data / "swissprot-2014" / "go_2014_graph.tsv.gz"], progress=False)
     size = compute_isotropy(wh, by=["go_term", "organism"], scopes=["global"], min_points=5, null_draws=40, seed=2)
     length = compute_isotropy(wh, by=["go_term"], scopes=["global"], min_points=5, null_draws=12, seed=2,
-                              null="length")
+                              null="length", workers=2)
     yield wh, size.run_id, length.run_id
     wh.close()
 
@@ -129,6 +130,20 @@ def test_p_values_equal_a_recount_from_the_stored_null(go_tested):
             "abs(isoscore - null_mean)))) / (1 + len(null_values)))) AS worst FROM isotropy "
             "WHERE run_id = ? AND p_value IS NOT NULL", [run_id]).to_pylist()[0]["worst"]
         assert recount < 1e-12
+
+
+def test_the_stored_null_does_not_depend_on_the_worker_processes(go_tested):
+    wh, _, run = go_tested
+    again = compute_isotropy(wh, by=["go_term"], scopes=["global"], min_points=5, null_draws=12, seed=2,
+                             null="length", workers=1)
+    query = ("SELECT group_value, null_values, size_z, p_value, q_value FROM isotropy WHERE run_id = ? "
+             "AND group_by = 'go_term' ORDER BY group_value")
+    forked = wh.con.execute(query, [run]).fetchall()
+    assert len(forked) > 10 and all(len(row[1]) == 12 for row in forked if row[1] is not None)
+    assert wh.con.execute(query, [again.run_id]).fetchall() == forked
+    workers = wh.con.execute("SELECT params->>'workers' FROM runs WHERE run_id IN (?, ?) ORDER BY run_id",
+                             [run, again.run_id]).fetchall()
+    assert sorted(w[0] for w in workers) == ["1", "2"]     # recorded, though it changes nothing
 
 
 def test_length_matched_null_equals_a_brute_force_redraw(go_tested):

@@ -62,6 +62,9 @@ def isotropy(
         help="Random groups for --by: size (the group's protein count) or length (that count from each "
         "length stratum, matching the group's length distribution).")] = ISO.null,
     strata: Annotated[int, typer.Option(help="--null length: the length strata.")] = ISO.strata,
+    workers: Annotated[int | None, typer.Option(
+        help="Processes that draw the null's random groups (default: one per available CPU); the values do not "
+        "depend on it.")] = ISO.workers,
     seed: Annotated[int, typer.Option(help="Seed of the bootstrap and the null draws.")] = ISO.seed,
     memory_budget: Annotated[str, typer.Option(
         help="Memory protiso may hold at once (vectors kept for --by beyond half of it are memory-mapped), "
@@ -90,7 +93,7 @@ def isotropy(
         by=_isotropy_names(by) or (), bootstrap=bootstrap, zeta=zeta, models=model_names(models),
         embedding_set=_isotropy_names(embedding_set), scopes=_isotropy_names(scopes) or ISO.scopes,
         controls=_isotropy_names(controls), seed=seed, level=level, min_points=min_points,
-        memory_budget=memory_budget, null_draws=null_draws, null=null, strata=strata).check()
+        memory_budget=memory_budget, null_draws=null_draws, null=null, strata=strata, workers=workers).check()
     with Warehouse.open(warehouse) as wh:
         summary = compute_isotropy(wh, options, progress=progress)
     typer.echo(summary.render())

@@ -80,6 +80,7 @@ class _Options:
     null_draws: int
     null_method: str
     strata: int
+    workers: int | None
 
 
 def _row(key: dict, stats, cosine, points: np.ndarray | None, opts: _Options, units: np.ndarray | None = None) -> dict:
@@ -123,7 +124,7 @@ def _grouped(wh: Warehouse, scan: Scan, key: dict, by: Sequence[str], opts: _Opt
             return _row({**key, "group_by": grouping, "group_value": value}, moments, moments, points, opts, units)
 
         measured = grouped_rows(scan, groups, make, opts.budget, f"isotropy {label} by {grouping}", opts.bootstrap > 0)
-        nulls = NullOptions(opts.null_draws, opts.seed, opts.level, opts.null_method, opts.strata)
+        nulls = NullOptions(opts.null_draws, opts.seed, opts.level, opts.null_method, opts.strata, opts.workers)
         rows += control_for_size(scan, groups, measured, opts.min_points, nulls, _families(wh, grouping, groups.names),
                                  _unit_lengths(wh, scan) if opts.null_method == "length" else None,
                                  f"isotropy {label} by {grouping}")
@@ -293,6 +294,7 @@ def _compute(wh: Warehouse, options: IsotropyOptions) -> IsotropySummary:
     params = {"by": by, "bootstrap": bootstrap, "zeta": zeta, "models": model_list, "embedding_sets": sets,
               "scopes": list(scopes), "seed": seed, "level": level, "min_points": min_points,
               "memory_budget": memory_budget, "null_draws": null_draws, "null": null, "strata": strata,
+              "workers": options.workers,
               "controls": control_list,
               "p_value": "two-sided empirical (1 + #{|draw - null_mean| >= |IsoScore - null_mean|}) / (1 + draws)",
               "q_value": "Benjamini-Hochberg within model, layer, set, scope, grouping and GO namespace; roots untested",
@@ -306,7 +308,7 @@ def _compute(wh: Warehouse, options: IsotropyOptions) -> IsotropySummary:
               "local_interval": "per-protein local summaries: percentile bootstrap over proteins of the mean; "
                                 "pooled: over the proteins with stored residues, each replicate pooling their "
                                 f"residues (blocks of proteins beyond 16-64); {LOCAL_REPLICATES} replicates, seed"}
-    opts = _Options(zeta, bootstrap, seed, level, min_points, memory_budget, null_draws, null, strata)
+    opts = _Options(zeta, bootstrap, seed, level, min_points, memory_budget, null_draws, null, strata, options.workers)
     skipped: list[str] = []
     with wh.run("isotropy", params) as run:
         rows: list[dict] = []

@@ -32,13 +32,15 @@ NULL_COLUMNS = ("n_proteins", "null_mean", "null_sd", "null_low", "null_high", "
 @dataclass(frozen=True)
 class NullOptions:
     """How groups are tested: ``draws`` random groups per null (0: none), ``method`` size | length,
-    ``strata`` length bins of the length-matched null, ``seed``, ``level`` of the null's interval."""
+    ``strata`` length bins of the length-matched null, ``seed``, ``level`` of the null's interval, ``workers``
+    processes that draw (None: one per available CPU)."""
 
     draws: int
     seed: int
     level: float
     method: str
     strata: int
+    workers: int | None = 1
 
 
 def empty_null() -> dict:
@@ -77,11 +79,11 @@ def control_for_size(scan: Scan, groups: Groups, rows: list[dict], min_proteins:
                              if position[groups.names[a]] is not None and position[groups.names[b]] is not None]
                 null = LengthNull(scan.points, units, length_strata(lengths, opts.strata),
                                   [mine for _, mine in counted], opts.draws, opts.seed, opts.level, whole=whole,
-                                  progress=bar.update, relations=relations)
+                                  progress=bar.update, relations=relations, workers=opts.workers)
                 nulls = [null.of_group(g) for g in range(len(counted))]
             else:
                 null = SizeNull(scan.points, units, [len(mine) for _, mine in counted], opts.draws, opts.seed,
-                                opts.level, whole=whole, progress=bar.update)
+                                opts.level, whole=whole, progress=bar.update, workers=opts.workers)
                 nulls = [null.of_size(len(mine)) for _, mine in counted]
     out = []
     for (row, mine), stats in zip(counted, nulls):

@@ -26,7 +26,8 @@ class IsotropyOptions:
 
     ``by``: groupings besides the row over all points. ``models`` / ``embedding_set`` / ``controls``:
     only these (None = all). ``memory_budget``: bytes, or a size such as ``"4GiB"``. ``null_draws`` random
-    groups per group for ``size_z`` (``null``: size or length, the latter over ``strata`` length bins).
+    groups per group for ``size_z`` (``null``: size or length, the latter over ``strata`` length bins),
+    drawn by ``workers`` processes (None: one per available CPU; the values do not depend on it).
     """
 
     by: tuple[str, ...] = ()
@@ -43,6 +44,7 @@ class IsotropyOptions:
     null_draws: int = 30
     null: str = "size"
     strata: int = 10
+    workers: int | None = None
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -66,6 +68,9 @@ class IsotropyOptions:
                 raise ProtisoError(f"--{name.replace('_', '-')} must be >= 0, got {getattr(self, name)}")
         if self.null not in NULL_METHODS:
             raise ProtisoError(f"unknown --null {self.null!r}; choose from {', '.join(NULL_METHODS)}")
+        if self.workers is not None and (isinstance(self.workers, bool) or not isinstance(self.workers, int)
+                                         or self.workers < 1):
+            raise ProtisoError(f"--workers must be a whole number >= 1; got {self.workers!r}")
         if self.strata < 1:
             raise ProtisoError(f"--strata must be >= 1, got {self.strata}")
         if self.min_points < 2:

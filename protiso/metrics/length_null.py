@@ -22,6 +22,7 @@ from scipy.sparse.csgraph import breadth_first_order, minimum_spanning_tree
 from scipy.spatial import cKDTree
 from threadpoolctl import threadpool_limits
 
+from protiso.metrics.draws import row_seconds, run_draws
 from protiso.metrics.grouped import EMPTY, NODE_ROWS, WHOLE, MomentEngine, walk_plan
 from protiso.metrics.isotropy import CHUNK_ROWS
 from protiso.metrics.size_null import NullStats, summarise
@@ -95,12 +96,13 @@ def plan_lengths(compositions: np.ndarray, bin_rows: np.ndarray, bin_units: np.n
 
 
 class LengthNull:
-    """Length-matched null of IsoScore for each group (``groups``: unit indices of each group)."""
+    """Length-matched null of IsoScore for each group (``groups``: unit indices of each group); ``workers``
+    processes draw (``protiso.metrics.draws``; None: one per available CPU), with the same values."""
 
     def __init__(self, points: np.ndarray, units: list[np.ndarray], strata: np.ndarray,
                  groups: Sequence[np.ndarray], draws: int, seed: int, level: float = 0.95,
                  whole: SufficientStats | None = None, progress: Callable[[int], None] | None = None,
-                 relations: Sequence[tuple[int, int]] = ()) -> None:
+                 relations: Sequence[tuple[int, int]] = (), workers: int | None = 1) -> None:
         self.level = level
         strata = np.asarray(strata)
         n_bins = int(strata.max()) + 1 if len(strata) else 0
@@ -121,12 +123,10 @@ class LengthNull:
                 whole = StreamStats(points.shape[1]).add(points).sufficient()
             engine = MomentEngine(points, whole, CHUNK_ROWS)
             bins = [np.flatnonzero(strata == b) for b in range(n_bins)]
-            drawn: list[list[float | None]] = []
+            plan = self.plan
             with threadpool_limits(1):    # updates of a few rows each: threads only add their wake-ups
-                for j in range(draws):
-                    drawn.append(_draw(engine, self.plan, units, lengths, bins, seed, j))
-                    if progress:
-                        progress(1)
+                drawn = run_draws(lambda j: _draw(engine, plan, units, lengths, bins, seed, j), draws, workers,
+                                  progress, row_seconds(plan.rows, points.shape[1]))
             for g, u in enumerate(of_group):
                 values[g] = [v[u] for v in drawn if v[u] is not None]
         self._stats = [summarise(len(groups[g]), values[g], level) for g in range(len(groups))]

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from protiso.metrics.blas import numpy_blas_single
+from protiso.metrics.draws import row_seconds, run_draws
 from protiso.metrics.grouped import MomentEngine
 from protiso.metrics.isotropy import CHUNK_ROWS
 from protiso.metrics.stats import SufficientStats
@@ -52,11 +53,12 @@ class NullStats:
 
 
 class SizeNull:
-    """Null distributions of IsoScore for the group ``sizes`` (in units), drawn together (see the module)."""
+    """Null distributions of IsoScore for the group ``sizes`` (in units), drawn together (see the module);
+    ``workers`` processes draw (``protiso.metrics.draws``; None: one per available CPU), with the same values."""
 
     def __init__(self, points: np.ndarray, units: list[np.ndarray], sizes: Iterable[int], draws: int, seed: int,
                  level: float = 0.95, whole: SufficientStats | None = None,
-                 progress: Callable[[int], None] | None = None) -> None:
+                 progress: Callable[[int], None] | None = None, workers: int | None = 1) -> None:
         self.total, self.level = len(units), level
         self._stats: dict[int, NullStats] = {}
         wanted = sorted({min(null_size(int(k)), self.total) for k in sizes})
@@ -70,7 +72,7 @@ class SizeNull:
             self._stats[self.total] = NullStats(self.total, value, 0.0 if value is not None else None, value, value,
                                                 1 if value is not None else 0, () if value is None else (value,))
         drawn = [k for k in wanted if k < self.total]
-        values = _draw(engine, units, drawn, draws, seed, progress) if drawn and draws > 0 else {}
+        values = _draw(engine, units, drawn, draws, seed, progress, workers) if drawn and draws > 0 else {}
         for k in drawn:
             self._stats[k] = self._summary(k, values.get(k, []))
 
@@ -94,8 +96,9 @@ def summarise(size: int, values: list[float], level: float) -> NullStats:
 
 
 def _draw(engine: MomentEngine, units: list[np.ndarray], sizes: list[int], draws: int, seed: int,
-          progress: Callable[[int], None] | None) -> dict[int, list[float]]:
-    """IsoScores of ``draws`` random groups of each size (< the number of units), one pass per draw."""
+          progress: Callable[[int], None] | None, workers: int | None = 1) -> dict[int, list[float]]:
+    """IsoScores of ``draws`` random groups of each size (< the number of units), one pass per draw, in
+    ``workers`` processes (``protiso.metrics.draws``)."""
     total = len(units)
     prefix = {k: k if 2 * k <= total else total - k for k in sizes}      # units read before the value
     stops = sorted(set(prefix.values()))
@@ -103,26 +106,31 @@ def _draw(engine: MomentEngine, units: list[np.ndarray], sizes: list[int], draws
     flat = np.concatenate(units) if single else None
     lengths = np.array([len(u) for u in units])
     whole = engine.whole_state()
+
+    def one(j: int) -> dict[int, float]:
+        order = np.random.default_rng([seed, j]).permutation(total)
+        rows = flat[order] if single else np.concatenate([units[u] for u in order])
+        ends = np.concatenate([[0], np.cumsum(lengths[order])])            # rows of the first u units
+        state, done, out = engine.new_state(), 0, {}
+        for stop in stops:
+            engine.update(state, rows[done:ends[stop]], 1.0)
+            done = ends[stop]
+            for k in (k for k in sizes if prefix[k] == stop):
+                if k == stop:        # the first k units
+                    moments = engine.finish(state, rows[:done])
+                else:                # all units but the first total - k
+                    moments = engine.finish(whole - state, rows[done:])
+                value = moments.isoscore()
+                if value is not None:
+                    out[k] = value
+        return out
+
     values: dict[int, list[float]] = {k: [] for k in sizes}
     with numpy_blas_single():
-        for j in range(draws):
-            order = np.random.default_rng([seed, j]).permutation(total)
-            rows = flat[order] if single else np.concatenate([units[u] for u in order])
-            ends = np.concatenate([[0], np.cumsum(lengths[order])])            # rows of the first u units
-            state, done = engine.new_state(), 0
-            for stop in stops:
-                engine.update(state, rows[done:ends[stop]], 1.0)
-                done = ends[stop]
-                for k in (k for k in sizes if prefix[k] == stop):
-                    if k == stop:        # the first k units
-                        moments = engine.finish(state, rows[:done])
-                    else:                # all units but the first total - k
-                        moments = engine.finish(whole - state, rows[done:])
-                    value = moments.isoscore()
-                    if value is not None:
-                        values[k].append(value)
-            if progress:
-                progress(1)
+        rows = int(np.sum(lengths)) // 2 if stops else 0          # a draw reads at most half the rows
+        for found in run_draws(one, draws, workers, progress, row_seconds(rows, engine.dim)):
+            for k, value in found.items():
+                values[k].append(value)
     return values
 
 
