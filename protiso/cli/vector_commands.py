@@ -9,8 +9,7 @@ import typer
 
 from protiso.cli.common import WarehouseOpt, app, friendly
 from protiso.jobs.export_vectors import export_vectors
-from protiso.jobs.options import ExportOptions
-from protiso.jobs.shuffle import ShuffleOptions, write_shuffled
+from protiso.jobs.options import ExportOptions, ShuffleOptions
 from protiso.warehouse import Warehouse
 
 EXPORT = ExportOptions("out.h5", "model")  # the defaults shown in help
@@ -101,6 +100,8 @@ def shuffle(
     vectors, then `protiso import-vectors FILE -w W --model M --control shuffled --seed S`: reports put the control
     beside the real figures.
     """
+    from protiso.jobs.shuffle import write_shuffled  # lazy: loads torch (protiso.embedding), which --help must not
+
     with Warehouse.open(warehouse) as wh:
         typer.echo(write_shuffled(wh, ShuffleOptions(output, model=model, seed=seed, force=force)).render())
 

@@ -18,28 +18,10 @@ from pathlib import Path
 from protiso.embedding.controls import record_shuffles, shuffled_pending
 from protiso.errors import ProtisoError
 from protiso.jobs.export_vectors import check_output, quietly_remove
+from protiso.jobs.options import ShuffleOptions
 from protiso.warehouse import Warehouse
 
 LINE = 60   # residues per FASTA line
-
-
-@dataclass(frozen=True)
-class ShuffleOptions:
-    """``output``: the FASTA to write; ``model``: only proteins holding a real vector of it (default: every
-    protein with a sequence); ``seed``: the shuffle's seed (the one to give ``import-vectors --seed``)."""
-
-    output: str | Path
-    model: str | None = None
-    seed: int = 0
-    force: bool = False
-
-    def check(self) -> ShuffleOptions:
-        """Every value checked (one-line ProtisoErrors naming the option); returns self."""
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise ProtisoError(f"--seed must be a whole number >= 0; got {self.seed!r}")
-        if self.model is not None and not str(self.model).strip():
-            raise ProtisoError("--model must name a stored model; got an empty string")
-        return self
 
 
 @dataclass
