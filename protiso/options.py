@@ -94,6 +94,12 @@ def default(cls: type, name: str) -> Any:
     raise KeyError(f"{cls.__name__}.{name} has no default")
 
 
+def whole_number(option: str, value: Any, minimum: int) -> None:
+    """A one-line error unless ``value`` is a whole number (not a bool) of at least ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ProtisoError(f"{option} must be a whole number >= {minimum}; got {value!r}")
+
+
 def as_tuple(value: Any) -> tuple | None:
     """A sequence option as a tuple (a lone string is one item); None stays None."""
     if value is None:

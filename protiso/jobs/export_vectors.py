@@ -75,7 +75,7 @@ def export_vectors(wh: Warehouse, options: ExportOptions | str | Path, model: st
     _remove_stale_temps(output)
     stored_rows = _residue_count(wh, model, layer) if residues else 0
     _check_space(output, (rows + stored_rows) * dim * 4 + rows * writer_class.row_overhead)
-    tmp = output.with_name(f".{output.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    tmp = temp_beside(output)
     written = stored = 0
     try:
         writer = writer_class(tmp, meta, dim=dim, rows=rows, residues=residues)
@@ -104,6 +104,11 @@ def export_vectors(wh: Warehouse, options: ExportOptions | str | Path, model: st
         raise
     return ExportSummary(str(output), model, layer, embedding_set, pooling, dim, written, stored,
                          output.stat().st_size, time.perf_counter() - started)
+
+
+def temp_beside(output: Path) -> Path:
+    """Where ``output`` is written before it is renamed into place (a name ``_remove_stale_temps`` knows)."""
+    return output.with_name(f".{output.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
 
 
 def check_output(output: Path, force: bool) -> None:

@@ -29,6 +29,7 @@ from protiso.interchange.ids import IdResolver, Match
 from protiso.interchange.readers import open_source
 from protiso.interchange.rows import RowBuilder
 from protiso.interchange.source import FORMATS, MAX_LAYER, Record, Source
+from protiso.options import whole_number
 from protiso.sequences.normalise import seq_hash
 from protiso.warehouse import Warehouse
 from protiso.warehouse.embedding_stats import EmbeddingStats, staging
@@ -77,8 +78,7 @@ class ImportOptions:
                                             or self.num_layers < 1):
             raise ProtisoError(f"--num-layers must be the model's number of layers (>= 1); got {self.num_layers!r}")
         check_control(self.control)
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise ProtisoError(f"--seed must be a whole number >= 0; got {self.seed!r}")
+        whole_number("--seed", self.seed, 0)
         if self.pooling is not None and not str(self.pooling).strip():
             raise ProtisoError("--pooling must describe the rule in words; got an empty string")
         return parse_residues(self.residues)

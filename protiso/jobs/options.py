@@ -13,7 +13,7 @@ from pathlib import Path
 from protiso.errors import ProtisoError
 from protiso.jobs.budget import DEFAULT_MEMORY_BUDGET, parse_memory_budget
 from protiso.metrics.isotropy import DEFAULT_ZETA, check_shrinkage
-from protiso.options import as_tuple
+from protiso.options import as_tuple, whole_number
 
 GROUPINGS = ("organism", "go_term", "length_bin")
 SCOPES = ("global", "local")
@@ -68,9 +68,8 @@ class IsotropyOptions:
                 raise ProtisoError(f"--{name.replace('_', '-')} must be >= 0, got {getattr(self, name)}")
         if self.null not in NULL_METHODS:
             raise ProtisoError(f"unknown --null {self.null!r}; choose from {', '.join(NULL_METHODS)}")
-        if self.workers is not None and (isinstance(self.workers, bool) or not isinstance(self.workers, int)
-                                         or self.workers < 1):
-            raise ProtisoError(f"--workers must be a whole number >= 1; got {self.workers!r}")
+        if self.workers is not None:
+            whole_number("--workers", self.workers, 1)
         if self.strata < 1:
             raise ProtisoError(f"--strata must be >= 1, got {self.strata}")
         if self.min_points < 2:
@@ -128,8 +127,7 @@ class ShuffleOptions:
 
     def check(self) -> ShuffleOptions:
         """Every value checked (one-line ProtisoErrors naming the option); returns self."""
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise ProtisoError(f"--seed must be a whole number >= 0; got {self.seed!r}")
+        whole_number("--seed", self.seed, 0)
         if self.model is not None and not str(self.model).strip():
             raise ProtisoError("--model must name a stored model; got an empty string")
         return self

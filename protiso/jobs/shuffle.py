@@ -11,13 +11,12 @@ only when complete (an existing one is refused unless ``force``).
 from __future__ import annotations
 
 import os
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 from protiso.embedding.controls import record_shuffles, shuffled_pending
 from protiso.errors import ProtisoError
-from protiso.jobs.export_vectors import check_output, quietly_remove
+from protiso.jobs.export_vectors import check_output, quietly_remove, temp_beside
 from protiso.jobs.options import ShuffleOptions
 from protiso.warehouse import Warehouse
 
@@ -57,7 +56,7 @@ def write_shuffled(wh: Warehouse, options: ShuffleOptions) -> ShuffleSummary:
         record_shuffles(run, rows)
         accessions = shuffled.column("accession").to_pylist()
         sequences = shuffled.column("sequence").to_pylist()
-        tmp = output.with_name(f".{output.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+        tmp = temp_beside(output)
         try:
             with open(tmp, "w") as handle:
                 for accession, sequence in zip(accessions, sequences):
